@@ -1,0 +1,143 @@
+/**
+ * Chapter "Build BERT and Resnet50 model with TensorRT": one Kubernetes Job per engine (not the
+ * sample's looping Deployment), cached by a content hash, heartbeated while it runs.
+ */
+import { createHash } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import { FailureType, permanentFailure } from '../errors.js';
+import { engineUris, type EngineBuildRecord } from '../plan/layout.js';
+import { formatProfiles, renderEngineBuildJob } from '../plan/jobs.js';
+import type { ModelSpec } from '../spec/schema.js';
+import type { ClusterScoped } from './context.js';
+import { calling } from './errors.js';
+import type { ClusterRef, KubeApi, ObjectStore } from './ports.js';
+
+export const JOB_NAMESPACE = 'triton-pipeline';
+
+export interface EngineDeps {
+  kube(ref: ClusterRef): KubeApi;
+  store: ObjectStore;
+  pollIntervalMs: number;
+}
+
+export interface EngineRequest extends ClusterScoped {
+  bucket: string;
+  model: ModelSpec;
+  tensorrtImage: string;
+  nodePool: string;
+  acceleratorType: string;
+}
+
+export interface ResolvedEngine {
+  engineKey: string;
+  planUri: string;
+  recordUri: string;
+  cached: boolean;
+}
+
+export interface BuiltEngine extends ResolvedEngine {
+  record: EngineBuildRecord;
+}
+
+function jobName(model: string, engineKey: string): string {
+  const slug = model.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40);
+  return `trt-${slug}-${engineKey.slice(0, 12)}`;
+}
+
+async function readRecord(store: ObjectStore, uri: string): Promise<EngineBuildRecord | null> {
+  const bytes = await calling('read engine build record', () => store.read(uri));
+  return bytes === null ? null : (JSON.parse(Buffer.from(bytes).toString('utf8')) as EngineBuildRecord);
+}
+
+export function createEngineActivities({ kube, store, pollIntervalMs }: EngineDeps) {
+  /** The engine's identity: model content + builder + flags + GPU (engines are not portable across either). */
+  async function engineKey(request: EngineRequest): Promise<string> {
+    const { model } = request;
+    const contentOf = async (uri: string | undefined) =>
+      uri === undefined ? null : uri.startsWith('gs://') ? ((await calling('stat model source', () => store.stat(uri)))?.md5 ?? null) : uri;
+    const source = await contentOf(model.source);
+    if (source === null) {
+      throw permanentFailure(FailureType.InvalidArgument, `model source ${model.source} does not exist; upload it or fix models[].source`);
+    }
+    const identity = {
+      source,
+      format: model.format,
+      precision: model.precision,
+      profiles: formatProfiles(model.optimizationProfiles),
+      calibration: await contentOf(model.calibrationCache),
+      sequenceLength: model.sequenceLength ?? null,
+      builder: request.tensorrtImage,
+      gpu: request.acceleratorType,
+    };
+    return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
+  }
+
+  return {
+    async resolveEngine(request: EngineRequest): Promise<ResolvedEngine> {
+      const key = await engineKey(request);
+      const uris = engineUris(request.bucket, request.model.name, key);
+      const record = await readRecord(store, uris.record);
+      return { engineKey: key, planUri: uris.plan, recordUri: uris.record, cached: record !== null };
+    },
+
+    /**
+     * Runs (or re-attaches to) the build Job. The Job name derives from the engine key, so a retry
+     * after a worker crash finds the running Job instead of starting a second build.
+     */
+    async buildEngine(request: EngineRequest & { engineKey: string }): Promise<BuiltEngine> {
+      const context = Context.current();
+      const uris = engineUris(request.bucket, request.model.name, request.engineKey);
+      const existing = await readRecord(store, uris.record);
+      if (existing !== null) {
+        return { engineKey: request.engineKey, planUri: uris.plan, recordUri: uris.record, cached: true, record: existing };
+      }
+      const api = kube(request.cluster);
+      const name = jobName(request.model.name, request.engineKey);
+      const status = await calling('read build job', () => api.jobStatus(JOB_NAMESPACE, name));
+      if (status === null || status.phase === 'failed') {
+        if (status?.phase === 'failed') await calling('delete failed build job', () => api.delete('batch/v1', 'Job', JOB_NAMESPACE, name));
+        await calling('create job namespace', () =>
+          api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: JOB_NAMESPACE } }),
+        );
+        const job = renderEngineBuildJob({
+          name,
+          namespace: JOB_NAMESPACE,
+          model: request.model,
+          engineKey: request.engineKey,
+          planUri: uris.plan,
+          recordUri: uris.record,
+          tensorrtImage: request.tensorrtImage,
+          nodePool: request.nodePool,
+          acceleratorType: request.acceleratorType,
+        });
+        await calling('create build job', () => api.apply(job));
+      }
+      try {
+        for (;;) {
+          const current = await calling('read build job', () => api.jobStatus(JOB_NAMESPACE, name));
+          context.heartbeat({ job: name, phase: current?.phase ?? 'missing' });
+          if (current?.phase === 'succeeded') break;
+          if (current === null || current.phase === 'failed') {
+            const logs = await api.jobLogs(JOB_NAMESPACE, name).catch(() => '(no logs)');
+            throw permanentFailure(
+              FailureType.EngineBuildFailed,
+              `engine build job ${name} ${current === null ? 'disappeared' : 'failed'}${current?.message ? `: ${current.message}` : ''}`,
+              { job: name, logTail: logs.slice(-4000) },
+            );
+          }
+          await context.sleep(pollIntervalMs);
+        }
+      } catch (error) {
+        if (context.cancellationSignal.aborted) {
+          await api.delete('batch/v1', 'Job', JOB_NAMESPACE, name).catch(() => undefined);
+        }
+        throw error;
+      }
+      const record = await readRecord(store, uris.record);
+      if (record === null) {
+        throw permanentFailure(FailureType.EngineBuildFailed, `engine build job ${name} succeeded but wrote no build record at ${uris.record}`);
+      }
+      return { engineKey: request.engineKey, planUri: uris.plan, recordUri: uris.record, cached: false, record };
+    },
+  };
+}

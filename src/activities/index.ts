@@ -1,0 +1,33 @@
+/** All pipeline activities over one target's clients. The worker picks the clients by target. */
+import { createAutoscalingActivities } from './autoscaling.js';
+import { createClusterActivities } from './cluster.js';
+import { createDriverActivities } from './driver.js';
+import { createEngineActivities } from './engines.js';
+import { createHelmActivities } from './helm.js';
+import { createPerfActivities } from './perf.js';
+import type { KubeObject, TargetClients } from './ports.js';
+import { createReportActivities } from './report.js';
+import { createRepositoryActivities } from './repository.js';
+
+export interface ActivityOptions {
+  driverInstaller: KubeObject;
+  /** How often Job and readiness loops inside an activity look again. */
+  pollIntervalMs: number;
+}
+
+export function createPipelineActivities(clients: TargetClients, options: ActivityOptions) {
+  const { gke, kube, helm, triton, store } = clients;
+  const { pollIntervalMs } = options;
+  return {
+    ...createClusterActivities({ gke }),
+    ...createDriverActivities({ kube, driverInstaller: options.driverInstaller }),
+    ...createEngineActivities({ kube, store, pollIntervalMs }),
+    ...createRepositoryActivities({ store }),
+    ...createHelmActivities({ helm, triton, chart: clients.tritonChart, heartbeatIntervalMs: Math.max(pollIntervalMs, 1000) }),
+    ...createPerfActivities({ kube, pollIntervalMs }),
+    ...createAutoscalingActivities({ gke, kube }),
+    ...createReportActivities({ store, reportDir: clients.reportDir }),
+  };
+}
+
+export type PipelineActivities = ReturnType<typeof createPipelineActivities>;

@@ -1,0 +1,97 @@
+/** Values for deploy/charts/triton and the HPA, computed from the spec as data. Pure. */
+import type { KubeObject } from '../activities/ports.js';
+import type { DeploymentSpec } from '../spec/schema.js';
+
+export interface PipelineMarker {
+  /** The deployment (workflow ID) that produced this revision: how re-runs recognise their own work. */
+  deploymentId: string;
+  repositoryVersion: string;
+}
+
+export interface TritonValues {
+  replicaCount: number;
+  image: { name: string; pullPolicy: 'IfNotPresent' };
+  modelRepositoryPath: string;
+  modelControlMode: 'explicit';
+  models: string[];
+  gpusPerReplica: number;
+  nodePool: string;
+  acceleratorType: string;
+  service: { type: 'LoadBalancer' | 'ClusterIP'; internal: boolean };
+  metrics: { summaryLatencies: true };
+  pipeline: PipelineMarker;
+  [key: string]: unknown;
+}
+
+export function tritonValues(spec: DeploymentSpec, repositoryUri: string, marker: PipelineMarker): TritonValues {
+  return {
+    replicaCount: spec.release.replicas,
+    image: { name: spec.release.image, pullPolicy: 'IfNotPresent' },
+    modelRepositoryPath: spec.release.modelRepositoryPath ?? repositoryUri,
+    modelControlMode: 'explicit',
+    models: spec.models.flatMap((m) => m.variants.map((v) => v.name)),
+    gpusPerReplica: spec.nodePool.acceleratorCount,
+    nodePool: spec.nodePool.name,
+    acceleratorType: spec.nodePool.acceleratorType,
+    service: { type: spec.release.internalLoadBalancer ? 'LoadBalancer' : 'ClusterIP', internal: spec.release.internalLoadBalancer },
+    metrics: { summaryLatencies: true },
+    pipeline: marker,
+  };
+}
+
+export function pipelineMarkerOf(values: Record<string, unknown>): PipelineMarker | null {
+  const marker = values['pipeline'] as Partial<PipelineMarker> | undefined;
+  return marker?.deploymentId !== undefined && marker.repositoryVersion !== undefined
+    ? { deploymentId: marker.deploymentId, repositoryVersion: marker.repositoryVersion }
+    : null;
+}
+
+/** The chart names its Deployment after the release. */
+export function tritonDeploymentName(release: string): string {
+  return release;
+}
+
+/**
+ * autoscaling/v2 HPA (the sample's v2beta1 is gone since Kubernetes 1.25) on a Triton or DCGM metric
+ * exported through Google Managed Prometheus, with a selector limited to this release's pods.
+ */
+export function renderHpa(spec: DeploymentSpec): KubeObject {
+  const { autoscaling, release } = spec;
+  const selector = { matchLabels: { 'app.kubernetes.io/instance': release.name } };
+  const metric =
+    autoscaling.metric === 'gpu-utilization'
+      ? {
+          type: 'External',
+          external: {
+            metric: {
+              name: 'prometheus.googleapis.com|DCGM_FI_DEV_GPU_UTIL|gauge',
+              selector: { matchLabels: { 'metric.labels.exported_namespace': release.namespace, 'metric.labels.exported_container': 'triton' } },
+            },
+            target: { type: 'AverageValue', averageValue: String(autoscaling.target) },
+          },
+        }
+      : {
+          type: 'Pods',
+          pods: {
+            metric: {
+              name:
+                autoscaling.metric === 'triton-queue-time-us'
+                  ? 'prometheus.googleapis.com|nv_inference_queue_duration_us|counter'
+                  : 'prometheus.googleapis.com|nv_inference_pending_request_count|gauge',
+              selector,
+            },
+            target: { type: 'AverageValue', averageValue: String(autoscaling.target) },
+          },
+        };
+  return {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: { name: release.name, namespace: release.namespace, labels: { 'app.kubernetes.io/instance': release.name } },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: tritonDeploymentName(release.name) },
+      minReplicas: autoscaling.minReplicas,
+      maxReplicas: autoscaling.maxReplicas,
+      metrics: [metric],
+    },
+  };
+}

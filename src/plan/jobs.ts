@@ -1,0 +1,180 @@
+/**
+ * Kubernetes Job manifests for the GPU-bound steps, as data. The environment variables are the
+ * contract between the pipeline and the container scripts (deploy/jobs/*), and the simulated
+ * cluster reads the same variables to play the Job's effect.
+ */
+import type { KubeObject } from '../activities/ports.js';
+import type { ModelSpec, OptimizationProfile } from '../spec/schema.js';
+
+export const PIPELINE_LABEL = 'triton-pipeline.dev/component';
+export const ENGINE_BUILD_COMPONENT = 'engine-build';
+export const PERF_COMPONENT = 'perf-analyzer';
+export const PERF_CSV_BEGIN = '===PERF_CSV_BEGIN===';
+export const PERF_CSV_END = '===PERF_CSV_END===';
+
+/** TensorRT container matched to the Triton image: same NGC release tag (e.g. 24.08). */
+export function tensorrtImageFor(tritonImage: string): string {
+  const tag = /:(\d{2}\.\d{2})/.exec(tritonImage)?.[1];
+  if (tag === undefined) {
+    throw new Error(`cannot derive the TensorRT image from "${tritonImage}": expected an NGC tag like 24.08-py3`);
+  }
+  return `nvcr.io/nvidia/tensorrt:${tag}-py3`;
+}
+
+export function tritonSdkImageFor(tritonImage: string): string {
+  return tritonImage.replace(/-py3$/, '-py3-sdk');
+}
+
+export function formatProfiles(profiles: readonly OptimizationProfile[]): string {
+  return profiles.map((p) => `${p.min},${p.opt},${p.max}`).join(';');
+}
+
+export function parseProfiles(text: string): OptimizationProfile[] {
+  return text.split(';').map((triple) => {
+    const [min, opt, max] = triple.split(',').map(Number);
+    if (min === undefined || opt === undefined || max === undefined || [min, opt, max].some(Number.isNaN)) {
+      throw new Error(`malformed optimization profile "${triple}"`);
+    }
+    return { min, opt, max };
+  });
+}
+
+export interface EngineBuildJobInput {
+  name: string;
+  namespace: string;
+  model: ModelSpec;
+  engineKey: string;
+  planUri: string;
+  recordUri: string;
+  tensorrtImage: string;
+  nodePool: string;
+  acceleratorType: string;
+}
+
+export function renderEngineBuildJob(input: EngineBuildJobInput): KubeObject {
+  const { model } = input;
+  const env: Record<string, string> = {
+    MODEL_NAME: model.name,
+    MODEL_SOURCE: model.source,
+    MODEL_FORMAT: model.format,
+    PRECISION: model.precision,
+    PROFILES: formatProfiles(model.optimizationProfiles),
+    ENGINE_KEY: input.engineKey,
+    PLAN_URI: input.planUri,
+    RECORD_URI: input.recordUri,
+    GPU_TYPE: input.acceleratorType,
+    TENSORRT_IMAGE: input.tensorrtImage,
+    ...(model.calibrationCache === undefined ? {} : { CALIBRATION_CACHE: model.calibrationCache }),
+    ...(model.sequenceLength === undefined ? {} : { SEQUENCE_LENGTH: String(model.sequenceLength) }),
+  };
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name: input.name,
+      namespace: input.namespace,
+      labels: { [PIPELINE_LABEL]: ENGINE_BUILD_COMPONENT, 'triton-pipeline.dev/engine-key': input.engineKey.slice(0, 63) },
+    },
+    spec: {
+      backoffLimit: 1,
+      activeDeadlineSeconds: 3 * 3600,
+      ttlSecondsAfterFinished: 24 * 3600,
+      template: {
+        metadata: { labels: { [PIPELINE_LABEL]: ENGINE_BUILD_COMPONENT } },
+        spec: {
+          restartPolicy: 'Never',
+          nodeSelector: {
+            'cloud.google.com/gke-nodepool': input.nodePool,
+            'cloud.google.com/gke-accelerator': input.acceleratorType,
+          },
+          tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+          containers: [
+            {
+              name: 'build',
+              image: input.tensorrtImage,
+              command: ['bash', '/scripts/build-engine.sh'],
+              env: Object.entries(env).map(([name, value]) => ({ name, value })),
+              resources: { limits: { 'nvidia.com/gpu': 1 }, requests: { cpu: '2', memory: '8Gi' } },
+              volumeMounts: [{ name: 'scripts', mountPath: '/scripts' }],
+            },
+          ],
+          volumes: [{ name: 'scripts', configMap: { name: 'triton-pipeline-job-scripts' } }],
+        },
+      },
+    },
+  };
+}
+
+export interface PerfJobInput {
+  name: string;
+  namespace: string;
+  image: string;
+  /** perf_analyzer argv, including -f csvPath. */
+  args: string[];
+  csvPath: string;
+  /** Pool the load generator runs on: never the GPU pool, so it does not steal the server's CPU. */
+  avoidNodePool: string;
+  env: Record<string, string>;
+}
+
+export function renderPerfJob(input: PerfJobInput): KubeObject {
+  const shellQuoted = input.args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: input.name, namespace: input.namespace, labels: { [PIPELINE_LABEL]: PERF_COMPONENT } },
+    spec: {
+      backoffLimit: 0,
+      activeDeadlineSeconds: 3600,
+      ttlSecondsAfterFinished: 3600,
+      template: {
+        metadata: { labels: { [PIPELINE_LABEL]: PERF_COMPONENT } },
+        spec: {
+          restartPolicy: 'Never',
+          affinity: {
+            nodeAffinity: {
+              requiredDuringSchedulingIgnoredDuringExecution: {
+                nodeSelectorTerms: [
+                  {
+                    matchExpressions: [
+                      { key: 'cloud.google.com/gke-nodepool', operator: 'NotIn', values: [input.avoidNodePool] },
+                    ],
+                  },
+                ],
+              },
+            },
+          },
+          containers: [
+            {
+              name: 'perf-analyzer',
+              image: input.image,
+              command: [
+                'bash',
+                '-c',
+                `perf_analyzer ${shellQuoted} 1>&2 && echo '${PERF_CSV_BEGIN}' && cat '${input.csvPath}' && echo '${PERF_CSV_END}'`,
+              ],
+              env: Object.entries(input.env).map(([name, value]) => ({ name, value })),
+              resources: { requests: { cpu: '2', memory: '2Gi' } },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** The CSV that the perf Job prints between markers. */
+export function extractPerfCsv(log: string): string {
+  const begin = log.indexOf(PERF_CSV_BEGIN);
+  const end = log.indexOf(PERF_CSV_END, begin + 1);
+  if (begin < 0 || end < 0) {
+    throw new Error('perf_analyzer output has no CSV block (the run ended before writing it)');
+  }
+  return log.slice(begin + PERF_CSV_BEGIN.length, end).trim();
+}
+
+export function jobEnv(job: KubeObject): Record<string, string> {
+  const spec = job['spec'] as { template?: { spec?: { containers?: Array<{ env?: Array<{ name: string; value: string }> }> } } };
+  const env = spec.template?.spec?.containers?.[0]?.env ?? [];
+  return Object.fromEntries(env.map((e) => [e.name, e.value]));
+}

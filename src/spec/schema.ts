@@ -1,0 +1,360 @@
+/**
+ * The deployment spec: one schema, validated once at the edge (CLI, Web UI input check in the
+ * workflow's first step). Defaults follow shared sample facts (T4 pool, n1-standard-8, 1–3 nodes,
+ * ResNet50 profiles (1,8,32)/(1,16,32)/(1,32,32), Triton ports, HPA 1–3 replicas).
+ * Pure: no I/O, no Temporal imports, so workflows can use the types and defaults.
+ */
+import { z } from 'zod';
+
+const NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+const dnsName = (what: string, max: number) =>
+  z
+    .string()
+    .max(max, { error: `${what} must be at most ${max} characters` })
+    .regex(NAME, {
+      error: `${what} must be lowercase letters, digits and '-', starting with a letter (e.g. "triton")`,
+    });
+
+const positiveInt = (what: string) =>
+  z.number({ error: `${what} must be a number` }).int({ error: `${what} must be a whole number` }).min(1, {
+    error: `${what} must be at least 1`,
+  });
+
+export const OptimizationProfileSchema = z
+  .object({
+    min: positiveInt('min batch'),
+    opt: positiveInt('opt batch'),
+    max: positiveInt('max batch'),
+  })
+  .strict()
+  .refine((p) => p.min <= p.opt && p.opt <= p.max, {
+    error: 'a TensorRT optimization profile needs min <= opt <= max (e.g. {min: 1, opt: 16, max: 32})',
+  });
+
+export const DynamicBatchingSchema = z
+  .object({
+    preferredBatchSizes: z.array(positiveInt('preferred batch size')).min(1).default([32]),
+    /** The sample uses 1 s (1,000,000 µs) which inflates latency at low concurrency; keep it explicit. */
+    maxQueueDelayMicroseconds: z.number().int().min(0).max(10_000_000).default(100),
+  })
+  .strict();
+
+export const VariantSchema = z
+  .object({
+    name: z.string().regex(MODEL_NAME, {
+      error: 'a Triton model name uses letters, digits, "_", "." and "-" (e.g. "ResNet50-INT8-2")',
+    }),
+    instances: positiveInt('instances').max(16, { error: 'instances must be at most 16 per GPU' }).default(1),
+    maxBatchSize: positiveInt('maxBatchSize').default(32),
+    dynamicBatching: DynamicBatchingSchema.optional(),
+    /** Index into the model's optimizationProfiles (Triton's instance_group.profile). */
+    profile: z.number().int().min(0).optional(),
+  })
+  .strict();
+
+export const ConcurrencyRangeSchema = z
+  .object({
+    start: positiveInt('concurrency start').default(1),
+    end: positiveInt('concurrency end').default(10),
+    step: positiveInt('concurrency step').default(1),
+  })
+  .strict()
+  .refine((r) => r.start <= r.end, { error: 'concurrency start must be <= end' });
+
+export const SlaSchema = z
+  .object({
+    /** The latency bound, at the percentile below (p99 by default). */
+    latencyMs: z.number().positive({ error: 'sla.latencyMs must be > 0' }),
+    percentile: z.union([z.literal(50), z.literal(90), z.literal(95), z.literal(99)]).default(99),
+    /** Throughput floor (inferences/s) to reach within the latency bound. */
+    minThroughput: z.number().positive({ error: 'sla.minThroughput must be > 0' }),
+    concurrency: ConcurrencyRangeSchema.default({ start: 1, end: 10, step: 1 }),
+    /** Batch size of each perf request (the sample: 32 for ResNet50, 16 for BERT). */
+    batchSize: positiveInt('sla.batchSize').default(1),
+    /** Fraction of the previous release's SLA-bounded throughput that may be lost before rollback. */
+    regressionTolerance: z.number().min(0).max(0.9).default(0.1),
+  })
+  .strict();
+
+export const InputShapeSchema = z
+  .object({ name: z.string().min(1), dims: z.array(z.number().int().min(-1)).min(1) })
+  .strict();
+
+export const ModelSchema = z
+  .object({
+    name: z.string().regex(MODEL_NAME, { error: 'model name uses letters, digits, "_", "." and "-"' }),
+    source: z.string().regex(/^(gs|https?|file):\/\/\S+$/, {
+      error: 'source must be a gs://, https:// or file:// URI of the ONNX model or TF checkpoint',
+    }),
+    format: z.enum(['onnx', 'tf-checkpoint']),
+    precision: z.enum(['int8', 'fp16', 'fp32']).default('int8'),
+    /** INT8 calibration cache (the sample ships resnet50.cache); TF checkpoints calibrate on data. */
+    calibrationCache: z.string().optional(),
+    /** BERT demo builder sequence length (the sample: 384). */
+    sequenceLength: z.number().int().min(8).max(4096).optional(),
+    /** Input shapes for perf_analyzer --shape (e.g. input_ids: [384]). */
+    inputs: z.array(InputShapeSchema).default([]),
+    optimizationProfiles: z.array(OptimizationProfileSchema).min(1).default([
+      { min: 1, opt: 8, max: 32 },
+      { min: 1, opt: 16, max: 32 },
+      { min: 1, opt: 32, max: 32 },
+    ]),
+    variants: z.array(VariantSchema).min(1, { error: 'a model needs at least one Triton variant' }),
+    sla: SlaSchema,
+  })
+  .strict();
+
+export const ClusterSchema = z
+  .object({
+    name: dnsName('cluster.name', 40).default('nvidia-gcp-gke'),
+    machineType: z.string().default('n1-standard-8'),
+    nodes: positiveInt('cluster.nodes').default(1),
+    releaseChannel: z.enum(['rapid', 'regular', 'stable']).default('regular'),
+  })
+  .strict();
+
+export const NodePoolSchema = z
+  .object({
+    name: dnsName('nodePool.name', 40).default('accel'),
+    machineType: z.string().default('n1-standard-8'),
+    acceleratorType: z
+      .enum(['nvidia-tesla-t4', 'nvidia-l4', 'nvidia-tesla-a100', 'nvidia-tesla-v100'])
+      .default('nvidia-tesla-t4'),
+    acceleratorCount: positiveInt('nodePool.acceleratorCount').max(8).default(1),
+    diskSizeGb: z.number().int().min(30).default(100),
+    minNodes: z.number().int().min(0).default(1),
+    maxNodes: positiveInt('nodePool.maxNodes').default(3),
+    initialNodes: positiveInt('nodePool.initialNodes').default(1),
+    autoRepair: z.boolean().default(true),
+    /** installer-daemonset: our pinned manifest in deploy/; gke-*: GKE installs the driver itself. */
+    gpuDriver: z.enum(['installer-daemonset', 'gke-default', 'gke-latest']).default('installer-daemonset'),
+  })
+  .strict();
+
+export const ReleaseSchema = z
+  .object({
+    name: dnsName('release.name', 30).default('triton'),
+    namespace: dnsName('release.namespace', 63).default('default'),
+    image: z.string().default('nvcr.io/nvidia/tritonserver:24.08-py3'),
+    replicas: positiveInt('release.replicas').default(1),
+    /** Defaults to <bucket>/<repositoryPrefix>; each run publishes a new version under it. */
+    modelRepositoryPath: z.string().regex(/^gs:\/\/\S+$/).optional(),
+    internalLoadBalancer: z.boolean().default(true),
+  })
+  .strict();
+
+export const AutoscalingSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    metric: z.enum(['triton-queue-time-us', 'triton-inflight-requests', 'gpu-utilization']).default('gpu-utilization'),
+    target: z.number().positive().default(70),
+    minReplicas: positiveInt('autoscaling.minReplicas').default(1),
+    maxReplicas: positiveInt('autoscaling.maxReplicas').default(3),
+  })
+  .strict();
+
+export const SearchSpaceSchema = z
+  .object({
+    instances: z.array(positiveInt('instances')).min(1).default([1, 2, 4]),
+    maxBatchSize: z.array(positiveInt('maxBatchSize')).min(1).default([16, 32]),
+    preferredBatchSizes: z.array(z.array(positiveInt('preferred batch size')).min(1)).min(1).default([[16], [32]]),
+    maxQueueDelayMicroseconds: z.array(z.number().int().min(0)).min(1).default([100, 1000]),
+  })
+  .strict();
+
+export const ReoptimizationSchema = z
+  .object({
+    /** A candidate is promoted only if its SLA-bounded throughput beats the live one by this fraction. */
+    margin: z.number().min(0).max(1).default(0.05),
+    maxCandidates: positiveInt('reoptimize.maxCandidates').max(64).default(8),
+    space: SearchSpaceSchema.default({
+      instances: [1, 2, 4],
+      maxBatchSize: [16, 32],
+      preferredBatchSizes: [[16], [32]],
+      maxQueueDelayMicroseconds: [100, 1000],
+    }),
+  })
+  .strict();
+
+const STAGES = [
+  'cluster',
+  'driver',
+  'engines',
+  'repository',
+  'release',
+  'validation',
+  'autoscaling',
+  'report',
+] as const;
+export const StageSchema = z.enum(STAGES);
+export type StageName = z.infer<typeof StageSchema>;
+export const STAGE_NAMES: readonly StageName[] = STAGES;
+
+export const FaultSchema = z
+  .object({
+    stage: StageSchema,
+    times: positiveInt('fault.times').default(1),
+    kind: z.enum(['transient', 'quota-exceeded', 'permission-denied', 'invalid-argument']).default('transient'),
+  })
+  .strict();
+
+export const SimulationSchema = z
+  .object({
+    /** Multiplies simulated durations (cluster create ~5 min, engine build ~3 min ...); 0 = instant. */
+    speed: z.number().min(0).max(1).default(0.002),
+    faults: z.array(FaultSchema).default([]),
+    /** Makes the release deployed by this spec serve slower by this fraction (regression drill). */
+    regression: z.number().min(0).max(0.99).default(0),
+  })
+  .strict();
+
+export const DeploymentSpecSchema = z
+  .object({
+    apiVersion: z.literal('triton.pipeline/v1', { error: 'apiVersion must be "triton.pipeline/v1"' }),
+    kind: z.literal('TritonDeployment', { error: 'kind must be "TritonDeployment"' }),
+    target: z.enum(['sim', 'gke', 'local'], { error: 'target must be one of "sim", "gke", "local"' }),
+    project: dnsName('project', 30),
+    region: z.string().regex(/^[a-z]+-[a-z]+\d+$/, { error: 'region looks like "us-central1"' }).default('us-central1'),
+    zone: z.string().regex(/^[a-z]+-[a-z]+\d+-[a-z]$/, { error: 'zone looks like "us-central1-a"' }).default('us-central1-a'),
+    bucket: z.string().regex(/^gs:\/\/[a-z0-9][-a-z0-9_.]{1,61}[a-z0-9]$/, {
+      error: 'bucket must be "gs://<bucket-name>" without a path (e.g. "gs://my-models")',
+    }),
+    repositoryPrefix: z.string().regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/).default('model_repository'),
+    cluster: ClusterSchema.default({
+      name: 'nvidia-gcp-gke',
+      machineType: 'n1-standard-8',
+      nodes: 1,
+      releaseChannel: 'regular',
+    }),
+    nodePool: NodePoolSchema.default({
+      name: 'accel',
+      machineType: 'n1-standard-8',
+      acceleratorType: 'nvidia-tesla-t4',
+      acceleratorCount: 1,
+      diskSizeGb: 100,
+      minNodes: 1,
+      maxNodes: 3,
+      initialNodes: 1,
+      autoRepair: true,
+      gpuDriver: 'installer-daemonset',
+    }),
+    models: z.array(ModelSchema).min(1, { error: 'models needs at least one model' }),
+    release: ReleaseSchema.default({
+      name: 'triton',
+      namespace: 'default',
+      image: 'nvcr.io/nvidia/tritonserver:24.08-py3',
+      replicas: 1,
+      internalLoadBalancer: true,
+    }),
+    autoscaling: AutoscalingSchema.default({
+      enabled: true,
+      metric: 'gpu-utilization',
+      target: 70,
+      minReplicas: 1,
+      maxReplicas: 3,
+    }),
+    approval: z.object({ required: z.boolean().default(false) }).strict().default({ required: false }),
+    reoptimize: ReoptimizationSchema.optional(),
+    simulation: SimulationSchema.optional(),
+  })
+  .strict()
+  .superRefine((spec, ctx) => {
+    const variantNames = new Map<string, string>();
+    spec.models.forEach((model, m) => {
+      model.variants.forEach((variant, v) => {
+        const path = ['models', m, 'variants', v];
+        const owner = variantNames.get(variant.name);
+        if (owner !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'name'],
+            message: `variant name "${variant.name}" is already used by model "${owner}"; Triton model names must be unique in one repository`,
+          });
+        }
+        variantNames.set(variant.name, model.name);
+        const profileIndex = variant.profile ?? model.optimizationProfiles.length - 1;
+        const profile = model.optimizationProfiles[profileIndex];
+        if (profile === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'profile'],
+            message: `profile ${profileIndex} does not exist; choose 0..${model.optimizationProfiles.length - 1} (one per optimizationProfiles entry)`,
+          });
+        } else if (variant.maxBatchSize > profile.max) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'maxBatchSize'],
+            message: `maxBatchSize ${variant.maxBatchSize} exceeds the chosen profile's max batch ${profile.max}; lower it or pick a profile with a larger max`,
+          });
+        }
+        for (const size of variant.dynamicBatching?.preferredBatchSizes ?? []) {
+          if (size > variant.maxBatchSize) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [...path, 'dynamicBatching', 'preferredBatchSizes'],
+              message: `preferred batch size ${size} exceeds maxBatchSize ${variant.maxBatchSize}; use sizes <= maxBatchSize`,
+            });
+          }
+        }
+      });
+      if (model.sla.batchSize > Math.min(...model.variants.map((v) => v.maxBatchSize))) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['models', m, 'sla', 'batchSize'],
+          message: 'sla.batchSize exceeds a variant\'s maxBatchSize; perf requests would be rejected by Triton',
+        });
+      }
+      if (model.format === 'tf-checkpoint' && model.sequenceLength === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['models', m, 'sequenceLength'],
+          message: 'a TF checkpoint (BERT) build needs sequenceLength (the sample uses 384)',
+        });
+      }
+    });
+    if (spec.nodePool.minNodes > spec.nodePool.maxNodes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['nodePool', 'minNodes'],
+        message: `minNodes (${spec.nodePool.minNodes}) must be <= maxNodes (${spec.nodePool.maxNodes})`,
+      });
+    }
+    if (spec.nodePool.initialNodes > spec.nodePool.maxNodes || spec.nodePool.initialNodes < spec.nodePool.minNodes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['nodePool', 'initialNodes'],
+        message: 'initialNodes must lie between minNodes and maxNodes',
+      });
+    }
+    if (spec.autoscaling.minReplicas > spec.autoscaling.maxReplicas) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['autoscaling', 'minReplicas'],
+        message: `minReplicas (${spec.autoscaling.minReplicas}) must be <= maxReplicas (${spec.autoscaling.maxReplicas})`,
+      });
+    }
+    if (spec.simulation !== undefined && spec.target !== 'sim') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['simulation'],
+        message: 'simulation settings only apply to target "sim"; remove them or set target: sim',
+      });
+    }
+  });
+
+/** The spec as written by a user (defaults optional). */
+export type DeploymentSpecInput = z.input<typeof DeploymentSpecSchema>;
+/** The spec after validation, defaults filled in. */
+export type DeploymentSpec = z.output<typeof DeploymentSpecSchema>;
+export type ModelSpec = DeploymentSpec['models'][number];
+export type VariantSpec = ModelSpec['variants'][number];
+export type OptimizationProfile = ModelSpec['optimizationProfiles'][number];
+export type SlaSpec = ModelSpec['sla'];
+export type AutoscalingSpec = DeploymentSpec['autoscaling'];
+export type ReleaseSpec = DeploymentSpec['release'];
+export type SimulationSpec = z.output<typeof SimulationSchema>;
+export type FaultSpec = SimulationSpec['faults'][number];
+export type SearchSpace = z.output<typeof SearchSpaceSchema>;
+export type Target = DeploymentSpec['target'];
