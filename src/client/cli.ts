@@ -1,0 +1,270 @@
+/**
+ * The pipeline CLI, also the CI client script. `deploy` starts a run, streams stage progress and
+ * exits with the outcome: 0 succeeded, 2 invalid spec or usage, 3 SLA regression (rolled back) or
+ * SLA not met, 4 the release already has a deployment running, 5 aborted, 1 any other failure.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  type Client,
+  type WorkflowHandle,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { stringify } from 'yaml';
+import { loadDriverInstaller } from '../assets.js';
+import { FailureType } from '../errors.js';
+import { planDeployment } from '../plan/deployment-plan.js';
+import { deploymentWorkflowId, taskQueueFor } from '../plan/ids.js';
+import { PIPELINE_OUTCOME, TRITON_MODELS, TRITON_RELEASE, TRITON_TARGET } from '../plan/search-attributes.js';
+import { parseSpecText, specJsonSchema } from '../spec/load.js';
+import type { DeploymentSpec } from '../spec/schema.js';
+import { formatSpecErrors } from '../spec/validate.js';
+import { abortSignal, approveSignal, progressQuery, type DeployProgress, type DeployResult, type SlaEvidence } from '../workflows/definitions.js';
+import type { deployTriton } from '../workflows/deploy.js';
+import { clientConfigFromEnv, connectClient, ensureSearchAttributes } from './temporal.js';
+
+export const EXIT = { ok: 0, failed: 1, invalid: 2, sla: 3, busy: 4, aborted: 5 } as const;
+
+export class UsageError extends Error {}
+
+const HELP = `triton-pipeline: durable Triton-on-GKE deployments on Temporal
+
+Usage: npm run cli -- <command> [options]
+
+Commands:
+  deploy -f SPEC [--detach]   start a deployment, stream its stages, exit with its outcome
+  plan -f SPEC                dry run: stages, config.pbtxt files, Helm values, manifests (touches nothing)
+  validate -f SPEC            check a spec; print the field-path errors
+  status -f SPEC              progress of the release's current or last deployment
+  approve -f SPEC [--by NAME] approve promotion of a run waiting at the approval gate
+  abort -f SPEC [--reason R]  abort a running deployment (the release is rolled back)
+  schema [--out FILE]         print or write the spec's JSON Schema
+
+Environment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default).
+Exit codes: 0 succeeded, 1 failed, 2 invalid spec/usage, 3 SLA regression or SLA not met (rolled back),
+            4 a deployment of this release is already running, 5 aborted.`;
+
+export interface Output {
+  log(line: string): void;
+  error(line: string): void;
+}
+
+async function loadSpec(path: string | undefined, out: Output): Promise<DeploymentSpec | null> {
+  if (path === undefined) throw new UsageError('missing -f SPEC (a YAML or JSON deployment spec)');
+  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new UsageError(`cannot read ${path}: ${error.code ?? error.message}`);
+  });
+  const result = parseSpecText(text);
+  if (!result.ok) {
+    out.error(`${path} is not a valid deployment spec:\n${formatSpecErrors(result.errors)}`);
+    return null;
+  }
+  return result.spec;
+}
+
+function seconds(from?: string, to?: string): string {
+  if (from === undefined) return '';
+  const ms = (to === undefined ? Date.now() : Date.parse(to)) - Date.parse(from);
+  return `${(ms / 1000).toFixed(1)}s`;
+}
+
+export function stageTable(progress: DeployProgress): string {
+  const rows = progress.stages.map((s) => [s.name, s.status, seconds(s.startedAt, s.endedAt), s.detail ?? '']);
+  const widths = [12, 12, 8];
+  const line = (cells: string[]) => cells.map((c, i) => (i < widths.length ? c.padEnd(widths[i]!) : c)).join(' ');
+  return [line(['STAGE', 'STATUS', 'TIME', 'DETAIL']), ...rows.map(line)].join('\n');
+}
+
+async function streamProgress(handle: WorkflowHandle<typeof deployTriton>, out: Output): Promise<DeployProgress | null> {
+  const seen = new Map<string, string>();
+  let last: DeployProgress | null = null;
+  let done = false;
+  const result = handle.result().finally(() => {
+    done = true;
+  });
+  result.catch(() => undefined);
+  while (!done) {
+    try {
+      last = await handle.query(progressQuery);
+      for (const s of last.stages) {
+        if (seen.get(s.name) !== s.status && s.status !== 'pending') {
+          seen.set(s.name, s.status);
+          out.log(`  ${s.name.padEnd(12)} ${s.status.padEnd(11)} ${seconds(s.startedAt, s.endedAt).padStart(7)}  ${s.status === 'running' ? '' : (s.detail ?? '')}`);
+        }
+      }
+      if (last.awaitingApproval && seen.get('approval') === undefined) {
+        seen.set('approval', 'waiting');
+        out.log(`  waiting for approval: npm run cli -- approve -f <spec>  (or abort)`);
+      }
+    } catch {
+      // The query fails while no worker is polling; keep waiting for the result.
+    }
+    await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 500))]);
+  }
+  try {
+    last = await handle.query(progressQuery);
+  } catch {
+    // closed workflows answer queries only while a worker is polling
+  }
+  return last;
+}
+
+function exitCodeFor(failure: unknown): number {
+  const cause = failure instanceof WorkflowFailedError ? failure.cause : failure;
+  if (cause instanceof ApplicationFailure) {
+    switch (cause.type) {
+      case FailureType.SlaRegression:
+      case FailureType.SlaNotMet:
+        return EXIT.sla;
+      case FailureType.InvalidSpec:
+        return EXIT.invalid;
+      case FailureType.Aborted:
+        return EXIT.aborted;
+    }
+  }
+  return EXIT.failed;
+}
+
+async function deploy(client: Client, spec: DeploymentSpec, detach: boolean, out: Output): Promise<number> {
+  await ensureSearchAttributes(client);
+  const workflowId = deploymentWorkflowId(spec);
+  let handle: WorkflowHandleWithFirstExecutionRunId<typeof deployTriton>;
+  try {
+    handle = await client.workflow.start<typeof deployTriton>('deployTriton', {
+      workflowId,
+      taskQueue: taskQueueFor(spec.target),
+      args: [{ spec }],
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      typedSearchAttributes: [
+        { key: TRITON_MODELS, value: spec.models.map((m) => m.name) },
+        { key: TRITON_TARGET, value: spec.target },
+        { key: TRITON_RELEASE, value: `${spec.release.namespace}/${spec.release.name}` },
+        { key: PIPELINE_OUTCOME, value: 'running' },
+      ],
+    });
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) {
+      const running = await client.workflow.getHandle(workflowId).describe().catch(() => null);
+      out.error(
+        `refused: release ${spec.release.namespace}/${spec.release.name} already has a deployment running: workflow ${workflowId}` +
+          (running ? ` (run ${running.runId}, started ${running.startTime.toISOString()})` : '') +
+          `. Wait for it, or abort it with: npm run cli -- abort -f <spec>`,
+      );
+      return EXIT.busy;
+    }
+    throw error;
+  }
+  out.log(`started ${workflowId} (run ${handle.firstExecutionRunId}) on task queue ${taskQueueFor(spec.target)}`);
+  if (detach) return EXIT.ok;
+  const progress = await streamProgress(handle, out);
+  try {
+    const result: DeployResult = await handle.result();
+    if (progress) out.log(`\n${stageTable(progress)}`);
+    out.log(`\nsucceeded: ${result.release} revision ${result.revision}, repository ${result.repositoryUri}`);
+    for (const v of result.variants) out.log(`  ${v.variant.padEnd(20)} ${v.verdict.reason}`);
+    if (result.report) out.log(`report: ${result.report.path}`);
+    return EXIT.ok;
+  } catch (error) {
+    if (progress) out.log(`\n${stageTable(progress)}`);
+    const cause = error instanceof WorkflowFailedError ? error.cause : error;
+    out.error(`\nfailed: ${cause instanceof Error ? `${cause instanceof ApplicationFailure ? `[${cause.type}] ` : ''}${cause.message}` : String(cause)}`);
+    if (cause instanceof ApplicationFailure && cause.type === FailureType.SlaRegression) {
+      const evidence = cause.details?.[0] as SlaEvidence | undefined;
+      for (const v of evidence?.variants ?? []) out.error(`  ${v.variant.padEnd(20)} ${v.comparison.reason}`);
+    }
+    return exitCodeFor(error);
+  }
+}
+
+export async function runCli(argv: string[], out: Output, connect: () => Promise<Client>): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      file: { type: 'string', short: 'f' },
+      detach: { type: 'boolean', default: false },
+      by: { type: 'string' },
+      reason: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command] = positionals;
+  if (values.help || command === undefined || command === 'help') {
+    out.log(HELP);
+    return command === undefined && !values.help ? EXIT.invalid : EXIT.ok;
+  }
+  if (command === 'schema') {
+    const schema = `${JSON.stringify(specJsonSchema(), null, 2)}\n`;
+    if (values.out) await writeFile(values.out, schema);
+    else out.log(schema);
+    return EXIT.ok;
+  }
+  const known = ['deploy', 'plan', 'validate', 'status', 'approve', 'abort'];
+  if (!known.includes(command)) throw new UsageError(`unknown command "${command}"; run with --help`);
+  const spec = await loadSpec(values.file, out);
+  if (spec === null) return EXIT.invalid;
+  if (command === 'validate') {
+    out.log(`${values.file}: valid (target ${spec.target}, ${spec.models.length} models, workflow ID ${deploymentWorkflowId(spec)})`);
+    return EXIT.ok;
+  }
+  if (command === 'plan') {
+    const plan = planDeployment(spec, await loadDriverInstaller());
+    out.log(`plan for ${plan.workflowId} (task queue ${plan.taskQueue}); nothing is applied\n`);
+    for (const s of plan.stages) out.log(`${s.stage}:\n${s.actions.map((a) => `  - ${a}`).join('\n')}`);
+    for (const c of plan.modelConfigs) out.log(`\n# ${c.path}\n${c.text}`);
+    out.log(`\n# helm values (deploy/charts/triton)\n${stringify(plan.helmValues)}`);
+    for (const m of plan.manifests) out.log(`---\n${stringify(m)}`);
+    return EXIT.ok;
+  }
+  const client = await connect();
+  const workflowId = deploymentWorkflowId(spec);
+  switch (command) {
+    case 'deploy':
+      return deploy(client, spec, values.detach ?? false, out);
+    case 'status': {
+      const handle = client.workflow.getHandle(workflowId);
+      const description = await handle.describe();
+      out.log(`${workflowId} run ${description.runId}: ${description.status.name}`);
+      const progress = await handle.query(progressQuery).catch(() => null);
+      if (progress) out.log(stageTable(progress));
+      return EXIT.ok;
+    }
+    case 'approve':
+      await client.workflow.getHandle(workflowId).signal(approveSignal, { by: values.by ?? process.env['USER'] ?? 'cli' });
+      out.log(`approved ${workflowId}`);
+      return EXIT.ok;
+    case 'abort':
+      await client.workflow.getHandle(workflowId).signal(abortSignal, { by: values.by ?? process.env['USER'] ?? 'cli', ...(values.reason ? { reason: values.reason } : {}) });
+      out.log(`abort requested for ${workflowId}`);
+      return EXIT.ok;
+  }
+  return EXIT.invalid;
+}
+
+async function main(): Promise<void> {
+  const out: Output = { log: (l) => console.log(l), error: (l) => console.error(l) };
+  let client: Client | undefined;
+  try {
+    const code = await runCli(process.argv.slice(2), out, async () => (client = await connectClient(clientConfigFromEnv(process.env))));
+    process.exitCode = code;
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      out.error(`${(error as Error).message}\n\n${HELP}`);
+      process.exitCode = EXIT.invalid;
+    } else {
+      out.error(String(error instanceof Error ? error.message : error));
+      process.exitCode = EXIT.failed;
+    }
+  } finally {
+    await client?.connection.close();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  void main();
+}

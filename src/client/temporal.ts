@@ -1,0 +1,35 @@
+/** Connecting clients to Temporal, and registering the search attributes the workflows use. */
+import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { SEARCH_ATTRIBUTES } from '../plan/search-attributes.js';
+
+export interface ClientConfig {
+  address: string;
+  namespace: string;
+}
+
+export function clientConfigFromEnv(env: NodeJS.ProcessEnv): ClientConfig {
+  return { address: env['TEMPORAL_ADDRESS'] ?? '127.0.0.1:7233', namespace: env['TEMPORAL_NAMESPACE'] ?? 'default' };
+}
+
+export async function connectClient(config: ClientConfig): Promise<Client> {
+  const connection = await Connection.connect({ address: config.address, connectTimeout: '5s' });
+  return new Client({ connection, namespace: config.namespace });
+}
+
+const INDEXED_TYPES: Record<string, temporal.api.enums.v1.IndexedValueType> = {
+  KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  KEYWORD_LIST: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+};
+
+/** Adds the pipeline's search attributes where missing (idempotent; the dev server allows it). */
+export async function ensureSearchAttributes(client: Client): Promise<void> {
+  const operator = client.connection.operatorService;
+  const { customAttributes } = await operator.listSearchAttributes({ namespace: client.options.namespace });
+  const missing = SEARCH_ATTRIBUTES.filter((key) => customAttributes?.[key.name] === undefined);
+  if (missing.length === 0) return;
+  await operator.addSearchAttributes({
+    namespace: client.options.namespace,
+    searchAttributes: Object.fromEntries(missing.map((key) => [key.name, INDEXED_TYPES[key.type]!])),
+  });
+}

@@ -1,0 +1,88 @@
+/** What a deployment would do, as data: the dry run (`plan`) prints it and touches nothing. Pure. */
+import type { KubeObject } from '../activities/ports.js';
+import type { DeploymentSpec, StageName } from '../spec/schema.js';
+import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
+import { renderHpa, tritonValues, type TritonValues } from './helm-values.js';
+import { deploymentWorkflowId, taskQueueFor } from './ids.js';
+import { tensorrtImageFor } from './jobs.js';
+import { repositoryVersionUri } from './layout.js';
+
+export const PLANNED_VERSION = '<new-version>';
+
+export interface DeploymentPlan {
+  workflowId: string;
+  taskQueue: string;
+  stages: Array<{ stage: StageName; actions: string[] }>;
+  modelConfigs: Array<{ path: string; text: string }>;
+  helmValues: TritonValues;
+  manifests: KubeObject[];
+}
+
+export function planDeployment(spec: DeploymentSpec, driverInstaller: KubeObject): DeploymentPlan {
+  const repository = repositoryVersionUri(spec.bucket, spec.repositoryPrefix, PLANNED_VERSION);
+  const { cluster, nodePool, release } = spec;
+  const workflowId = deploymentWorkflowId(spec);
+  const modelConfigs = spec.models.flatMap((model) =>
+    model.variants.map((variant) => ({
+      path: `${repository}/${variant.name}/config.pbtxt`,
+      text: renderModelConfig(modelConfigFromVariant(model, variant, { platform: 'tensorrt_plan', kind: 'KIND_GPU' })),
+    })),
+  );
+  const hpa = renderHpa(spec);
+  return {
+    workflowId,
+    taskQueue: taskQueueFor(spec.target),
+    stages: [
+      {
+        stage: 'cluster',
+        actions: [
+          `ensure cluster ${spec.project}/${spec.zone}/${cluster.name} (${cluster.machineType} x${cluster.nodes}, ${cluster.releaseChannel} channel): adopt if it matches, create if missing`,
+          `ensure node pool ${nodePool.name}: ${nodePool.initialNodes}x ${nodePool.machineType} with ${nodePool.acceleratorCount}x ${nodePool.acceleratorType}, autoscaling ${nodePool.minNodes}-${nodePool.maxNodes}, disk ${nodePool.diskSizeGb} GB`,
+        ],
+      },
+      {
+        stage: 'driver',
+        actions: [
+          nodePool.gpuDriver === 'installer-daemonset'
+            ? 'apply deploy/manifests/nvidia-driver-installer.yaml (server-side apply)'
+            : `GKE installs the driver (${nodePool.gpuDriver})`,
+          'wait until the pool reports allocatable nvidia.com/gpu',
+        ],
+      },
+      {
+        stage: 'engines',
+        actions: spec.models.map(
+          (m) =>
+            `build ${m.name} (${m.format}, ${m.precision}, profiles ${m.optimizationProfiles.map((p) => `(${p.min},${p.opt},${p.max})`).join(' ')}) with ${tensorrtImageFor(release.image)} on ${nodePool.acceleratorType}, unless an engine with the same content hash exists`,
+        ),
+      },
+      { stage: 'repository', actions: [`publish ${modelConfigs.length} variants under ${repository}, manifest last`] },
+      {
+        stage: 'release',
+        actions: [`helm upgrade --install ${release.name} deploy/charts/triton -n ${release.namespace} --wait (image ${release.image}, ${release.replicas} replicas)`],
+      },
+      {
+        stage: 'validation',
+        actions: spec.models.flatMap((m) =>
+          m.variants.map(
+            (v) =>
+              `perf_analyzer sweep ${v.name}: batch ${m.sla.batchSize}, concurrency ${m.sla.concurrency.start}..${m.sla.concurrency.end}; gate p${m.sla.percentile} <= ${m.sla.latencyMs} ms at >= ${m.sla.minThroughput} infer/s; roll back if below the previous baseline by more than ${(m.sla.regressionTolerance * 100).toFixed(0)}%`,
+          ),
+        ),
+      },
+      {
+        stage: 'autoscaling',
+        actions: [
+          `node pool autoscaling ${nodePool.minNodes}-${nodePool.maxNodes}`,
+          spec.autoscaling.enabled
+            ? `HPA ${release.namespace}/${hpa.metadata.name} on ${spec.autoscaling.metric} target ${spec.autoscaling.target}, replicas ${spec.autoscaling.minReplicas}-${spec.autoscaling.maxReplicas}`
+            : 'HPA disabled',
+        ],
+      },
+      { stage: 'report', actions: ['write the HTML report locally and to the bucket'] },
+    ],
+    modelConfigs,
+    helmValues: tritonValues(spec, repository, { deploymentId: workflowId, repositoryVersion: PLANNED_VERSION }),
+    manifests: [...(nodePool.gpuDriver === 'installer-daemonset' ? [driverInstaller] : []), ...(spec.autoscaling.enabled ? [hpa] : [])],
+  };
+}

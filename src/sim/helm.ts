@@ -1,0 +1,173 @@
+/**
+ * Simulated Helm 3 against one cluster: releases with numbered revisions. upgradeInstall and
+ * rollback record a pending revision, wait the scaled Triton rollout (--wait; abortable), then the
+ * revision is deployed (the previous deployed one superseded) if Triton could load its model
+ * repository, or failed otherwise. A rollout whose waiting client died completes lazily once its
+ * deadline passed (settleReleases), as the cluster would have rolled it out anyway.
+ */
+import { ApiError, type ClusterRef, type HelmApi, type HelmRevision, type HelmUpgradeRequest, type ObjectStore } from '../activities/ports.js';
+import { currentSimContext } from './context.js';
+import { clusterResource, runningCluster, type ClusterState, type ReleaseState, type RevisionRecord, type SimServices } from './state.js';
+import { SIM_DURATIONS_SECONDS, scaledMs, waitMs } from './timing.js';
+import { loadRepository, modelRepositoryOf } from './triton.js';
+
+type PendingStatus = 'pending-install' | 'pending-upgrade' | 'pending-rollback';
+
+const VERB: Record<PendingStatus, { name: string; failure: string }> = {
+  'pending-install': { name: 'Install', failure: 'INSTALLATION FAILED' },
+  'pending-upgrade': { name: 'Upgrade', failure: 'UPGRADE FAILED' },
+  'pending-rollback': { name: 'Rollback', failure: 'ROLLBACK FAILED' },
+};
+
+function isPending(status: HelmRevision['status']): status is PendingStatus {
+  return status in VERB;
+}
+
+/** Ends a pending revision's rollout: deployed if Triton loads its repository, failed otherwise. */
+async function completeRollout(objects: ObjectStore, release: ReleaseState, revision: RevisionRecord): Promise<void> {
+  if (!isPending(revision.status)) return;
+  const repository = modelRepositoryOf(revision.values);
+  const errors = repository === undefined ? ['values.modelRepositoryPath is not set'] : (await loadRepository(objects, repository)).errors;
+  if (errors.length > 0) {
+    revision.description = `${VERB[revision.status].name} "${release.name}" failed: timed out waiting for the condition`;
+    revision.status = 'failed';
+    revision.failure = errors.join('; ');
+    return;
+  }
+  for (const other of release.revisions) {
+    if (other.status === 'deployed') other.status = 'superseded';
+  }
+  if (revision.status === 'pending-install') revision.description = 'Install complete';
+  if (revision.status === 'pending-upgrade') revision.description = 'Upgrade complete';
+  revision.status = 'deployed';
+}
+
+/** Completes rollouts whose deadline has passed. */
+export async function settleReleases(objects: ObjectStore, cluster: ClusterState, now: number): Promise<void> {
+  for (const release of Object.values(cluster.releases)) {
+    for (const revision of release.revisions) {
+      if (isPending(revision.status) && now >= revision.readyAt) await completeRollout(objects, release, revision);
+    }
+  }
+}
+
+export class SimHelm implements HelmApi {
+  constructor(
+    private readonly services: SimServices,
+    private readonly ref: ClusterRef,
+  ) {}
+
+  private transact<T>(fn: (cluster: ClusterState, now: number) => T | Promise<T>): Promise<T> {
+    return this.services.store.transact(this.ref.project, (state, now) => fn(runningCluster(state, this.ref), now));
+  }
+
+  private resource(release: string, namespace: string): string {
+    return `${clusterResource(this.ref)}/helm/${namespace}/${release}`;
+  }
+
+  async upgradeInstall(request: HelmUpgradeRequest, signal?: AbortSignal): Promise<{ revision: number }> {
+    const { release: name, namespace } = request;
+    const revision = await this.start(name, namespace, (release) =>
+      release.revisions.length === 0
+        ? { status: 'pending-install', description: 'Initial install underway', chart: request.chart, values: request.values }
+        : { status: 'pending-upgrade', description: 'Preparing upgrade', chart: request.chart, values: request.values },
+    );
+    await this.services.log.record('helm', 'helm.upgrade', this.resource(name, namespace), true);
+    await this.awaitRollout(name, namespace, revision, signal);
+    return { revision: revision.revision };
+  }
+
+  async rollback(name: string, namespace: string, revision: number, _timeoutSeconds: number, signal?: AbortSignal): Promise<void> {
+    const created = await this.start(name, namespace, (release) => {
+      const target = release.revisions.find((r) => r.revision === revision);
+      if (target === undefined) throw new ApiError('NOT_FOUND', `release "${name}" has no revision ${revision}`);
+      return {
+        status: 'pending-rollback',
+        description: `Rollback to ${revision}`,
+        chart: target.chart,
+        values: target.values,
+        regression: target.regression,
+      };
+    });
+    await this.services.log.record('helm', 'helm.rollback', this.resource(name, namespace), true);
+    await this.awaitRollout(name, namespace, created, signal);
+  }
+
+  async history(name: string, namespace: string): Promise<HelmRevision[]> {
+    const revisions = await this.transact((cluster) => cluster.releases[`${namespace}/${name}`]?.revisions ?? []);
+    await this.services.log.record('helm', 'helm.history', this.resource(name, namespace), false);
+    return revisions.map(({ revision, status, description }) => ({ revision, status, description }));
+  }
+
+  async values(name: string, namespace: string, revision: number): Promise<Record<string, unknown>> {
+    const found = await this.transact((cluster) => cluster.releases[`${namespace}/${name}`]?.revisions.find((r) => r.revision === revision));
+    await this.services.log.record('helm', 'helm.values', this.resource(name, namespace), false);
+    if (found === undefined) throw new ApiError('NOT_FOUND', `release "${name}" in ${namespace} has no revision ${revision}`);
+    return found.values;
+  }
+
+  /** Records a new pending revision; an older revision still pending is failed (replaced before its rollout ended). */
+  private start(
+    name: string,
+    namespace: string,
+    next: (release: ReleaseState) => Pick<RevisionRecord, 'description' | 'chart' | 'values'> & { status: PendingStatus; regression?: number },
+  ): Promise<RevisionRecord> {
+    const context = currentSimContext();
+    const rolloutMs = scaledMs(SIM_DURATIONS_SECONDS.tritonRollout);
+    return this.transact((cluster, now) => {
+      const key = `${namespace}/${name}`;
+      const release = cluster.releases[key] ?? { name, namespace, revisions: [] };
+      const fields = next(release);
+      for (const older of release.revisions) {
+        if (isPending(older.status)) {
+          older.description = `${VERB[older.status].name} "${name}" failed: replaced by a newer revision before its rollout finished`;
+          older.status = 'failed';
+        }
+      }
+      const revision: RevisionRecord = {
+        revision: (release.revisions.at(-1)?.revision ?? 0) + 1,
+        regression: context.regression,
+        ...fields,
+        deploymentId: context.deploymentId,
+        createdAt: now,
+        readyAt: now + rolloutMs,
+      };
+      release.revisions.push(revision);
+      cluster.releases[key] = release;
+      return revision;
+    });
+  }
+
+  /** helm --wait: waits the rollout, then reports the revision's outcome. */
+  private async awaitRollout(name: string, namespace: string, created: RevisionRecord, signal?: AbortSignal): Promise<void> {
+    const verb = VERB[created.status as PendingStatus];
+    const find = (cluster: ClusterState) => cluster.releases[`${namespace}/${name}`]?.revisions.find((r) => r.revision === created.revision);
+    try {
+      await waitMs(created.readyAt - created.createdAt, `helm ${verb.name.toLowerCase()} of ${name}`, signal);
+    } catch (error) {
+      await this.transact((cluster) => {
+        const revision = find(cluster);
+        if (revision !== undefined && isPending(revision.status)) {
+          revision.description = `${verb.name} "${name}" failed: context canceled`;
+          revision.status = 'failed';
+        }
+      });
+      throw error;
+    }
+    const outcome = await this.transact(async (cluster) => {
+      const release = cluster.releases[`${namespace}/${name}`];
+      const revision = find(cluster);
+      if (release === undefined || revision === undefined) return undefined;
+      await completeRollout(this.services.objects, release, revision);
+      return revision;
+    });
+    if (outcome?.status !== 'deployed') {
+      const reason = outcome?.failure ?? outcome?.description ?? 'the release was removed';
+      throw new ApiError(
+        'FAILED_PRECONDITION',
+        `${verb.failure}: Triton of release "${name}" did not become ready (${reason}): timed out waiting for the condition`,
+        reason,
+      );
+    }
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * What the simulated cluster's Jobs do, read from the same environment variables the real
+ * container scripts read (src/plan/jobs.ts): the TensorRT engine build writes a simulated plan and
+ * its build record to the bucket; perf_analyzer sweeps concurrency against the release's served
+ * model with the calibrated performance model and prints the CSV between the pipeline's markers.
+ * Jobs of other components complete without effect.
+ */
+import type { ObjectStore } from '../activities/ports.js';
+import { ENGINE_BUILD_COMPONENT, parseProfiles, PERF_COMPONENT, PERF_CSV_BEGIN, PERF_CSV_END } from '../plan/jobs.js';
+import type { EngineBuildRecord } from '../plan/layout.js';
+import type { ModelSpec } from '../spec/schema.js';
+import { renderPerfCsv } from '../triton/perf-output.js';
+import { latencyAt, type LatencyPercentile, type PerfPoint } from '../triton/perf-types.js';
+import { nodesOf } from './nodes.js';
+import { perfProfileFor, simulateSweep } from './perf-model.js';
+import type { ClusterState } from './state.js';
+import { SIM_DURATIONS_SECONDS } from './timing.js';
+import { loadRepository, modelRepositoryOf, replicaCountOf, servingRevision, type SimulatedPlan } from './triton.js';
+
+export interface JobOutcome {
+  phase: 'succeeded' | 'failed';
+  logs: string;
+  message?: string;
+}
+
+export interface JobEffectContext {
+  cluster: ClusterState;
+  objects: ObjectStore;
+  now: number;
+  /** When the Job finished (its simulated deadline). */
+  doneAt: number;
+}
+
+const FORMATS: readonly ModelSpec['format'][] = ['onnx', 'tf-checkpoint'];
+const PRECISIONS: readonly ModelSpec['precision'][] = ['int8', 'fp16', 'fp32'];
+const PERCENTILES: readonly LatencyPercentile[] = [50, 90, 95, 99];
+
+/** A failure the Job's container would report: it ends the Job as failed with this message. */
+class JobFailure extends Error {}
+
+function required(env: Record<string, string>, name: string): string {
+  const value = env[name];
+  if (value === undefined || value === '') throw new JobFailure(`environment variable ${name} is not set`);
+  return value;
+}
+
+function positiveInt(text: string, what: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new JobFailure(`${what} must be a positive integer, got "${text}"`);
+  return n;
+}
+
+function concurrencyRange(text: string): { start: number; end: number; step: number } {
+  const [start, end, step, ...rest] = text.split(':');
+  if (start === undefined || end === undefined || step === undefined || rest.length > 0) {
+    throw new JobFailure(`PERF_CONCURRENCY must be "start:end:step", got "${text}"`);
+  }
+  const range = { start: positiveInt(start, 'concurrency start'), end: positiveInt(end, 'concurrency end'), step: positiveInt(step, 'concurrency step') };
+  if (range.start > range.end) throw new JobFailure(`concurrency start ${range.start} exceeds end ${range.end}`);
+  return range;
+}
+
+/** Simulated seconds the Job's container runs (after its pod started). */
+export function jobDurationSeconds(component: string, env: Record<string, string>): number {
+  if (component === ENGINE_BUILD_COMPONENT) {
+    return env['MODEL_FORMAT'] === 'tf-checkpoint' ? SIM_DURATIONS_SECONDS.engineBuildTfCheckpoint : SIM_DURATIONS_SECONDS.engineBuildOnnx;
+  }
+  if (component === PERF_COMPONENT) {
+    let points = 1; // a malformed range fails the Job when it ends
+    try {
+      const { start, end, step } = concurrencyRange(env['PERF_CONCURRENCY'] ?? '');
+      points = Math.floor((end - start) / step) + 1;
+    } catch {
+      // reported by runJobEffect
+    }
+    return points * SIM_DURATIONS_SECONDS.perfPerConcurrencyPoint;
+  }
+  return 0;
+}
+
+/** What the Job's log shows while it runs. */
+export function jobStartLog(component: string, env: Record<string, string>): string {
+  if (component === ENGINE_BUILD_COMPONENT) {
+    return `[simulator] TensorRT engine build for ${env['MODEL_NAME'] ?? '?'} (${env['MODEL_FORMAT'] ?? '?'}, ${env['PRECISION'] ?? '?'}) on ${env['GPU_TYPE'] ?? '?'}: simulated, no GPU work is done\n`;
+  }
+  if (component === PERF_COMPONENT) {
+    return `[simulator] perf_analyzer -m ${env['PERF_MODEL'] ?? '?'} against release ${env['PERF_RELEASE'] ?? '?'} in ${env['PERF_NAMESPACE'] ?? '?'}: simulated with the calibrated T4 performance model\n`;
+  }
+  return '[simulator] this Job has no simulated workload; it completes without effect\n';
+}
+
+/** Plays the finished Job's effect once; a container failure becomes a failed outcome with its log. */
+export async function runJobEffect(component: string, env: Record<string, string>, context: JobEffectContext): Promise<JobOutcome> {
+  const header = jobStartLog(component, env);
+  try {
+    const body =
+      component === ENGINE_BUILD_COMPONENT ? await buildEngine(env, context) : component === PERF_COMPONENT ? await runPerfAnalyzer(env, context) : '';
+    return { phase: 'succeeded', logs: header + body };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { phase: 'failed', logs: `${header}error: ${message}\n`, message };
+  }
+}
+
+async function buildEngine(env: Record<string, string>, { objects, doneAt }: JobEffectContext): Promise<string> {
+  const format = required(env, 'MODEL_FORMAT') as ModelSpec['format'];
+  const precision = required(env, 'PRECISION') as ModelSpec['precision'];
+  if (!FORMATS.includes(format)) throw new JobFailure(`unsupported MODEL_FORMAT "${format}" (onnx or tf-checkpoint)`);
+  if (!PRECISIONS.includes(precision)) throw new JobFailure(`unsupported PRECISION "${precision}" (int8, fp16 or fp32)`);
+  const profilesText = required(env, 'PROFILES');
+  let profiles: SimulatedPlan['profiles'];
+  try {
+    profiles = parseProfiles(profilesText);
+  } catch (error) {
+    throw new JobFailure((error as Error).message);
+  }
+  const engineKey = required(env, 'ENGINE_KEY');
+  const planUri = required(env, 'PLAN_URI');
+  const recordUri = required(env, 'RECORD_URI');
+  const gpu = required(env, 'GPU_TYPE');
+  const flags = [...(precision === 'fp32' ? [] : [`--${precision}`]), ...(env['CALIBRATION_CACHE'] === undefined ? [] : [`--calib=${env['CALIBRATION_CACHE']}`])];
+
+  const plan: SimulatedPlan = { simulated: true, format, precision, perfProfile: perfProfileFor({ format }), engineKey, profiles, gpu };
+  const planInfo = await objects.write(planUri, JSON.stringify(plan, null, 2));
+  const record: EngineBuildRecord = {
+    engineKey,
+    model: required(env, 'MODEL_NAME'),
+    planUri,
+    planMd5: planInfo.md5,
+    tensorrtImage: required(env, 'TENSORRT_IMAGE'),
+    gpu,
+    flags,
+    profiles: profilesText,
+    builtAt: new Date(doneAt).toISOString(),
+  };
+  await objects.write(recordUri, JSON.stringify(record, null, 2));
+  return [
+    `[I] Building ${format} model ${env['MODEL_SOURCE'] ?? ''} with ${flags.join(' ') || 'fp32'}, optimization profiles ${profilesText}`,
+    `[I] Engine built (simulated perf profile ${plan.perfProfile})`,
+    `[I] Wrote ${planUri} (md5 ${planInfo.md5}, ${planInfo.size} bytes)`,
+    `[I] Wrote ${recordUri}`,
+    '&&&& PASSED TensorRT engine build',
+    '',
+  ].join('\n');
+}
+
+async function runPerfAnalyzer(env: Record<string, string>, { cluster, objects, now }: JobEffectContext): Promise<string> {
+  const release = required(env, 'PERF_RELEASE');
+  const namespace = required(env, 'PERF_NAMESPACE');
+  const model = required(env, 'PERF_MODEL');
+  const batchSize = positiveInt(required(env, 'PERF_BATCH'), 'PERF_BATCH');
+  const concurrency = concurrencyRange(required(env, 'PERF_CONCURRENCY'));
+  const percentile = Number(required(env, 'PERF_PERCENTILE')) as LatencyPercentile;
+  if (!PERCENTILES.includes(percentile)) throw new JobFailure(`PERF_PERCENTILE must be one of ${PERCENTILES.join(', ')}`);
+
+  const revision = servingRevision(cluster, namespace, release);
+  const repository = revision === undefined ? undefined : modelRepositoryOf(revision.values);
+  if (revision === undefined || repository === undefined) {
+    throw new JobFailure(`failed to get model metadata: no Triton server answers for release ${release} in namespace ${namespace} (no deployed revision)`);
+  }
+  const { models } = await loadRepository(objects, repository);
+  const served = models.find((m) => m.name === model);
+  if (served === undefined) {
+    const names = models.map((m) => m.name).join(', ') || 'none';
+    throw new JobFailure(`failed to get model metadata: Request for unknown model: '${model}' is not found (release ${release} serves ${repository}: ${names})`);
+  }
+  const { config, plan } = served;
+  if (batchSize > config.maxBatchSize) {
+    throw new JobFailure(`batch size ${batchSize} exceeds maximum batch size ${config.maxBatchSize} allowed by model '${model}'`);
+  }
+  const gpuNodes = nodesOf(cluster, now).filter((n) => n.allocatableGpus > 0).length;
+  const gpus = Math.min(replicaCountOf(revision.values), gpuNodes);
+  if (gpus === 0) throw new JobFailure(`no Triton replica of release ${release} is running: no node has allocatable nvidia.com/gpu`);
+
+  const points = simulateSweep({
+    profile: plan.perfProfile,
+    precision: plan.precision,
+    config: {
+      instances: config.instances,
+      maxBatchSize: config.maxBatchSize,
+      preferredBatchSizes: config.dynamicBatching?.preferredBatchSizes ?? [],
+      maxQueueDelayMicroseconds: config.dynamicBatching?.maxQueueDelayMicroseconds ?? 0,
+      gpus,
+    },
+    batchSize,
+    concurrency,
+    slowdown: revision.regression,
+  });
+  return `${perfAnalyzerText(points, batchSize, concurrency.end, percentile)}${PERF_CSV_BEGIN}\n${renderPerfCsv(points)}${PERF_CSV_END}\n`;
+}
+
+/** perf_analyzer's stdout for a concurrency sweep with --percentile (no "Avg latency" line then). */
+function perfAnalyzerText(points: readonly PerfPoint[], batchSize: number, maxConcurrency: number, percentile: LatencyPercentile): string {
+  const windowMs = 5000;
+  const us = (x: number) => `${Math.trunc(x)} usec`;
+  const lines = [
+    '*** Measurement Settings ***',
+    `  Batch size: ${batchSize}`,
+    '  Service Kind: Triton',
+    '  Using "time_windows" mode for stabilization',
+    `  Measurement window: ${windowMs} msec`,
+    `  Latency limit: 0 msec`,
+    `  Concurrency limit: ${maxConcurrency} concurrent requests`,
+    '  Using synchronous calls for inference',
+    `  Stabilizing using p${percentile} latency`,
+    '',
+  ];
+  for (const p of points) {
+    lines.push(
+      `Request concurrency: ${p.concurrency}`,
+      '  Client: ',
+      `    Request count: ${Math.round(((p.throughput / batchSize) * windowMs) / 1000)}`,
+      `    Throughput: ${p.throughput.toFixed(3)} infer/sec`,
+      `    p50 latency: ${us(p.latencyUs.p50)}`,
+      `    p90 latency: ${us(p.latencyUs.p90)}`,
+      `    p95 latency: ${us(p.latencyUs.p95)}`,
+      `    p99 latency: ${us(p.latencyUs.p99)}`,
+      '',
+    );
+  }
+  lines.push(`Inferences/Second vs. Client p${percentile} Batch Latency`);
+  for (const p of points) {
+    lines.push(`Concurrency: ${p.concurrency}, throughput: ${p.throughput.toFixed(3)} infer/sec, latency ${us(latencyAt(p, percentile))}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

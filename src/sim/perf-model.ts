@@ -1,0 +1,294 @@
+/**
+ * Triton-on-T4 performance model for the `sim` target: what perf_analyzer would report for a
+ * closed-loop concurrency sweep against a simulated GKE deployment. Pure (no I/O, no Node imports;
+ * the only randomness is the optional seeded noise).
+ *
+ * ## The model (per GPU-serving replica set, one request = one perf_analyzer call of `batchSize`)
+ *
+ * - **Fixed cost** F = requestOverheadUs + batch × transferUsPerSample: gRPC round trip, Triton
+ *   frontend, pre/post, and moving the batch over the network (ResNet: 32 × 602 KB of FP32 pixels,
+ *   which is why a batch-32 request takes ~50 ms even on an idle GPU). It runs in parallel across
+ *   clients (it is "think time" of the closed loop).
+ * - **Own GPU time** S = pieces × batchOverheadUs + batch × gpuUsPerSample: staging copy, H2D,
+ *   compute (scaled by precision, below) and D2H of one request on an otherwise idle instance.
+ *   A request larger than `maxBatchSize` is executed as ceil(batch / maxBatchSize) pieces (real
+ *   Triton rejects such requests; the sim degrades instead, and spec validation forbids it).
+ * - **Capacity** μ(n) = gpus × batch / (S × (1 − overlap + overlap / n)): n instances on one GPU
+ *   overlap one batch's copies with another's compute, so the per-batch cost shrinks towards
+ *   S × (1 − overlap) with diminishing returns (4 instances: +27% for ResNet; BERT's tiny inputs
+ *   leave little to overlap).
+ * - **Smooth closed-loop saturation.** With c clients the exact deterministic answer for one
+ *   server is L = S + max(F, (c − 1) × batch / μ): a request either spends the fixed cost while the
+ *   others are served, or waits behind the other c − 1 requests. The model smooths the max with a
+ *   p-norm, L = S + (F^k + ((c − 1) × batch / μ)^k)^(1/k), whose sharpness k = sharpness ×
+ *   n^sharpnessGrowth rises with instances (more parallel servers give a sharper knee, as in
+ *   M/M/n vs M/M/1). c = 1 is exact (L = S + F); large c tends to throughput μ.
+ * - **Little's law**: throughput X = c × batch / L and mean latency = L.
+ * - **Dynamic batching delay**: a request waits for `maxQueueDelayMicroseconds` only while its
+ *   batch is smaller than the preferred size it could grow into (not a preferred size, not max
+ *   batch, below the largest preferred size). Batch-32 requests with preferred [32] (the sample)
+ *   never wait, despite the 1 s delay. If all c outstanding requests together cannot reach the
+ *   preferred size the full delay is paid; otherwise only the leftover fraction waits, for at most
+ *   one cycle (closed-loop clients synchronise into full batches).
+ * - **Tails**: latency is lognormal around the mean with coefficient of variation
+ *   cv² = cvBase² + cvContention² × (1 − 1/c) + (cvQueue × w)² / n, where w is the fraction of
+ *   the latency spent queueing (0 below the knee, → 1 deep in saturation): tails widen with
+ *   utilisation, most with one instance, where a request waits for the whole batch in service
+ *   (with n instances the next free slot comes ~n times sooner). cvContention is jitter from
+ *   requests sharing the NIC/PCIe; cvBase is the idle-system jitter (for BERT, the T4's 70 W power
+ *   cap makes clocks move under a saturating compute load). The dynamic-batching delay is a
+ *   deterministic timer added outside the spread. p99 ≥ p95 ≥ p90 ≥ p50 by construction.
+ * - **Precision**: the profiles are INT8; fp16/fp32 multiply the compute share of the GPU time by
+ *   T4 peak ratios (INT8 130 TOPS / FP16 65 TFLOPS = 2; FP32 8.1 TFLOPS without tensor cores ≈ 16).
+ *   These are peak ratios, an upper bound on the real gap; uncalibrated.
+ * - **Regression drill**: `slowdown` s divides every physical time by (1 − s) (not the configured
+ *   batching timer), so throughput is × (1 − s) at every concurrency and latencies are / (1 − s).
+ *
+ * ## Calibration (bench/calibrate-perf-model.ts; data in calibration-data.ts)
+ *
+ * ResNet50 INT8 is fitted on both measured sweeps (1 and 4 instances, batch 32, c = 1..10):
+ * throughput within 10% at all 20 points; p90 within 10% at 16 of 20. The seed's p90 column is
+ * not monotonic in concurrency (1 instance: c=5 111 ms, c=6 109 ms, c=7 96 ms, c=8 116 ms,
+ * c=9 177 ms, c=10 170 ms; 4 instances: c=1 64 ms > c=3 61 ms, c=9 106 ms > c=10 99 ms), and a
+ * monotonic model cannot follow the 7→9 jump (+85% p90 for +0–3% throughput) while staying
+ * within 10% of its neighbours. The points outside 10% are listed in EXCLUDED_P90_POINTS; the
+ * mean absolute percentage error of p90 over each sweep stays ≤ 10%.
+ *
+ * BERT-Large seq384 INT8 has only "~170 qps at 125 ms" (Bert-2: batch 16, 2 instances, c = 1..3,
+ * p90). By Little's law mean latency = c × 16 / X, so at c ≥ 2 and ~170 infer/s the mean is already
+ * ≥ 188 ms: 125 ms p90 is only reachable at c = 1, the GPU is already at its compute ceiling there
+ * (sample-details: ~170 seq/s), and c = 2..3 only add queueing (+4–6% throughput from the second
+ * instance). The fit pins X(1) = 170 and p90(1) = 125 ms; fixed costs are scaled from ResNet's
+ * by input bytes (3 × 384 int32 = 4.6 KB vs 602 KB per sample).
+ */
+import type { ModelSpec } from '../spec/schema.js';
+import type { PerfPoint } from '../triton/perf-types.js';
+
+export type PerfProfileName = 'resnet50-int8-t4' | 'bert-large-seq384-int8-t4' | 'generic';
+export type Precision = ModelSpec['precision'];
+
+export interface ServingConfig {
+  /** Model instances per GPU (instance_group count). */
+  instances: number;
+  maxBatchSize: number;
+  preferredBatchSizes: number[];
+  maxQueueDelayMicroseconds: number;
+  /** GPUs serving the model: replicas × GPUs per replica. */
+  gpus: number;
+}
+
+export interface PerfProfileParams {
+  /** Per-request cost independent of batch size: gRPC round trip, Triton frontend, pre/post (µs). */
+  requestOverheadUs: number;
+  /** Network transfer and (de)serialisation per sample (µs). */
+  transferUsPerSample: number;
+  /** GPU cost per executed batch: launches, synchronisation (µs). */
+  batchOverheadUs: number;
+  /** GPU time per sample on one idle instance: staging + H2D + compute + D2H (µs, INT8). */
+  gpuUsPerSample: number;
+  /** Share of gpuUsPerSample that is compute (the part precision scales). */
+  computeShare: number;
+  /** Fraction of a batch's GPU time that other instances can overlap (0..1). */
+  overlap: number;
+  /** Knee sharpness k with one instance; k(n) = sharpness × n^sharpnessGrowth. */
+  sharpness: number;
+  sharpnessGrowth: number;
+  /** Coefficient-of-variation terms of the latency distribution. */
+  cvBase: number;
+  /** Tail growth with GPU utilisation u: cv term = cvUtilisation × u^utilisationExponent / √n. */
+  cvUtilisation: number;
+  utilisationExponent: number;
+}
+
+/**
+ * Fitted constants (bench/calibrate-perf-model.ts prints them; see the header for what was fixed
+ * and what was fitted).
+ */
+export const PERF_PROFILES: Readonly<Record<PerfProfileName, Readonly<PerfProfileParams>>> = {
+  /** Fitted on the 1- and 4-instance sweeps (c = 1 pinned at 597 infer/s, see the header). */
+  'resnet50-int8-t4': {
+    requestOverheadUs: 1500, // fixed
+    transferUsPerSample: 1301, // 602 KB per image at ~460 MB/s per gRPC stream
+    batchOverheadUs: 300, // fixed
+    gpuUsPerSample: 318, // one instance: 32 images in 10.5 ms ≈ 3,050 img/s
+    computeShare: 0.52, // INT8 compute = 1e6 / 6,000 img/s (T4 offline ceiling) / gpuUsPerSample
+    overlap: 0.349, // 4 instances: ×1.36 capacity; unlimited: 4,690 img/s (< 6,000 ceiling)
+    sharpness: 2.62,
+    sharpnessGrowth: 0.588,
+    cvBase: 0.0914,
+    cvUtilisation: 0.535,
+    utilisationExponent: 0.827,
+  },
+  /** c = 1 pinned at 170 infer/s, p90 125 ms; fixed costs scaled from ResNet by input bytes. */
+  'bert-large-seq384-int8-t4': {
+    requestOverheadUs: 1500,
+    transferUsPerSample: 10, // 4.6 KB per sequence
+    batchOverheadUs: 300,
+    gpuUsPerSample: 5760, // 16 sequences in 92.5 ms ≈ 173 seq/s: the T4 compute ceiling
+    computeShare: 1, // input copies are < 0.1% of the GPU time
+    overlap: 0.05, // assumed: "less significant improvement by multi-instance, it still helps"
+    sharpness: 2.62,
+    sharpnessGrowth: 0.588,
+    cvBase: 0.248, // p90 / mean = 1.33 at c = 1: T4 power-cap clock variation at full load
+    cvUtilisation: 0.535,
+    utilisationExponent: 0.827,
+  },
+  /** Placeholder for models outside the two calibrated families (a mid-size CNN). Uncalibrated. */
+  generic: {
+    requestOverheadUs: 1500,
+    transferUsPerSample: 300,
+    batchOverheadUs: 300,
+    gpuUsPerSample: 300,
+    computeShare: 0.7,
+    overlap: 0.2,
+    sharpness: 2.62,
+    sharpnessGrowth: 0.588,
+    cvBase: 0.1,
+    cvUtilisation: 0.535,
+    utilisationExponent: 0.827,
+  },
+};
+
+/** Multiplier on the compute share of GPU time, from T4 peak INT8/FP16/FP32 throughput. */
+export const PRECISION_COMPUTE_FACTOR: Readonly<Record<Precision, number>> = {
+  int8: 1,
+  fp16: 2,
+  fp32: 16,
+};
+
+/** The profile a model is simulated with: by source format (the sample's two families). */
+export function perfProfileFor(model: Pick<ModelSpec, 'format'>): PerfProfileName {
+  switch (model.format) {
+    case 'onnx':
+      return 'resnet50-int8-t4';
+    case 'tf-checkpoint':
+      return 'bert-large-seq384-int8-t4';
+  }
+}
+
+export interface SweepInput {
+  profile: PerfProfileName;
+  config: ServingConfig;
+  /** Batch size of each perf_analyzer request (-b). */
+  batchSize: number;
+  concurrency: { start: number; end: number; step: number };
+  /** Regression factor 0..0.99: throughput × (1 − slowdown). */
+  slowdown?: number;
+  /** Relative per-point noise, deterministic for a seed. */
+  noise?: { seed: number; relative: number };
+  /** Engine precision (default int8, what the profiles are calibrated on). */
+  precision?: Precision;
+}
+
+export function simulateSweep(input: SweepInput): PerfPoint[] {
+  return simulateSweepWithParams(PERF_PROFILES[input.profile], input);
+}
+
+const Z = { p50: 0, p90: 1.2815516, p95: 1.6448536, p99: 2.3263479 } as const;
+
+/** simulateSweep with explicit parameters (the calibration script fits these). */
+export function simulateSweepWithParams(params: PerfProfileParams, input: Omit<SweepInput, 'profile'>): PerfPoint[] {
+  const { config, concurrency } = input;
+  const batch = Math.max(1, Math.round(input.batchSize));
+  const n = Math.max(1, Math.round(config.instances));
+  const gpus = Math.max(1, config.gpus);
+  const speed = 1 - clamp(input.slowdown ?? 0, 0, 0.99);
+  const maxBatch = Math.max(1, Math.round(config.maxBatchSize));
+
+  const pieces = Math.ceil(batch / maxBatch);
+  const executed = batch / pieces;
+  const computeFactor = PRECISION_COMPUTE_FACTOR[input.precision ?? 'int8'];
+  const gpuPerSample = params.gpuUsPerSample * (1 - params.computeShare + params.computeShare * computeFactor);
+  const ownGpuUs = (pieces * params.batchOverheadUs + batch * gpuPerSample) / speed;
+  const fixedUs = (params.requestOverheadUs + batch * params.transferUsPerSample) / speed;
+  /** Samples per µs across all GPUs. */
+  const capacity = (gpus * batch) / (ownGpuUs * (1 - params.overlap + params.overlap / n));
+  const k = params.sharpness * Math.pow(n, params.sharpnessGrowth);
+
+  const preferred = config.preferredBatchSizes.filter((p) => p > 0 && p <= maxBatch);
+  const largestPreferred = preferred.length > 0 ? Math.max(...preferred) : 0;
+  const waitsForBatch = executed < maxBatch && executed < largestPreferred && !preferred.includes(executed);
+  const target = waitsForBatch ? Math.min(...preferred.filter((p) => p > executed)) : executed;
+  const queueDelayUs = Math.max(0, config.maxQueueDelayMicroseconds);
+
+  const random = input.noise ? mulberry32(input.noise.seed) : undefined;
+  const points: PerfPoint[] = [];
+  const step = Math.max(1, Math.round(concurrency.step));
+  for (let c = Math.max(1, Math.round(concurrency.start)); c <= concurrency.end; c += step) {
+    // Dynamic batching: full delay if all outstanding requests cannot fill the preferred batch,
+    // else only the leftovers wait (for at most one unbatched cycle).
+    let batchWaitUs = 0;
+    if (waitsForBatch) {
+      const outstanding = c * executed;
+      const leftover = outstanding < target ? 1 : (outstanding % target) / outstanding;
+      batchWaitUs = leftover * (outstanding < target ? queueDelayUs : Math.min(queueDelayUs, ownGpuUs + fixedUs));
+    }
+    const aheadUs = ((c - 1) * batch) / capacity;
+    const meanUs = ownGpuUs + pnorm(fixedUs + batchWaitUs, aheadUs, k);
+    const throughput = ((c * batch) / meanUs) * 1e6;
+
+    const utilisation = Math.min(1, throughput / 1e6 / capacity);
+    const cv2 =
+      params.cvBase ** 2 +
+      ((1 - 1 / c) * (params.cvUtilisation * Math.pow(utilisation, params.utilisationExponent)) ** 2) / n;
+    const point = lognormalPoint(c, throughput, meanUs, batchWaitUs, cv2);
+    points.push(random ? perturb(point, random, input.noise!.relative) : point);
+  }
+  return points;
+}
+
+/** Smooth max of a and b (p-norm); → max(a, b) as k grows. */
+function pnorm(a: number, b: number, k: number): number {
+  const m = Math.max(a, b);
+  if (m <= 0) return 0;
+  return m * Math.pow(Math.pow(a / m, k) + Math.pow(b / m, k), 1 / k);
+}
+
+/** Percentiles of deterministic wait + lognormal(mean − wait, cv). */
+function lognormalPoint(c: number, throughput: number, meanUs: number, fixedWaitUs: number, cv2: number): PerfPoint {
+  const variable = meanUs - fixedWaitUs;
+  const sigma2 = Math.log(1 + cv2);
+  const sigma = Math.sqrt(sigma2);
+  const at = (z: number) => fixedWaitUs + variable * Math.exp(-sigma2 / 2 + z * sigma);
+  return {
+    concurrency: c,
+    throughput,
+    latencyUs: { avg: meanUs, p50: at(Z.p50), p90: at(Z.p90), p95: at(Z.p95), p99: at(Z.p99) },
+  };
+}
+
+/** Measurement noise: throughput × f (latencies ÷ f, Little's law), tail spread × g. */
+function perturb(point: PerfPoint, random: () => number, relative: number): PerfPoint {
+  const f = Math.exp(relative * gaussian(random));
+  const g = Math.exp(relative * gaussian(random));
+  const l = point.latencyUs;
+  const p50 = l.p50 / f;
+  const spread = (v: number) => p50 + ((v - l.p50) / f) * g;
+  return {
+    concurrency: point.concurrency,
+    throughput: point.throughput * f,
+    latencyUs: { avg: l.avg / f, p50, p90: spread(l.p90), p95: spread(l.p95), p99: spread(l.p99) },
+  };
+}
+
+function gaussian(random: () => number): number {
+  const u = Math.max(random(), 1e-12);
+  const v = random();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+}
+
+/** Small seeded PRNG (mulberry32): uniform in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function clamp(x: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, x));
+}

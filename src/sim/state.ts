@@ -1,0 +1,165 @@
+/**
+ * The simulated world's persisted state: one JSON document per GCP project under
+ * <stateDir>/projects, replaced atomically (temp file + rename) and guarded by an in-process mutex
+ * per file. Every call runs as one transaction: load, advance simulated time (settle), apply the
+ * call, write back if anything changed. A new process on the same directory continues the world.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  ApiError,
+  type ClusterRef,
+  type HelmRevision,
+  type JobStatus,
+  type KubeObject,
+  type NodePoolCreateRequest,
+  type ObjectStore,
+  type ResourceStatus,
+} from '../activities/ports.js';
+import { withLock } from './mutex.js';
+import type { OperationLog } from './oplog.js';
+
+export interface ProjectState {
+  project: string;
+  /** Keyed by clusterKey(zone, name). */
+  clusters: Record<string, ClusterState>;
+}
+
+export interface ClusterState {
+  zone: string;
+  name: string;
+  machineType: string;
+  releaseChannel: string;
+  /** Nodes of the default pool (no GPUs). */
+  nodes: number;
+  status: ResourceStatus;
+  operation: string;
+  createdAt: number;
+  readyAt: number;
+  nodePools: Record<string, NodePoolState>;
+  /** Kubernetes objects keyed by objectKey(). */
+  objects: Record<string, KubeRecord>;
+  /** Helm releases keyed by "<namespace>/<name>". */
+  releases: Record<string, ReleaseState>;
+}
+
+export interface NodePoolState extends NodePoolCreateRequest {
+  status: ResourceStatus;
+  operation: string;
+  createdAt: number;
+  readyAt: number;
+}
+
+export interface KubeRecord {
+  object: KubeObject;
+  createdAt: number;
+  /** Speed of the context that created it: scales its simulated durations (driver install). */
+  speed: number;
+  /** Present for batch/v1 Jobs. */
+  job?: JobRun;
+}
+
+export interface JobRun {
+  component: string;
+  /** The deployment that created the Job: its effects are logged under it. */
+  deploymentId: string;
+  startAt: number;
+  doneAt: number;
+  phase: JobStatus['phase'];
+  message?: string;
+  logs: string;
+}
+
+export interface ReleaseState {
+  name: string;
+  namespace: string;
+  revisions: RevisionRecord[];
+}
+
+export interface RevisionRecord extends HelmRevision {
+  chart: string;
+  values: Record<string, unknown>;
+  /** Slowdown the served models show (from the context that deployed this revision). */
+  regression: number;
+  deploymentId: string;
+  createdAt: number;
+  /** When the rollout finishes (helm --wait returns). */
+  readyAt: number;
+  /** Why Triton did not become ready (a failed revision). */
+  failure?: string;
+}
+
+/** Advances time-driven state (statuses, Job completions, rollouts) to `now`. */
+export type Settle = (project: string, state: ProjectState, now: number) => Promise<void>;
+
+export class ProjectStore {
+  private readonly projectsDir: string;
+  private readonly tmpDir: string;
+
+  constructor(
+    stateDir: string,
+    private readonly clock: () => number,
+    private readonly settle: Settle,
+  ) {
+    this.projectsDir = path.join(stateDir, 'projects');
+    this.tmpDir = path.join(stateDir, 'tmp');
+  }
+
+  /** Runs fn on the project's settled state under the project's lock; persists what fn changed. */
+  async transact<T>(project: string, fn: (state: ProjectState, now: number) => T | Promise<T>): Promise<T> {
+    const file = path.join(this.projectsDir, `${encodeURIComponent(project)}.json`);
+    return withLock(file, async () => {
+      const before = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return JSON.stringify({ project, clusters: {} } satisfies ProjectState);
+        throw error;
+      });
+      const state = JSON.parse(before) as ProjectState;
+      const now = this.clock();
+      try {
+        await this.settle(project, state, now);
+        return await fn(state, now);
+      } finally {
+        // Also on error: what settle advanced (a completed Job's effect) must stay recorded.
+        const after = JSON.stringify(state);
+        if (after !== before) await this.write(file, after);
+      }
+    });
+  }
+
+  private async write(file: string, text: string): Promise<void> {
+    await mkdir(this.projectsDir, { recursive: true });
+    await mkdir(this.tmpDir, { recursive: true });
+    const tmp = path.join(this.tmpDir, `${randomUUID()}.json`);
+    await writeFile(tmp, text);
+    await rename(tmp, file);
+  }
+}
+
+/** What the simulated systems share: the project state, the bucket files and the operation log. */
+export interface SimServices {
+  store: ProjectStore;
+  objects: ObjectStore;
+  log: OperationLog;
+}
+
+export function clusterKey(zone: string, name: string): string {
+  return `${zone}/${name}`;
+}
+
+/** Resource names in the operation log start with the cluster's GKE resource name. */
+export function clusterResource(ref: ClusterRef): string {
+  return `projects/${ref.project}/zones/${ref.zone}/clusters/${ref.cluster}`;
+}
+
+/** The cluster behind a kube/helm client: its API server answers only once it is RUNNING. */
+export function runningCluster(state: ProjectState, ref: ClusterRef): ClusterState {
+  const cluster = state.clusters[clusterKey(ref.zone, ref.cluster)];
+  if (cluster === undefined) {
+    throw new ApiError('NOT_FOUND', `cluster ${ref.cluster} not found in ${ref.project}/${ref.zone}`);
+  }
+  if (cluster.status !== 'RUNNING') {
+    throw new ApiError('UNAVAILABLE', `the API server of cluster ${ref.cluster} is not reachable yet (${cluster.status})`);
+  }
+  return cluster;
+}

@@ -1,0 +1,114 @@
+/**
+ * Simulated Triton: what a release's server loads from its model repository (the files in the
+ * simulated GCS), and its readiness endpoint. A model loads when <repo>/<model>/config.pbtxt
+ * parses (name matching the directory) and <repo>/<model>/1/model.plan is an engine written by
+ * the simulated TensorRT build Job.
+ */
+import type { ClusterRef, ObjectStore, TritonProbe } from '../activities/ports.js';
+import type { ModelSpec } from '../spec/schema.js';
+import { parseModelConfig, type ModelConfigInput } from '../triton/model-config.js';
+import type { PerfProfileName } from './perf-model.js';
+import { clusterResource, runningCluster, type ClusterState, type RevisionRecord, type SimServices } from './state.js';
+
+/** The body of a simulated model.plan. */
+export interface SimulatedPlan {
+  simulated: true;
+  format: ModelSpec['format'];
+  precision: ModelSpec['precision'];
+  perfProfile: PerfProfileName;
+  engineKey: string;
+  profiles: Array<{ min: number; opt: number; max: number }>;
+  gpu: string;
+}
+
+export interface LoadedModel {
+  name: string;
+  config: ModelConfigInput;
+  plan: SimulatedPlan;
+}
+
+export interface LoadedRepository {
+  models: LoadedModel[];
+  /** Why Triton would not become ready (a model failed to load, or there is none); empty when it would. */
+  errors: string[];
+}
+
+export async function loadRepository(objects: ObjectStore, repository: string): Promise<LoadedRepository> {
+  const root = repository.replace(/\/+$/, '');
+  let uris: string[];
+  try {
+    uris = await objects.list(`${root}/`);
+  } catch (error) {
+    return { models: [], errors: [`cannot read the model repository ${repository}: ${(error as Error).message}`] };
+  }
+  const dirs = [...new Set(uris.map((u) => u.slice(root.length + 1)).filter((n) => n.includes('/')).map((n) => n.split('/')[0] as string))];
+  const models: LoadedModel[] = [];
+  const errors: string[] = [];
+  for (const dir of dirs) {
+    const result = await loadModel(objects, `${root}/${dir}`, dir);
+    if (typeof result === 'string') errors.push(`failed to load '${dir}': ${result}`);
+    else models.push(result);
+  }
+  if (dirs.length === 0) errors.push(`no models found in the model repository ${repository}`);
+  return { models, errors };
+}
+
+async function loadModel(objects: ObjectStore, dir: string, name: string): Promise<LoadedModel | string> {
+  const configBytes = await objects.read(`${dir}/config.pbtxt`);
+  if (configBytes === null) return 'config.pbtxt not found';
+  let config: ModelConfigInput;
+  try {
+    config = parseModelConfig(Buffer.from(configBytes).toString('utf8'), { name });
+  } catch (error) {
+    return `invalid config.pbtxt: ${(error as Error).message}`;
+  }
+  if (config.name !== name) return `config.pbtxt names the model '${config.name}', but its directory is '${name}'`;
+  const planBytes = await objects.read(`${dir}/1/model.plan`);
+  if (planBytes === null) return 'version 1 has no model.plan';
+  const plan = parsePlan(Buffer.from(planBytes).toString('utf8'));
+  if (plan === null) return 'version 1: unable to deserialize the TensorRT engine (not built by the simulated engine-build Job)';
+  return { name, config, plan };
+}
+
+function parsePlan(text: string): SimulatedPlan | null {
+  try {
+    const plan = JSON.parse(text) as Partial<SimulatedPlan> | null;
+    return plan?.simulated === true && typeof plan.perfProfile === 'string' ? (plan as SimulatedPlan) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The release's deployed revision (what its pods run), if any. */
+export function servingRevision(cluster: ClusterState, namespace: string, release: string): RevisionRecord | undefined {
+  return cluster.releases[`${namespace}/${release}`]?.revisions.find((r) => r.status === 'deployed');
+}
+
+export function modelRepositoryOf(values: Record<string, unknown>): string | undefined {
+  const path = values['modelRepositoryPath'];
+  return typeof path === 'string' ? path : undefined;
+}
+
+export function replicaCountOf(values: Record<string, unknown>): number {
+  const count = values['replicaCount'];
+  return typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 1;
+}
+
+export class SimTritonProbe implements TritonProbe {
+  constructor(
+    private readonly services: SimServices,
+    private readonly ref: ClusterRef,
+  ) {}
+
+  async ready(target: { release: string; namespace: string }): Promise<{ ready: boolean; modelRepository?: string; models: string[] }> {
+    const { store, objects, log } = this.services;
+    const revision = await store.transact(this.ref.project, (state) =>
+      servingRevision(runningCluster(state, this.ref), target.namespace, target.release),
+    );
+    await log.record('triton', 'triton.ready', `${clusterResource(this.ref)}/triton/${target.namespace}/${target.release}`, false);
+    const repository = revision === undefined ? undefined : modelRepositoryOf(revision.values);
+    if (repository === undefined) return { ready: false, models: [] };
+    const { models } = await loadRepository(objects, repository);
+    return { ready: true, modelRepository: repository, models: models.map((m) => m.name) };
+  }
+}

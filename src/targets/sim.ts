@@ -1,0 +1,58 @@
+/**
+ * The sim target: the real activity code over the simulated world (src/sim), run inside the sim
+ * context of the calling deployment (speed, regression drill) and with the spec's injected faults.
+ * A fault fails the first N attempts of its stage's main activity, before anything is applied.
+ */
+import { Context } from '@temporalio/activity';
+import { translateError } from '../activities/errors.js';
+import { createPipelineActivities, type ActivityOptions, type PipelineActivities } from '../activities/index.js';
+import type { RunContext } from '../activities/context.js';
+import { ApiError, type ApiErrorCode } from '../activities/ports.js';
+import type { FaultSpec, SimulationSpec, StageName } from '../spec/schema.js';
+import { runInSimContext } from '../sim/context.js';
+import { createSimWorld } from '../sim/world.js';
+
+const STAGE_ACTIVITY: Record<StageName, keyof PipelineActivities> = {
+  cluster: 'ensureCluster',
+  driver: 'ensureGpuDriver',
+  engines: 'buildEngine',
+  repository: 'publishRepository',
+  release: 'upgradeRelease',
+  validation: 'measureVariant',
+  autoscaling: 'enableAutoscaling',
+  report: 'writeReport',
+};
+
+const FAULT_ERRORS: Record<FaultSpec['kind'], { code: ApiErrorCode; message: string }> = {
+  transient: { code: 'UNAVAILABLE', message: 'the service is currently unavailable (503)' },
+  'quota-exceeded': { code: 'RESOURCE_EXHAUSTED', message: "Quota 'NVIDIA_T4_GPUS' exceeded. Limit: 0.0 in region" },
+  'permission-denied': { code: 'PERMISSION_DENIED', message: 'the caller does not have permission (403)' },
+  'invalid-argument': { code: 'INVALID_ARGUMENT', message: 'invalid argument (400)' },
+};
+
+function injectFault(activity: string, simulation: SimulationSpec | undefined, attempt: number): void {
+  const fault = simulation?.faults.find((f) => STAGE_ACTIVITY[f.stage] === activity);
+  if (fault === undefined || attempt > fault.times) return;
+  const { code, message } = FAULT_ERRORS[fault.kind];
+  translateError(
+    new ApiError(code, `${message} [simulated fault on stage ${fault.stage}, attempt ${attempt} of ${fault.times} failing]`),
+    activity,
+  );
+}
+
+export function createSimActivities(stateDir: string, options: ActivityOptions): PipelineActivities {
+  const world = createSimWorld({ stateDir });
+  const activities = createPipelineActivities(world.clients(), options);
+  const wrapped = Object.entries(activities).map(([name, activity]) => {
+    const run = async (input: { run: RunContext }) => {
+      const simulation = input.run.simulation;
+      const context = { deploymentId: input.run.deploymentId, speed: simulation?.speed ?? 0, regression: simulation?.regression ?? 0 };
+      return runInSimContext(context, () => {
+        injectFault(name, simulation, Context.current().info.attempt);
+        return (activity as (input: unknown) => Promise<unknown>)(input);
+      });
+    };
+    return [name, run];
+  });
+  return Object.fromEntries(wrapped) as PipelineActivities;
+}

@@ -1,0 +1,83 @@
+/**
+ * The pipeline worker: serves one target's task queue with that target's activities.
+ * Configuration comes from the environment, parsed once here:
+ *   TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), PIPELINE_TARGET (sim),
+ *   PIPELINE_STATE_DIR (.pipeline: the simulated world and local reports).
+ */
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import type { ActivityOptions } from './activities/index.js';
+import { loadDriverInstaller, PROJECT_ROOT } from './assets.js';
+import { taskQueueFor } from './plan/ids.js';
+import type { Target } from './spec/schema.js';
+import { createSimActivities } from './targets/sim.js';
+
+export interface WorkerConfig {
+  address: string;
+  namespace: string;
+  target: Target;
+  stateDir: string;
+}
+
+export function workerConfigFromEnv(env: NodeJS.ProcessEnv): WorkerConfig {
+  const target = env['PIPELINE_TARGET'] ?? 'sim';
+  if (target !== 'sim' && target !== 'gke' && target !== 'local') {
+    throw new Error(`PIPELINE_TARGET must be sim, gke or local (got "${target}")`);
+  }
+  return {
+    address: env['TEMPORAL_ADDRESS'] ?? '127.0.0.1:7233',
+    namespace: env['TEMPORAL_NAMESPACE'] ?? 'default',
+    target,
+    stateDir: env['PIPELINE_STATE_DIR'] ?? join(PROJECT_ROOT, '.pipeline'),
+  };
+}
+
+export interface PipelineWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  target: Target;
+  stateDir: string;
+  /** Overrides the target's queue (tests use one queue per test). */
+  taskQueue?: string;
+  /** A pre-built bundle (tests share one); otherwise the workflows are bundled at start. */
+  workflowBundle?: WorkflowBundle;
+}
+
+export async function createPipelineWorker(options: PipelineWorkerOptions): Promise<Worker> {
+  const activityOptions: ActivityOptions = {
+    driverInstaller: await loadDriverInstaller(),
+    pollIntervalMs: options.target === 'sim' ? 100 : 5000,
+  };
+  if (options.target !== 'sim') {
+    throw new Error(`target "${options.target}" has no activities in this version yet; use target "sim"`);
+  }
+  const activities = createSimActivities(join(options.stateDir, 'sim'), activityOptions);
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue ?? taskQueueFor(options.target),
+    activities,
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)) }),
+    maxConcurrentActivityTaskExecutions: 200,
+    maxConcurrentWorkflowTaskExecutions: 100,
+  });
+}
+
+async function main(): Promise<void> {
+  const config = workerConfigFromEnv(process.env);
+  const connection = await NativeConnection.connect({ address: config.address });
+  const worker = await createPipelineWorker({ connection, ...config });
+  console.log(`worker: target ${config.target}, task queue ${taskQueueFor(config.target)}, Temporal ${config.address}/${config.namespace}`);
+  await worker.run();
+  await connection.close();
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,363 @@
+/**
+ * The deployment workflow: the sample's chapters, in order, made durable. Each stage is one call;
+ * a failure after the release changed rolls it back (saga) and ends the run with the real cause.
+ */
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  executeChild,
+  isCancellation,
+  log,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { RunContext } from '../activities/context.js';
+import type { ReleaseState } from '../activities/helm.js';
+import type { Baseline } from '../activities/repository.js';
+import { FailureType } from '../errors.js';
+import { tritonValues } from '../plan/helm-values.js';
+import { repositoryVersionFor } from '../plan/ids.js';
+import { tensorrtImageFor } from '../plan/jobs.js';
+import { runReport } from '../plan/run-report.js';
+import { PIPELINE_OUTCOME, TRITON_MODELS, TRITON_RELEASE, TRITON_TARGET } from '../plan/search-attributes.js';
+import { STAGE_NAMES, type StageName } from '../spec/schema.js';
+import { formatSpecErrors, validateSpec } from '../spec/validate.js';
+import { compareWithBaseline, evaluateSla } from '../sla/evaluate.js';
+import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
+import { activitiesFor } from './activities.js';
+import {
+  abortSignal,
+  approveSignal,
+  progressQuery,
+  type ApprovalRequest,
+  type DeployProgress,
+  type DeployResult,
+  type EngineResult,
+  type Outcome,
+  type RollbackEvidence,
+  type SlaEvidence,
+  type VariantResult,
+} from './definitions.js';
+import { buildModelEngine } from './engine-build.js';
+
+export interface DeployInput {
+  /** The deployment spec as JSON (validated again here: Web UI starts skip the CLI). */
+  spec: unknown;
+}
+
+export async function deployTriton(input: DeployInput): Promise<DeployResult> {
+  const validation = validateSpec(input.spec);
+  if (!validation.ok) {
+    throw ApplicationFailure.create({
+      type: FailureType.InvalidSpec,
+      message: `invalid deployment spec:\n${formatSpecErrors(validation.errors)}`,
+      nonRetryable: true,
+      details: [validation.errors],
+    });
+  }
+  const spec = validation.spec;
+  const info = workflowInfo();
+  const run: RunContext = { deploymentId: info.workflowId, ...(spec.simulation ? { simulation: spec.simulation } : {}) };
+  const cluster = { project: spec.project, zone: spec.zone, cluster: spec.cluster.name };
+  const releaseRef = { run, cluster, release: spec.release.name, namespace: spec.release.namespace };
+  const act = activitiesFor(spec.target);
+
+  const progress: DeployProgress = {
+    stage: null,
+    stages: STAGE_NAMES.map((name) => ({ name, status: 'pending' })),
+    awaitingApproval: false,
+    outcome: 'running',
+  };
+  const operator: { approval: ApprovalRequest | null; abort: ApprovalRequest | null } = { approval: null, abort: null };
+  const main = new CancellationScope();
+  setHandler(progressQuery, () => progress);
+  setHandler(approveSignal, (request) => {
+    operator.approval = request ?? {};
+  });
+  setHandler(abortSignal, (request) => {
+    operator.abort = request ?? {};
+    main.cancel();
+  });
+  upsertSearchAttributes([
+    { key: TRITON_MODELS, value: spec.models.map((m) => m.name) },
+    { key: TRITON_TARGET, value: spec.target },
+    { key: TRITON_RELEASE, value: `${spec.release.namespace}/${spec.release.name}` },
+    { key: PIPELINE_OUTCOME, value: 'running' },
+  ]);
+
+  const stageOf = (name: StageName) => progress.stages.find((s) => s.name === name)!;
+  async function stage<T>(name: StageName, work: () => Promise<T>, describe?: (result: T) => string): Promise<T> {
+    const entry = stageOf(name);
+    progress.stage = name;
+    entry.status = 'running';
+    entry.startedAt = new Date().toISOString();
+    try {
+      const result = await work();
+      entry.status = 'completed';
+      entry.detail = describe?.(result);
+      return result;
+    } catch (error) {
+      entry.status = 'failed';
+      entry.detail = error instanceof Error ? error.message : String(error);
+      throw error;
+    } finally {
+      entry.endedAt = new Date().toISOString();
+    }
+  }
+
+  // Saga: inverses registered before the step they undo; run newest first.
+  const compensations: Array<{ name: string; undo: () => Promise<void> }> = [];
+  let previous: ReleaseState | null = null;
+  let rollback: RollbackEvidence | null = null;
+  let engines: EngineResult[] = [];
+  let variants: VariantResult[] = [];
+  let revision: number | undefined;
+  const repositoryVersion = repositoryVersionFor(info.startTime, info.firstExecutionRunId);
+  let repositoryUri: string | undefined;
+
+  async function pipeline(): Promise<void> {
+    await stage('cluster', async () => {
+      const created = await act.ensureCluster({ run, cluster, spec: spec.cluster });
+      await act.awaitClusterRunning({ run, cluster });
+      const pool = await act.ensureNodePool({ run, cluster, spec: spec.nodePool });
+      await act.awaitNodePoolRunning({ run, cluster, nodePool: spec.nodePool.name });
+      return `cluster ${created.outcome}, node pool ${pool.outcome}`;
+    }, (d) => d);
+
+    await stage('driver', async () => {
+      const driver = await act.ensureGpuDriver({ run, cluster, nodePool: spec.nodePool });
+      const gpus = await act.awaitAllocatableGpus({ run, cluster, nodePool: spec.nodePool });
+      return `${driver.applied ? 'installer DaemonSet applied' : 'driver managed by GKE'}; ${gpus.gpus} GPUs on ${gpus.nodes} nodes`;
+    }, (d) => d);
+
+    engines = await stage('engines', () =>
+      Promise.all(
+        spec.models.map((model) =>
+          executeChild(buildModelEngine, {
+            workflowId: `${info.workflowId}/engine/${model.name}`,
+            args: [
+              {
+                target: spec.target,
+                request: {
+                  run,
+                  cluster,
+                  bucket: spec.bucket,
+                  model,
+                  tensorrtImage: tensorrtImageFor(spec.release.image),
+                  nodePool: spec.nodePool.name,
+                  acceleratorType: spec.nodePool.acceleratorType,
+                },
+              },
+            ],
+          }),
+        ),
+      ),
+      (built) => built.map((e) => `${e.model}: ${e.cached ? 'cached' : 'built'} ${e.engineKey.slice(0, 12)}`).join(', '),
+    );
+
+    const published = await stage('repository', async () => {
+      const variantsToPublish = spec.models.flatMap((model) => {
+        const engine = engines.find((e) => e.model === model.name)!;
+        return model.variants.map((variant) => ({
+          name: variant.name,
+          configPbtxt: renderModelConfig(modelConfigFromVariant(model, variant, { platform: 'tensorrt_plan', kind: 'KIND_GPU' })),
+          planUri: engine.planUri,
+        }));
+      });
+      compensations.push({
+        name: 'delete unserved repository version',
+        undo: async () => {
+          const live = await act.describeRelease(releaseRef);
+          await act.deleteRepositoryVersionIfUnserved({
+            run,
+            bucket: spec.bucket,
+            prefix: spec.repositoryPrefix,
+            version: repositoryVersion,
+            servedRepositoryUri: live?.repositoryUri ?? null,
+          });
+        },
+      });
+      return act.publishRepository({ run, bucket: spec.bucket, prefix: spec.repositoryPrefix, version: repositoryVersion, variants: variantsToPublish });
+    }, (p) => `${p.repositoryUri} (${p.files} files)`);
+    repositoryUri = published.repositoryUri;
+
+    await stage('release', async () => {
+      previous = await act.describeRelease(releaseRef);
+      const before = previous;
+      if (before !== null && before.status === 'deployed') {
+        compensations.push({ name: `roll back to revision ${before.revision}`, undo: () => rollBackTo(before) });
+      }
+      const values = tritonValues(spec, published.repositoryUri, { deploymentId: run.deploymentId, repositoryVersion });
+      const upgraded = await act.upgradeRelease({ ...releaseRef, values });
+      revision = upgraded.revision;
+      await act.awaitReleaseServing({ ...releaseRef, repositoryUri: values.modelRepositoryPath });
+      return upgraded.revision;
+    }, (r) => `revision ${r}${previous ? ` (previous ${(previous as ReleaseState).revision})` : ''}`);
+
+    await stage('validation', async () => {
+      const before = previous as ReleaseState | null;
+      const baseline: Baseline | null = before !== null ? await act.loadBaseline({ run, bucket: spec.bucket, namespace: spec.release.namespace, release: spec.release.name, revision: before.revision }) : null;
+      variants = [];
+      // Sequential on purpose: variants share the GPU, so parallel sweeps would measure each other.
+      for (const model of spec.models) {
+        for (const variant of model.variants) {
+          const measured = await act.measureVariant({
+            ...releaseRef,
+            variant: variant.name,
+            tritonImage: spec.release.image,
+            gpuNodePool: spec.nodePool.name,
+            sla: model.sla,
+            shapes: model.inputs,
+          });
+          const verdict = evaluateSla(measured.points, model.sla);
+          const baselineThroughput = baseline?.variants.find((v) => v.variant === variant.name)?.bestThroughput ?? null;
+          variants.push({
+            model: model.name,
+            variant: variant.name,
+            instances: variant.instances,
+            maxBatchSize: variant.maxBatchSize,
+            points: measured.points,
+            verdict,
+            comparison: compareWithBaseline(verdict.bestThroughput, baselineThroughput, model.sla.regressionTolerance),
+            baselineThroughput,
+          });
+        }
+      }
+      const regressed = variants.filter((v) => v.comparison.regressed);
+      if (regressed.length > 0) {
+        throw ApplicationFailure.create({
+          type: FailureType.SlaRegression,
+          message: `performance regressed against revision ${before?.revision}: ${regressed.map((v) => `${v.variant} ${v.comparison.reason}`).join('; ')}`,
+          nonRetryable: true,
+        });
+      }
+      const missing = spec.models.filter((m) => !variants.some((v) => v.model === m.name && v.verdict.passed));
+      if (missing.length > 0) {
+        throw ApplicationFailure.create({
+          type: FailureType.SlaNotMet,
+          message: `SLA not met for ${missing.map((m) => `${m.name} (${variants.filter((v) => v.model === m.name).map((v) => `${v.variant}: ${v.verdict.reason}`).join('; ')})`).join(', ')}`,
+          nonRetryable: true,
+        });
+      }
+      return variants;
+    }, (vs) => vs.map((v) => `${v.variant} ${v.verdict.bestThroughput?.toFixed(0) ?? '-'} infer/s`).join(', '));
+
+    if (spec.approval.required) {
+      progress.awaitingApproval = true;
+      await condition(() => operator.approval !== null);
+      progress.awaitingApproval = false;
+      log.info('promotion approved', { by: operator.approval?.by });
+    }
+
+    await act.saveBaseline({
+      run,
+      bucket: spec.bucket,
+      namespace: spec.release.namespace,
+      release: spec.release.name,
+      revision: revision!,
+      baseline: {
+        revision: revision!,
+        repositoryVersion,
+        deploymentId: run.deploymentId,
+        measuredAt: new Date().toISOString(),
+        variants: variants.map((v) => ({ variant: v.variant, bestThroughput: v.verdict.bestThroughput, latencyMsAtBest: v.verdict.latencyMsAtBest })),
+      },
+    });
+    // Promoted: from here a failure must not undo the release.
+    compensations.length = 0;
+
+    await stage('autoscaling', () => act.enableAutoscaling({ run, cluster, spec }), (r) => (r.hpa ? `HPA ${r.hpa}` : 'HPA disabled by spec'));
+  }
+
+  async function rollBackTo(target: ReleaseState): Promise<void> {
+    const releaseStage = stageOf('release');
+    try {
+      const rolled = await act.rollbackRelease({ ...releaseRef, toRevision: target.revision });
+      rollback = { toRevision: target.revision, revision: rolled.revision, verified: false, servingRepository: null };
+      const serving = target.repositoryUri ?? '';
+      await act.awaitReleaseServing({ ...releaseRef, repositoryUri: serving });
+      rollback = { ...rollback, verified: true, servingRepository: serving };
+      releaseStage.status = 'compensated';
+      releaseStage.detail = `rolled back to revision ${target.revision} (now revision ${rolled.revision}), verified serving ${serving}`;
+    } catch (error) {
+      rollback = { toRevision: target.revision, revision: rollback?.revision ?? -1, verified: false, servingRepository: null, error: String(error) };
+      throw error;
+    }
+  }
+
+  async function writeReport(outcome: Outcome, failure?: string) {
+    const reportStage = stageOf('report');
+    reportStage.status = 'running';
+    reportStage.startedAt = new Date().toISOString();
+    const report = await act.writeReport({
+      run,
+      bucket: spec.bucket,
+      report: runReport({ spec, info: { workflowId: info.workflowId, runId: info.runId }, progress, variants, revision, repositoryVersion, outcome, failure }),
+    });
+    reportStage.status = 'completed';
+    reportStage.endedAt = new Date().toISOString();
+    reportStage.detail = report.path;
+    return report;
+  }
+
+  function finish(outcome: Outcome) {
+    progress.outcome = outcome;
+    progress.stage = null;
+    upsertSearchAttributes([{ key: PIPELINE_OUTCOME, value: outcome }]);
+  }
+
+  try {
+    await main.run(pipeline);
+  } catch (error) {
+    const abort = operator.abort;
+    const aborted = abort !== null && isCancellation(error);
+    const cause = aborted
+      ? ApplicationFailure.create({
+          type: FailureType.Aborted,
+          message: `aborted${abort.by ? ` by ${abort.by}` : ''}${abort.reason ? `: ${abort.reason}` : ''}`,
+          nonRetryable: true,
+        })
+      : error;
+    await CancellationScope.nonCancellable(async () => {
+      for (const step of compensations.reverse()) {
+        try {
+          await step.undo();
+        } catch (undoError) {
+          log.error('compensation failed; continuing', { step: step.name, error: String(undoError) });
+        }
+      }
+      const outcome: Outcome = aborted ? 'aborted' : rollback?.verified ? 'rolled-back' : 'failed';
+      finish(outcome);
+      await writeReport(outcome, cause instanceof Error ? cause.message : String(cause)).catch((reportError) =>
+        log.warn('report not written', { error: String(reportError) }),
+      );
+    });
+    if (cause instanceof ApplicationFailure && (cause.type === FailureType.SlaRegression || cause.type === FailureType.SlaNotMet)) {
+      const evidence: SlaEvidence = { variants, rollback };
+      const rb = rollback as RollbackEvidence | null;
+      throw ApplicationFailure.create({
+        type: cause.type,
+        message: `${cause.message}${rb ? `; rolled back to revision ${rb.toRevision}${rb.verified ? ` (verified serving ${rb.servingRepository})` : ' (NOT verified)'}` : ''}`,
+        nonRetryable: true,
+        details: [evidence],
+      });
+    }
+    throw cause;
+  }
+
+  finish('succeeded');
+  const report = await writeReport('succeeded');
+  return {
+    outcome: 'succeeded',
+    release: `${spec.release.namespace}/${spec.release.name}`,
+    revision: revision!,
+    repositoryVersion,
+    repositoryUri: repositoryUri!,
+    engines,
+    variants,
+    report,
+  };
+}
+

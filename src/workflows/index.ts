@@ -1,0 +1,2 @@
+export { deployTriton } from './deploy.js';
+export { buildModelEngine } from './engine-build.js';

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseSpecText, specJsonSchema } from '../../src/spec/load.js';
+import type { DeploymentSpecInput } from '../../src/spec/schema.js';
+import { validateSpec } from '../../src/spec/validate.js';
+import { exampleSpec, specWith } from '../helpers/specs.js';
+
+describe('deployment spec', () => {
+  it('accepts the shipped examples and fills defaults', () => {
+    for (const name of ['sim-seed', 'gke']) {
+      const result = validateSpec(exampleSpec(name));
+      assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
+    }
+    const result = validateSpec(exampleSpec('gke'));
+    assert.ok(result.ok);
+    assert.deepEqual(result.spec.models[0]!.optimizationProfiles, [
+      { min: 1, opt: 8, max: 32 },
+      { min: 1, opt: 16, max: 32 },
+      { min: 1, opt: 32, max: 32 },
+    ]);
+    assert.equal(result.spec.models[0]!.sla.percentile, 99);
+    assert.equal(result.spec.nodePool.diskSizeGb, 100);
+  });
+
+  const bad: Array<[string, (s: DeploymentSpecInput) => void, string, RegExp]> = [
+    ['wrong apiVersion', (s) => ((s as { apiVersion: string }).apiVersion = 'v0'), 'apiVersion', /triton\.pipeline\/v1/],
+    ['unknown target', (s) => ((s as { target: string }).target = 'aws'), 'target', /"sim", "gke", "local"/],
+    ['typo in a field name', (s) => ((s.nodePool as Record<string, unknown>)['maxNode'] = 3), 'nodePool.maxNode', /did you mean "maxNodes"/],
+    ['zero instances', (s) => (s.models[0]!.variants[0]!.instances = 0), 'models[0].variants[0].instances', /at least 1/],
+    ['profile out of range', (s) => (s.models[0]!.variants[1]!.profile = 7), 'models[0].variants[1].profile', /choose 0\.\.2/],
+    ['preferred batch above max batch', (s) => (s.models[0]!.variants[0]!.dynamicBatching = { preferredBatchSizes: [64] }), 'models[0].variants[0].dynamicBatching.preferredBatchSizes', /exceeds maxBatchSize/],
+    ['max batch above the profile', (s) => (s.models[1]!.variants[0]!.maxBatchSize = 32), 'models[1].variants[0].maxBatchSize', /exceeds the chosen profile/],
+    ['profile min > opt', (s) => (s.models[0]!.optimizationProfiles![0] = { min: 8, opt: 4, max: 32 }), 'models[0].optimizationProfiles[0]', /min <= opt <= max/],
+    ['min nodes above max nodes', (s) => (s.nodePool = { ...s.nodePool, minNodes: 5, maxNodes: 3 }), 'nodePool.minNodes', /must be <= maxNodes/],
+    ['bucket with a path', (s) => (s.bucket = 'gs://models/sub'), 'bucket', /without a path/],
+    ['duplicate variant names', (s) => (s.models[1]!.variants[0]!.name = 'ResNet50-INT8'), 'models[1].variants[0].name', /already used/],
+    ['missing SLA', (s) => delete (s.models[0] as Partial<DeploymentSpecInput['models'][number]>).sla, 'models[0].sla', /required/],
+    ['BERT without sequence length', (s) => delete s.models[1]!.sequenceLength, 'models[1].sequenceLength', /needs sequenceLength/],
+    ['negative latency bound', (s) => (s.models[0]!.sla.latencyMs = -5), 'models[0].sla.latencyMs', /> 0/],
+    ['simulation on gke', (s) => (s.target = 'gke'), 'simulation', /only apply to target "sim"/],
+    ['upper-case release name', (s) => (s.release = { name: 'Triton' }), 'release.name', /lowercase/],
+  ];
+  for (const [what, change, path, message] of bad) {
+    it(`rejects ${what} with the field path and a fix`, () => {
+      const result = validateSpec(specWith(change));
+      assert.equal(result.ok, false);
+      const errors = result.ok ? [] : result.errors;
+      const match = errors.find((e) => e.path === path);
+      assert.ok(match, `no error at ${path}: ${JSON.stringify(errors)}`);
+      assert.match(match.message, message);
+    });
+  }
+
+  it('reports YAML syntax errors as document errors', () => {
+    const result = parseSpecText('apiVersion: [unclosed');
+    assert.equal(result.ok, false);
+    assert.equal(!result.ok && result.errors[0]!.path, '(document)');
+  });
+
+  it('exports a JSON Schema with the spec fields', () => {
+    const schema = specJsonSchema() as { properties: Record<string, unknown>; required: string[] };
+    for (const key of ['target', 'project', 'bucket', 'models', 'release', 'autoscaling', 'nodePool']) {
+      assert.ok(key in schema.properties, key);
+    }
+    assert.ok(schema.required.includes('models'));
+  });
+});
