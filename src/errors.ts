@@ -50,3 +50,11 @@ export function notReady(message: string): ApplicationFailure {
     category: ApplicationFailureCategory.BENIGN,
   });
 }
+
+/** The first ApplicationFailure in a failure's cause chain (a workflow failure wraps activity failures). */
+export function applicationFailureIn(error: unknown): ApplicationFailure | undefined {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    if (current instanceof ApplicationFailure) return current;
+  }
+  return undefined;
+}

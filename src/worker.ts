@@ -2,8 +2,10 @@
  * The pipeline worker: serves one target's task queue with that target's activities.
  * Configuration comes from the environment, parsed once here:
  *   TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), PIPELINE_TARGET (sim),
- *   PIPELINE_STATE_DIR (.pipeline: the simulated world and local reports).
+ *   PIPELINE_STATE_DIR (.pipeline: the simulated world and local reports),
+ *   PIPELINE_TASK_QUEUE (triton-pipeline-<target>).
  */
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
@@ -18,6 +20,7 @@ export interface WorkerConfig {
   namespace: string;
   target: Target;
   stateDir: string;
+  taskQueue: string;
 }
 
 export function workerConfigFromEnv(env: NodeJS.ProcessEnv): WorkerConfig {
@@ -30,6 +33,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv): WorkerConfig {
     namespace: env['TEMPORAL_NAMESPACE'] ?? 'default',
     target,
     stateDir: env['PIPELINE_STATE_DIR'] ?? join(PROJECT_ROOT, '.pipeline'),
+    taskQueue: env['PIPELINE_TASK_QUEUE'] ?? taskQueueFor(target),
   };
 }
 
@@ -52,7 +56,9 @@ export async function createPipelineWorker(options: PipelineWorkerOptions): Prom
   if (options.target !== 'sim') {
     throw new Error(`target "${options.target}" has no activities in this version yet; use target "sim"`);
   }
-  const activities = createSimActivities(join(options.stateDir, 'sim'), activityOptions);
+  const simDir = join(options.stateDir, 'sim');
+  await mkdir(simDir, { recursive: true });
+  const activities = createSimActivities(simDir, activityOptions);
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
@@ -70,7 +76,7 @@ async function main(): Promise<void> {
   const config = workerConfigFromEnv(process.env);
   const connection = await NativeConnection.connect({ address: config.address });
   const worker = await createPipelineWorker({ connection, ...config });
-  console.log(`worker: target ${config.target}, task queue ${taskQueueFor(config.target)}, Temporal ${config.address}/${config.namespace}`);
+  console.log(`worker: target ${config.target}, task queue ${config.taskQueue}, Temporal ${config.address}/${config.namespace}`);
   await worker.run();
   await connection.close();
 }

@@ -15,7 +15,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import { stringify } from 'yaml';
 import { loadDriverInstaller } from '../assets.js';
-import { FailureType } from '../errors.js';
+import { applicationFailureIn, FailureType } from '../errors.js';
 import { planDeployment } from '../plan/deployment-plan.js';
 import { deploymentWorkflowId, taskQueueFor } from '../plan/ids.js';
 import { PIPELINE_OUTCOME, TRITON_MODELS, TRITON_RELEASE, TRITON_TARGET } from '../plan/search-attributes.js';
@@ -113,8 +113,8 @@ async function streamProgress(handle: WorkflowHandle<typeof deployTriton>, out: 
 }
 
 function exitCodeFor(failure: unknown): number {
-  const cause = failure instanceof WorkflowFailedError ? failure.cause : failure;
-  if (cause instanceof ApplicationFailure) {
+  const cause = applicationFailureIn(failure);
+  if (cause !== undefined) {
     switch (cause.type) {
       case FailureType.SlaRegression:
       case FailureType.SlaNotMet:
@@ -170,7 +170,7 @@ async function deploy(client: Client, spec: DeploymentSpec, detach: boolean, out
     return EXIT.ok;
   } catch (error) {
     if (progress) out.log(`\n${stageTable(progress)}`);
-    const cause = error instanceof WorkflowFailedError ? error.cause : error;
+    const cause = applicationFailureIn(error) ?? (error instanceof WorkflowFailedError ? error.cause : error);
     out.error(`\nfailed: ${cause instanceof Error ? `${cause instanceof ApplicationFailure ? `[${cause.type}] ` : ''}${cause.message}` : String(cause)}`);
     if (cause instanceof ApplicationFailure && cause.type === FailureType.SlaRegression) {
       const evidence = cause.details?.[0] as SlaEvidence | undefined;

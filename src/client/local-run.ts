@@ -45,7 +45,7 @@ async function startDevServer(stateDir: string): Promise<{ process: ResultPromis
       '--log-level', 'warn',
       ...SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${key.type === 'KEYWORD_LIST' ? 'KeywordList' : 'Keyword'}`]),
     ],
-    { stdio: ['ignore', 'ignore', 'inherit'], cleanup: true },
+    { stdio: ['ignore', 'ignore', 'pipe'], cleanup: true },
   );
   server.catch(() => undefined);
   for (let i = 0; i < 120; i++) {

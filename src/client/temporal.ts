@@ -1,6 +1,6 @@
 /** Connecting clients to Temporal, and registering the search attributes the workflows use. */
 import { Client, Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { SEARCH_ATTRIBUTES } from '../plan/search-attributes.js';
 
 export interface ClientConfig {
@@ -17,9 +17,9 @@ export async function connectClient(config: ClientConfig): Promise<Client> {
   return new Client({ connection, namespace: config.namespace });
 }
 
-const INDEXED_TYPES: Record<string, temporal.api.enums.v1.IndexedValueType> = {
-  KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-  KEYWORD_LIST: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+const INDEXED_TYPES: Record<string, proto.temporal.api.enums.v1.IndexedValueType> = {
+  KEYWORD: proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  KEYWORD_LIST: proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 };
 
 /** Adds the pipeline's search attributes where missing (idempotent; the dev server allows it). */

@@ -9,8 +9,8 @@ import type { NodeInfo } from '../activities/ports.js';
 import { SIM_DURATIONS_SECONDS } from './timing.js';
 import type { ClusterState, NodePoolState } from './state.js';
 
-export const NODE_POOL_LABEL = 'cloud.google.com/gke-nodepool';
-export const ACCELERATOR_LABEL = 'cloud.google.com/gke-accelerator';
+const NODE_POOL_LABEL = 'cloud.google.com/gke-nodepool';
+const ACCELERATOR_LABEL = 'cloud.google.com/gke-accelerator';
 
 /** Storage key of a Kubernetes object: API group (not version), kind, namespace ('' if cluster-scoped), name. */
 export function objectKey(apiVersion: string, kind: string, namespace: string | undefined, name: string): string {

@@ -108,12 +108,9 @@ export class ProjectStore {
 
   /** Runs fn on the project's settled state under the project's lock; persists what fn changed. */
   async transact<T>(project: string, fn: (state: ProjectState, now: number) => T | Promise<T>): Promise<T> {
-    const file = path.join(this.projectsDir, `${encodeURIComponent(project)}.json`);
+    const file = this.file(project);
     return withLock(file, async () => {
-      const before = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT') return JSON.stringify({ project, clusters: {} } satisfies ProjectState);
-        throw error;
-      });
+      const before = await this.load(project, file);
       const state = JSON.parse(before) as ProjectState;
       const now = this.clock();
       try {
@@ -124,6 +121,26 @@ export class ProjectStore {
         const after = JSON.stringify(state);
         if (after !== before) await this.write(file, after);
       }
+    });
+  }
+
+  /**
+   * The persisted state as it is, without advancing time or writing anything, so inspecting a
+   * world (tests, another process) never plays a Job's effect itself.
+   */
+  async peek(project: string): Promise<ProjectState> {
+    const file = this.file(project);
+    return JSON.parse(await withLock(file, () => this.load(project, file))) as ProjectState;
+  }
+
+  private file(project: string): string {
+    return path.join(this.projectsDir, `${encodeURIComponent(project)}.json`);
+  }
+
+  private async load(project: string, file: string): Promise<string> {
+    return readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return JSON.stringify({ project, clusters: {} } satisfies ProjectState);
+      throw error;
     });
   }
 

@@ -41,7 +41,7 @@ export async function loadRepository(objects: ObjectStore, repository: string): 
   } catch (error) {
     return { models: [], errors: [`cannot read the model repository ${repository}: ${(error as Error).message}`] };
   }
-  const dirs = [...new Set(uris.map((u) => u.slice(root.length + 1)).filter((n) => n.includes('/')).map((n) => n.split('/')[0] as string))];
+  const dirs = [...new Set(uris.map((u) => u.slice(root.length + 1)).filter((n) => n.includes('/')).map((n) => n.split('/')[0] as string))].sort();
   const models: LoadedModel[] = [];
   const errors: string[] = [];
   for (const dir of dirs) {

@@ -12,6 +12,7 @@
  *   operations.jsonl         one line per API call (SimOperation)
  *   reports/                 reportDir of the clients
  */
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { ClusterInfo, ClusterRef, KubeObject, NodeInfo, NodePoolInfo, TargetClients } from '../activities/ports.js';
 import { clusterInfo, nodePoolInfo, SimGke, settleGke } from './gke.js';
@@ -39,6 +40,7 @@ export interface SimProjectSnapshot {
 
 export interface SimWorld {
   clients(): TargetClients;
+  /** Read-only view of the persisted state: never advances time, so inspecting plays no Job effect. */
   snapshot(project: string): Promise<SimProjectSnapshot>;
   operations(): Promise<SimOperation[]>;
 }
@@ -46,6 +48,8 @@ export interface SimWorld {
 export function createSimWorld(options: { stateDir: string; clock?: () => number }): SimWorld {
   const { stateDir } = options;
   const clock = options.clock ?? Date.now;
+  const reportDir = path.join(stateDir, 'reports');
+  mkdirSync(reportDir, { recursive: true });
   const log = new OperationLog(path.join(stateDir, 'operations.jsonl'), clock);
   const objects = new SimObjectStore(stateDir, log);
   const store = new ProjectStore(stateDir, clock, async (project, state, now) => {
@@ -65,21 +69,20 @@ export function createSimWorld(options: { stateDir: string; clock?: () => number
       helm: (ref: ClusterRef) => new SimHelm(services, ref),
       triton: (ref: ClusterRef) => new SimTritonProbe(services, ref),
       store: objects,
-      reportDir: path.join(stateDir, 'reports'),
+      reportDir,
       tritonChart: 'deploy/charts/triton',
     }),
 
     async snapshot(project) {
-      const clusters = await store.transact(project, (state, now) =>
-        Object.values(state.clusters).map((cluster) => ({
-          zone: cluster.zone,
-          cluster: clusterInfo(cluster),
-          nodePools: Object.values(cluster.nodePools).map(nodePoolInfo),
-          nodes: nodesOf(cluster, now),
-          objects: Object.values(cluster.objects).map((record) => record.object),
-          releases: Object.values(cluster.releases),
-        })),
-      );
+      const now = clock();
+      const clusters = Object.values((await store.peek(project)).clusters).map((cluster) => ({
+        zone: cluster.zone,
+        cluster: clusterInfo(cluster),
+        nodePools: Object.values(cluster.nodePools).map(nodePoolInfo),
+        nodes: nodesOf(cluster, now),
+        objects: Object.values(cluster.objects).map((record) => record.object),
+        releases: Object.values(cluster.releases),
+      }));
       return { project, clusters, objects: await objects.listAll() };
     },
 

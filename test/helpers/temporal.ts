@@ -1,0 +1,45 @@
+/**
+ * One real Temporal server per test process: the project's own `temporal` binary through
+ * @temporalio/testing (no download), or the server at TEMPORAL_ADDRESS when set.
+ */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { SEARCH_ATTRIBUTES } from '../../src/plan/search-attributes.js';
+import { ensureSearchAttributes } from '../../src/client/temporal.js';
+
+export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export async function startTemporal(): Promise<TestWorkflowEnvironment> {
+  const address = process.env['TEMPORAL_ADDRESS'];
+  if (address !== undefined) {
+    const env = await TestWorkflowEnvironment.createFromExistingServer({ address });
+    await ensureSearchAttributes(env.client);
+    return env;
+  }
+  const path = process.env['TEMPORAL_CLI'] ?? join(PROJECT_ROOT, '.tools/bin/temporal');
+  return TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path }, ip: '127.0.0.1', searchAttributes: SEARCH_ATTRIBUTES },
+  });
+}
+
+export async function bundleWorkflows(): Promise<WorkflowBundle> {
+  return bundleWorkflowCode({
+    workflowsPath: join(PROJECT_ROOT, 'src/workflows/index.ts'),
+    logger: { info: () => undefined, warn: () => undefined, error: console.error, debug: () => undefined, trace: () => undefined, log: () => undefined },
+  });
+}
+
+export function tempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `${prefix}-`));
+}
+
+let counter = 0;
+/** A unique suffix for task queues and projects, so tests never share IDs. */
+export function unique(name: string): string {
+  counter += 1;
+  return `${name}-${process.pid}-${counter}`;
+}

@@ -1,0 +1,287 @@
+/**
+ * The deployment workflow on the sim target against a real Temporal dev server: happy path,
+ * retries, permanent failures, SLA regression with rollback, approval and abort, one run per
+ * release, the dry run, and a worker killed mid-build.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Runtime, DefaultLogger, type Worker, type WorkflowBundle } from '@temporalio/worker';
+import { execa } from 'execa';
+import { EXIT, runCli } from '../../src/client/cli.js';
+import { applicationFailureIn } from '../../src/errors.js';
+import { deploymentWorkflowId } from '../../src/plan/ids.js';
+import type { DeploymentSpecInput } from '../../src/spec/schema.js';
+import { createSimWorld } from '../../src/sim/world.js';
+import { validateSpec } from '../../src/spec/validate.js';
+import { createPipelineWorker } from '../../src/worker.js';
+import { abortSignal, approveSignal, progressQuery, type SlaEvidence } from '../../src/workflows/definitions.js';
+import type { deployTriton } from '../../src/workflows/deploy.js';
+import { specWith } from '../helpers/specs.js';
+import { bundleWorkflows, PROJECT_ROOT, startTemporal, tempDir, unique } from '../helpers/temporal.js';
+
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundle;
+let stateDir: string;
+let worker: Worker;
+let running: Promise<void>;
+const TASK_QUEUE = 'triton-pipeline-sim';
+
+/** A spec for one test: its own project (so its own world and workflow ID), instant simulated time. */
+function testSpec(change: (spec: DeploymentSpecInput) => void = () => undefined): DeploymentSpecInput {
+  return specWith((spec) => {
+    spec.project = unique('p').slice(0, 30).replace(/-+$/, '');
+    spec.bucket = `gs://${spec.project}`;
+    spec.simulation = { speed: 0, faults: [], regression: 0 };
+    change(spec);
+  });
+}
+
+function workflowIdOf(spec: DeploymentSpecInput): string {
+  const result = validateSpec(spec);
+  assert.ok(result.ok);
+  return deploymentWorkflowId(result.spec);
+}
+
+function start(spec: DeploymentSpecInput, taskQueue = TASK_QUEUE): Promise<WorkflowHandle<typeof deployTriton>> {
+  return env.client.workflow.start<typeof deployTriton>('deployTriton', { workflowId: workflowIdOf(spec), taskQueue, args: [{ spec }] });
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  const error = await promise.then(
+    () => assert.fail('expected the run to fail'),
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof WorkflowFailedError, String(error));
+  const failure = applicationFailureIn(error);
+  assert.ok(failure, String(error.cause));
+  return failure;
+}
+
+async function activityAttempts(handle: WorkflowHandle, activityType: string): Promise<number[]> {
+  const history = await handle.fetchHistory();
+  const scheduled = new Map<string, string>();
+  const attempts: number[] = [];
+  for (const event of history.events ?? []) {
+    if (event.activityTaskScheduledEventAttributes) {
+      scheduled.set(String(event.eventId), event.activityTaskScheduledEventAttributes.activityType?.name ?? '');
+    }
+    const started = event.activityTaskStartedEventAttributes;
+    if (started && scheduled.get(String(started.scheduledEventId)) === activityType) attempts.push(started.attempt ?? 0);
+  }
+  return attempts;
+}
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
+  for (let i = 0; i < 600; i++) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const world = () => createSimWorld({ stateDir: join(stateDir, 'sim') });
+
+/** What the simulated world holds for one test's project and bucket. */
+async function inspect(spec: DeploymentSpecInput) {
+  const snapshot = await world().snapshot(spec.project);
+  const cluster = snapshot.clusters[0];
+  return {
+    clusters: snapshot.clusters.length,
+    nodePools: cluster?.nodePools ?? [],
+    kubeObjects: cluster?.objects ?? [],
+    releases: cluster?.releases ?? [],
+    bucketObjects: snapshot.objects.filter((uri) => uri.startsWith(`${spec.bucket}/`)),
+  };
+}
+
+before(async () => {
+  [env, bundle, stateDir] = await Promise.all([startTemporal(), bundleWorkflows(), tempDir('pipeline-it')]);
+  worker = await createPipelineWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    target: 'sim',
+    stateDir,
+    taskQueue: TASK_QUEUE,
+    workflowBundle: bundle,
+  });
+  running = worker.run();
+});
+
+after(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+});
+
+describe('deployment workflow on the sim target', () => {
+  it('runs every stage and leaves one cluster, pool, repository version, revision and HPA', async () => {
+    const spec = testSpec();
+    const handle = await start(spec);
+    const result = await handle.result();
+    assert.equal(result.outcome, 'succeeded');
+    assert.equal(result.revision, 1);
+    assert.equal(result.engines.length, 2);
+    assert.ok(result.engines.every((e) => !e.cached));
+    assert.equal(result.variants.length, 4);
+    const progress = await handle.query(progressQuery);
+    assert.deepEqual(
+      progress.stages.map((s) => s.status),
+      ['completed', 'completed', 'completed', 'completed', 'completed', 'completed', 'completed', 'completed'],
+    );
+    const snapshot = await inspect(spec);
+    assert.equal(snapshot.clusters, 1);
+    assert.equal(snapshot.nodePools.length, 1);
+    assert.equal(snapshot.releases.length, 1);
+    assert.equal(snapshot.releases[0]!.revisions.length, 1);
+    assert.ok(snapshot.kubeObjects.some((o) => o.kind === 'HorizontalPodAutoscaler'));
+    assert.equal(snapshot.bucketObjects.filter((uri) => uri.includes('/manifests/')).length, 1);
+    assert.equal(snapshot.bucketObjects.filter((uri) => uri.endsWith('build-record.json')).length, 2);
+    assert.ok(result.report && existsSync(result.report.path));
+    const resnet = result.variants.find((v) => v.variant === 'ResNet50-INT8-2')!;
+    assert.equal(resnet.verdict.passed, true);
+  });
+
+  it('retries a transient fault and succeeds; the history shows the retries', async () => {
+    const spec = testSpec((s) => (s.simulation!.faults = [{ stage: 'release', times: 2, kind: 'transient' }]));
+    const handle = await start(spec);
+    const result = await handle.result();
+    assert.equal(result.outcome, 'succeeded');
+    assert.deepEqual(await activityAttempts(handle, 'upgradeRelease'), [3]);
+  });
+
+  it('fails fast on a permanent fault with its type, without retrying', async () => {
+    const spec = testSpec((s) => (s.simulation!.faults = [{ stage: 'cluster', times: 5, kind: 'quota-exceeded' }]));
+    const handle = await start(spec);
+    const failure = await failureOf(handle.result());
+    assert.equal(failure.type, 'QuotaExceeded');
+    assert.deepEqual(await activityAttempts(handle, 'ensureCluster'), [1]);
+    assert.equal((await inspect(spec)).clusters, 0);
+  });
+
+  it('rolls a regressing release back to revision 1 and fails with SlaRegression and the evidence', async () => {
+    const first = testSpec();
+    const firstResult = await (await start(first)).result();
+    const second = specWith(() => undefined);
+    Object.assign(second, structuredClone(first), { simulation: { speed: 0, faults: [], regression: 0.4 } });
+    const failure = await failureOf((await start(second)).result());
+    assert.equal(failure.type, 'SlaRegression');
+    const evidence = failure.details?.[0] as SlaEvidence;
+    assert.equal(evidence.rollback?.toRevision, 1);
+    assert.equal(evidence.rollback?.verified, true);
+    assert.ok(evidence.variants.some((v) => v.comparison.regressed));
+    const release = (await inspect(first)).releases[0]!;
+    assert.deepEqual(release.revisions.map((r) => [r.revision, r.status]), [
+      [1, 'superseded'],
+      [2, 'superseded'],
+      [3, 'deployed'],
+    ]);
+    assert.equal(release.revisions[2]!.values['modelRepositoryPath'], firstResult.repositoryUri);
+  });
+
+  it('waits at the approval gate and promotes on approve', async () => {
+    const spec = testSpec((s) => (s.approval = { required: true }));
+    const handle = await start(spec);
+    await waitFor(async () => ((await handle.query(progressQuery)).awaitingApproval ? true : undefined), 'the approval gate');
+    assert.equal((await inspect(spec)).kubeObjects.some((o) => o.kind === 'HorizontalPodAutoscaler'), false);
+    await handle.signal(approveSignal, { by: 'test' });
+    assert.equal((await handle.result()).outcome, 'succeeded');
+  });
+
+  it('aborts on signal: the release goes back to the previous revision', async () => {
+    const first = testSpec();
+    await (await start(first)).result();
+    const second = structuredClone(first);
+    second.approval = { required: true };
+    const handle = await start(second);
+    await waitFor(async () => ((await handle.query(progressQuery)).awaitingApproval ? true : undefined), 'the approval gate');
+    await handle.signal(abortSignal, { by: 'test', reason: 'changed my mind' });
+    const failure = await failureOf(handle.result());
+    assert.equal(failure.type, 'Aborted');
+    assert.match(failure.message, /changed my mind/);
+    const release = (await inspect(first)).releases[0]!;
+    assert.equal(release.revisions.at(-1)!.status, 'deployed');
+    assert.match(release.revisions.at(-1)!.description, /Rollback to 1/);
+    assert.equal((await handle.query(progressQuery)).outcome, 'aborted');
+  });
+
+  it('refuses a second deploy of a release that is deploying, naming the running one', async () => {
+    const spec = testSpec((s) => (s.approval = { required: true }));
+    const specFile = join(stateDir, `${spec.project}.json`);
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(specFile, JSON.stringify(spec));
+    const handle = await start(spec);
+    const lines: string[] = [];
+    const out = { log: (l: string) => lines.push(l), error: (l: string) => lines.push(l) };
+    const code = await runCli(['deploy', '-f', specFile, '--detach'], out, async () => env.client);
+    assert.equal(code, EXIT.busy);
+    assert.match(lines.join('\n'), new RegExp(`already has a deployment running: workflow ${handle.workflowId.replace(/\//g, '\\/')}`));
+    await handle.signal(abortSignal, { by: 'test' });
+    await failureOf(handle.result());
+  });
+
+  it('plan prints the stages, configs and manifests and changes nothing', async () => {
+    const spec = testSpec();
+    const specFile = join(stateDir, `${spec.project}.json`);
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(specFile, JSON.stringify(spec));
+    const lines: string[] = [];
+    const out = { log: (l: string) => lines.push(l), error: (l: string) => lines.push(l) };
+    const code = await runCli(['plan', '-f', specFile], out, () => assert.fail('plan must not connect to Temporal'));
+    assert.equal(code, EXIT.ok);
+    const text = lines.join('\n');
+    for (const expected of ['max_batch_size: 32', 'count: 4', 'profile: ["2"]', 'kind: HorizontalPodAutoscaler', 'nvidia-driver-installer', 'modelRepositoryPath']) {
+      assert.ok(text.includes(expected), expected);
+    }
+    const snapshot = await inspect(spec);
+    assert.equal(snapshot.clusters + snapshot.releases.length + snapshot.bucketObjects.length, 0);
+    assert.equal((await world().operations()).filter((op) => op.resource.includes(spec.project)).length, 0);
+  });
+
+  it('rejects an invalid spec from the CLI before anything starts', async () => {
+    const spec = testSpec((s) => (s.models[0]!.variants[0]!.instances = 0));
+    const specFile = join(stateDir, `${spec.project}.json`);
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(specFile, JSON.stringify(spec));
+    const lines: string[] = [];
+    const code = await runCli(['deploy', '-f', specFile], { log: (l) => lines.push(l), error: (l) => lines.push(l) }, () =>
+      assert.fail('an invalid spec must not reach Temporal'),
+    );
+    assert.equal(code, EXIT.invalid);
+    assert.match(lines.join('\n'), /models\[0\]\.variants\[0\]\.instances: instances must be at least 1/);
+  });
+
+  it('survives a worker killed during the engine build, applying nothing twice', async () => {
+    const queue = unique('kill');
+    const spec = testSpec((s) => (s.simulation!.speed = 0.02));
+    const workerEnv = { ...process.env, TEMPORAL_ADDRESS: env.address, PIPELINE_STATE_DIR: stateDir, PIPELINE_TASK_QUEUE: queue };
+    const spawnWorker = () => execa('node', ['--import', 'tsx', join(PROJECT_ROOT, 'src/worker.ts')], { env: workerEnv, reject: false, cwd: PROJECT_ROOT });
+    const first = spawnWorker();
+    const handle = await start(spec, queue);
+    await waitFor(async () => {
+      const ops = await world().operations();
+      return ops.some((op) => op.op === 'job.create' && op.deploymentId === handle.workflowId) ? true : undefined;
+    }, 'the engine build job');
+    first.kill('SIGKILL');
+    await first;
+    const second = spawnWorker();
+    try {
+      const result = await handle.result();
+      assert.equal(result.outcome, 'succeeded');
+    } finally {
+      second.kill('SIGTERM');
+      await second;
+    }
+    const mutations = (await world().operations()).filter((op) => op.mutating && op.deploymentId === handle.workflowId);
+    const keys = mutations.map((op) => `${op.op} ${op.resource}`);
+    const repeated = keys.filter((key, i) => keys.indexOf(key) !== i && !key.startsWith('kube.apply'));
+    assert.deepEqual(repeated, [], `applied twice: ${repeated.join(', ')}`);
+    assert.equal(mutations.filter((op) => op.op === 'job.create' && op.resource.includes('trt-')).length, 2);
+  });
+});
