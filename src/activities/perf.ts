@@ -39,8 +39,9 @@ export function createPerfActivities({ kube, pollIntervalMs }: { kube(ref: Clust
       // One Job per attempt: a retry after a failed sweep must not read the failed run's log,
       // but a retry after a worker crash re-attaches to the Job it heartbeated.
       const resumed = (context.info.heartbeatDetails as { job?: string } | undefined)?.job;
-      const { workflowId, runId } = context.info.workflowExecution;
-      const digest = createHash('sha256').update(`${workflowId}/${runId}/${request.variant}`).digest('hex').slice(0, 10);
+      const execution = context.info.workflowExecution;
+      const runKey = execution === undefined ? request.run.deploymentId : `${execution.workflowId}/${execution.runId}`;
+      const digest = createHash('sha256').update(`${runKey}/${request.variant}`).digest('hex').slice(0, 10);
       const name = resumed ?? `perf-${digest}-${context.info.attempt}`;
       if ((await calling('read perf job', () => api.jobStatus(JOB_NAMESPACE, name))) === null) {
         const args = buildPerfAnalyzerArgs({

@@ -52,7 +52,7 @@ function start(spec: DeploymentSpecInput, taskQueue = TASK_QUEUE): Promise<Workf
   return env.client.workflow.start<typeof deployTriton>('deployTriton', { workflowId: workflowIdOf(spec), taskQueue, args: [{ spec }] });
 }
 
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+async function failureOf(promise: Promise<unknown>): Promise<NonNullable<ReturnType<typeof applicationFailureIn>>> {
   const error = await promise.then(
     () => assert.fail('expected the run to fail'),
     (e: unknown) => e,
