@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { execa, type ResultPromise } from 'execa';
 import { PROJECT_ROOT } from '../assets.js';
 import { SEARCH_ATTRIBUTES } from '../plan/search-attributes.js';
@@ -57,6 +57,7 @@ async function startDevServer(stateDir: string): Promise<{ process: ResultPromis
 }
 
 async function main(): Promise<number> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   const { values } = parseArgs({
     args: process.argv.slice(2),
     options: { file: { type: 'string', short: 'f', default: 'examples/sim-seed.yaml' }, exit: { type: 'boolean', default: false } },
