@@ -108,6 +108,11 @@ export function createHelmActivities({ helm, triton, chart, heartbeatIntervalMs 
       return { revision: after?.revision ?? ref.toRevision };
     },
 
+    /** Saga inverse of a first install, and the end of a canary. */
+    async uninstallRelease(ref: ReleaseRef): Promise<void> {
+      await calling('helm uninstall', () => helm(ref.cluster).uninstall(ref.release, ref.namespace));
+    },
+
     /** Readiness poll: Triton answers /v2/health/ready and serves the expected repository version. */
     async awaitReleaseServing(ref: ReleaseRef & { repositoryUri: string }): Promise<{ models: string[] }> {
       const probe = await calling('probe Triton', () => triton(ref.cluster).ready({ release: ref.release, namespace: ref.namespace }));

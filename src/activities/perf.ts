@@ -40,8 +40,9 @@ export function createPerfActivities({ kube, pollIntervalMs }: { kube(ref: Clust
       // but a retry after a worker crash re-attaches to the Job it heartbeated.
       const resumed = (context.info.heartbeatDetails as { job?: string } | undefined)?.job;
       const execution = context.info.workflowExecution;
+      // Unique per measurement (run + activity), stable across this activity's retries.
       const runKey = execution === undefined ? request.run.deploymentId : `${execution.workflowId}/${execution.runId}`;
-      const digest = createHash('sha256').update(`${runKey}/${request.variant}`).digest('hex').slice(0, 10);
+      const digest = createHash('sha256').update(`${runKey}/${context.info.activityId}/${request.variant}`).digest('hex').slice(0, 10);
       const name = resumed ?? `perf-${digest}-${context.info.attempt}`;
       if ((await calling('read perf job', () => api.jobStatus(JOB_NAMESPACE, name))) === null) {
         const args = buildPerfAnalyzerArgs({

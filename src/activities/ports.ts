@@ -113,6 +113,8 @@ export interface HelmApi {
   history(release: string, namespace: string): Promise<HelmRevision[]>;
   values(release: string, namespace: string, revision: number): Promise<Record<string, unknown>>;
   rollback(release: string, namespace: string, revision: number, timeoutSeconds: number, signal?: AbortSignal): Promise<void>;
+  /** helm uninstall; a release that is not installed is not an error. */
+  uninstall(release: string, namespace: string): Promise<void>;
 }
 
 export interface ObjectInfo {

@@ -6,24 +6,29 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   type Client,
   type WorkflowHandle,
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, type Duration } from '@temporalio/common';
 import { stringify } from 'yaml';
 import { loadDriverInstaller } from '../assets.js';
 import { applicationFailureIn, FailureType } from '../errors.js';
 import { planDeployment } from '../plan/deployment-plan.js';
-import { deploymentWorkflowId, taskQueueFor } from '../plan/ids.js';
+import { deploymentWorkflowId, reoptimizationWorkflowId, scheduleIdFor, taskQueueFor } from '../plan/ids.js';
+import { candidateKey } from '../search/config-search.js';
 import { PIPELINE_OUTCOME, TRITON_MODELS, TRITON_RELEASE, TRITON_TARGET } from '../plan/search-attributes.js';
 import { parseSpecText, specJsonSchema } from '../spec/load.js';
 import type { DeploymentSpec } from '../spec/schema.js';
 import { formatSpecErrors } from '../spec/validate.js';
 import { abortSignal, approveSignal, progressQuery, type DeployProgress, type DeployResult, type SlaEvidence } from '../workflows/definitions.js';
 import type { deployTriton } from '../workflows/deploy.js';
+import type { reoptimizeTriton } from '../workflows/reoptimize.js';
 import { clientConfigFromEnv, connectClient, ensureSearchAttributes } from './temporal.js';
 
 export const EXIT = { ok: 0, failed: 1, invalid: 2, sla: 3, busy: 4, aborted: 5 } as const;
@@ -41,6 +46,11 @@ Commands:
   status -f SPEC              progress of the release's current or last deployment
   approve -f SPEC [--by NAME] approve promotion of a run waiting at the approval gate
   abort -f SPEC [--reason R]  abort a running deployment (the release is rolled back)
+  reoptimize -f SPEC          search better Triton configs now; promote only a config better by the margin
+  schedule create -f SPEC [--every 24h | --cron "0 3 * * *"]
+                              re-optimize on a Temporal Schedule (re-running updates it)
+  schedule list               the pipeline's schedules
+  schedule delete -f SPEC     remove the release's schedule
   schema [--out FILE]         print or write the spec's JSON Schema
 
 Environment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default).
@@ -180,6 +190,86 @@ async function deploy(client: Client, spec: DeploymentSpec, detach: boolean, out
   }
 }
 
+async function reoptimize(client: Client, spec: DeploymentSpec, out: Output): Promise<number> {
+  await ensureSearchAttributes(client);
+  const workflowId = reoptimizationWorkflowId(spec);
+  const handle = await client.workflow
+    .start<typeof reoptimizeTriton>('reoptimizeTriton', { workflowId, taskQueue: taskQueueFor(spec.target), args: [{ spec }], workflowIdConflictPolicy: 'FAIL' })
+    .catch((error: unknown) => {
+      if (error instanceof WorkflowExecutionAlreadyStartedError) {
+        throw new UsageError(`a re-optimization of this release is already running: workflow ${workflowId}`);
+      }
+      throw error;
+    });
+  out.log(`started ${workflowId} (run ${handle.firstExecutionRunId})`);
+  try {
+    const result = await handle.result();
+    for (const m of result.models) {
+      const fmt = (x: number | null) => (x === null ? 'none within SLA' : `${x.toFixed(1)} infer/s`);
+      out.log(`  ${m.model}/${m.variant}: live ${fmt(m.live.score)}, best candidate ${candidateKey(m.best.candidate)} ${fmt(m.best.score)} after ${m.measured.length} measurements${m.improves ? ' -> promote' : ''}`);
+    }
+    out.log(`outcome: ${result.outcome}${result.deployment ? ` (revision ${result.deployment.revision})` : ''}`);
+    return EXIT.ok;
+  } catch (error) {
+    const cause = applicationFailureIn(error);
+    out.error(`failed: ${cause ? `[${cause.type}] ${cause.message}` : String(error)}`);
+    return exitCodeFor(error);
+  }
+}
+
+async function createSchedule(client: Client, spec: DeploymentSpec, when: { every?: string; cron?: string }, out: Output): Promise<number> {
+  if (when.every !== undefined && when.cron !== undefined) throw new UsageError('give --every or --cron, not both');
+  const scheduleId = scheduleIdFor(spec);
+  const scheduleSpec = when.cron !== undefined ? { cronExpressions: [when.cron] } : { intervals: [{ every: (when.every ?? '24h') as Duration }] };
+  const action = {
+    type: 'startWorkflow' as const,
+    workflowType: 'reoptimizeTriton',
+    workflowId: reoptimizationWorkflowId(spec),
+    taskQueue: taskQueueFor(spec.target),
+    args: [{ spec }] as [{ spec: unknown }],
+  };
+  await ensureSearchAttributes(client);
+  try {
+    await client.schedule.create({
+      scheduleId,
+      spec: scheduleSpec,
+      action,
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
+      memo: { release: `${spec.release.namespace}/${spec.release.name}` },
+    });
+    out.log(`created schedule ${scheduleId}: re-optimize ${spec.release.namespace}/${spec.release.name} ${when.cron ? `on cron "${when.cron}"` : `every ${when.every ?? '24h'}`}`);
+  } catch (error) {
+    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+    await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec: scheduleSpec, action }));
+    out.log(`updated schedule ${scheduleId}`);
+  }
+  return EXIT.ok;
+}
+
+async function listSchedules(client: Client, out: Output): Promise<number> {
+  let count = 0;
+  for await (const schedule of client.schedule.list()) {
+    if (schedule.action?.type !== 'startWorkflow' || schedule.action.workflowType !== 'reoptimizeTriton') continue;
+    count += 1;
+    const next = schedule.info.nextActionTimes[0];
+    out.log(`${schedule.scheduleId}  next ${next ? next.toISOString() : '-'}  recent ${schedule.info.recentActions.length} runs`);
+  }
+  if (count === 0) out.log('no re-optimization schedules');
+  return EXIT.ok;
+}
+
+async function deleteSchedule(client: Client, spec: DeploymentSpec, out: Output): Promise<number> {
+  const scheduleId = scheduleIdFor(spec);
+  try {
+    await client.schedule.getHandle(scheduleId).delete();
+    out.log(`deleted schedule ${scheduleId}`);
+  } catch (error) {
+    if (!(error instanceof ScheduleNotFoundError)) throw error;
+    out.log(`no schedule ${scheduleId} (nothing to delete)`);
+  }
+  return EXIT.ok;
+}
+
 export async function runCli(argv: string[], out: Output, connect: () => Promise<Client>): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -190,6 +280,8 @@ export async function runCli(argv: string[], out: Output, connect: () => Promise
       by: { type: 'string' },
       reason: { type: 'string' },
       out: { type: 'string' },
+      every: { type: 'string' },
+      cron: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -204,8 +296,14 @@ export async function runCli(argv: string[], out: Output, connect: () => Promise
     else out.log(schema);
     return EXIT.ok;
   }
-  const known = ['deploy', 'plan', 'validate', 'status', 'approve', 'abort'];
+  if (command === 'schedule' && positionals[1] === 'list') {
+    return listSchedules(await connect(), out);
+  }
+  const known = ['deploy', 'plan', 'validate', 'status', 'approve', 'abort', 'reoptimize', 'schedule'];
   if (!known.includes(command)) throw new UsageError(`unknown command "${command}"; run with --help`);
+  if (command === 'schedule' && !['create', 'delete'].includes(positionals[1] ?? '')) {
+    throw new UsageError('schedule needs one of: create, list, delete');
+  }
   const spec = await loadSpec(values.file, out);
   if (spec === null) return EXIT.invalid;
   if (command === 'validate') {
@@ -238,6 +336,12 @@ export async function runCli(argv: string[], out: Output, connect: () => Promise
       await client.workflow.getHandle(workflowId).signal(approveSignal, { by: values.by ?? process.env['USER'] ?? 'cli' });
       out.log(`approved ${workflowId}`);
       return EXIT.ok;
+    case 'reoptimize':
+      return reoptimize(client, spec, out);
+    case 'schedule':
+      return positionals[1] === 'create'
+        ? createSchedule(client, spec, { every: values.every, cron: values.cron }, out)
+        : deleteSchedule(client, spec, out);
     case 'abort':
       await client.workflow.getHandle(workflowId).signal(abortSignal, { by: values.by ?? process.env['USER'] ?? 'cli', ...(values.reason ? { reason: values.reason } : {}) });
       out.log(`abort requested for ${workflowId}`);

@@ -93,6 +93,16 @@ export class SimHelm implements HelmApi {
     await this.awaitRollout(name, namespace, created, signal);
   }
 
+  async uninstall(name: string, namespace: string): Promise<void> {
+    const existed = await this.transact((cluster) => {
+      const key = `${namespace}/${name}`;
+      const found = cluster.releases[key] !== undefined;
+      delete cluster.releases[key];
+      return found;
+    });
+    await this.services.log.record('helm', 'helm.uninstall', this.resource(name, namespace), existed);
+  }
+
   async history(name: string, namespace: string): Promise<HelmRevision[]> {
     const revisions = await this.transact((cluster) => cluster.releases[`${namespace}/${name}`]?.revisions ?? []);
     await this.services.log.record('helm', 'helm.history', this.resource(name, namespace), false);

@@ -47,6 +47,7 @@ export function activitiesFor(target: Target) {
     saveBaseline: quick.saveBaseline,
     describeRelease: quick.describeRelease,
     enableAutoscaling: quick.enableAutoscaling,
+    uninstallRelease: quick.uninstallRelease,
     writeReport: quick.writeReport,
     awaitClusterRunning: poll.awaitClusterRunning,
     awaitNodePoolRunning: poll.awaitNodePoolRunning,

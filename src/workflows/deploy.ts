@@ -188,6 +188,16 @@ export async function deployTriton(input: DeployInput): Promise<DeployResult> {
       const before = previous;
       if (before !== null && before.status === 'deployed') {
         compensations.push({ name: `roll back to revision ${before.revision}`, undo: () => rollBackTo(before) });
+      } else if (before === null) {
+        // Nothing served before this run: undoing the install is removing it.
+        compensations.push({
+          name: 'uninstall the new release',
+          undo: async () => {
+            await act.uninstallRelease(releaseRef);
+            stageOf('release').status = 'compensated';
+            stageOf('release').detail = 'first install undone (helm uninstall)';
+          },
+        });
       }
       const values = tritonValues(spec, published.repositoryUri, { deploymentId: run.deploymentId, repositoryVersion });
       const upgraded = await act.upgradeRelease({ ...releaseRef, values });

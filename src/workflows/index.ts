@@ -1,2 +1,3 @@
 export { deployTriton } from './deploy.js';
 export { buildModelEngine } from './engine-build.js';
+export { reoptimizeTriton } from './reoptimize.js';

@@ -5,120 +5,28 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Runtime, DefaultLogger, type Worker, type WorkflowBundle } from '@temporalio/worker';
+import { describe, it } from 'node:test';
 import { execa } from 'execa';
 import { EXIT, runCli } from '../../src/client/cli.js';
-import { applicationFailureIn } from '../../src/errors.js';
-import { deploymentWorkflowId } from '../../src/plan/ids.js';
-import type { DeploymentSpecInput } from '../../src/spec/schema.js';
-import { createSimWorld } from '../../src/sim/world.js';
-import { validateSpec } from '../../src/spec/validate.js';
-import { createPipelineWorker } from '../../src/worker.js';
 import { abortSignal, approveSignal, progressQuery, type SlaEvidence } from '../../src/workflows/definitions.js';
-import type { deployTriton } from '../../src/workflows/deploy.js';
+import {
+  activityAttempts,
+  env,
+  failureOf,
+  inspect,
+  start,
+  stateDir,
+  testSpec,
+  useHarness,
+  waitFor,
+  world,
+} from '../helpers/harness.js';
 import { specWith } from '../helpers/specs.js';
-import { bundleWorkflows, PROJECT_ROOT, startTemporal, tempDir, unique } from '../helpers/temporal.js';
+import { PROJECT_ROOT, unique } from '../helpers/temporal.js';
 
-Runtime.install({ logger: new DefaultLogger('ERROR') });
-
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
-let stateDir: string;
-let worker: Worker;
-let running: Promise<void>;
-const TASK_QUEUE = 'triton-pipeline-sim';
-
-/** A spec for one test: its own project (so its own world and workflow ID), instant simulated time. */
-function testSpec(change: (spec: DeploymentSpecInput) => void = () => undefined): DeploymentSpecInput {
-  return specWith((spec) => {
-    spec.project = unique('p').slice(0, 30).replace(/-+$/, '');
-    spec.bucket = `gs://${spec.project}`;
-    spec.simulation = { speed: 0, faults: [], regression: 0 };
-    change(spec);
-  });
-}
-
-function workflowIdOf(spec: DeploymentSpecInput): string {
-  const result = validateSpec(spec);
-  assert.ok(result.ok);
-  return deploymentWorkflowId(result.spec);
-}
-
-function start(spec: DeploymentSpecInput, taskQueue = TASK_QUEUE): Promise<WorkflowHandle<typeof deployTriton>> {
-  return env.client.workflow.start<typeof deployTriton>('deployTriton', { workflowId: workflowIdOf(spec), taskQueue, args: [{ spec }] });
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<NonNullable<ReturnType<typeof applicationFailureIn>>> {
-  const error = await promise.then(
-    () => assert.fail('expected the run to fail'),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof WorkflowFailedError, String(error));
-  const failure = applicationFailureIn(error);
-  assert.ok(failure, String(error.cause));
-  return failure;
-}
-
-async function activityAttempts(handle: WorkflowHandle, activityType: string): Promise<number[]> {
-  const history = await handle.fetchHistory();
-  const scheduled = new Map<string, string>();
-  const attempts: number[] = [];
-  for (const event of history.events ?? []) {
-    if (event.activityTaskScheduledEventAttributes) {
-      scheduled.set(String(event.eventId), event.activityTaskScheduledEventAttributes.activityType?.name ?? '');
-    }
-    const started = event.activityTaskStartedEventAttributes;
-    if (started && scheduled.get(String(started.scheduledEventId)) === activityType) attempts.push(started.attempt ?? 0);
-  }
-  return attempts;
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
-  for (let i = 0; i < 600; i++) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-const world = () => createSimWorld({ stateDir: join(stateDir, 'sim') });
-
-/** What the simulated world holds for one test's project and bucket. */
-async function inspect(spec: DeploymentSpecInput) {
-  const snapshot = await world().snapshot(spec.project);
-  const cluster = snapshot.clusters[0];
-  return {
-    clusters: snapshot.clusters.length,
-    nodePools: cluster?.nodePools ?? [],
-    kubeObjects: cluster?.objects ?? [],
-    releases: cluster?.releases ?? [],
-    bucketObjects: snapshot.objects.filter((uri) => uri.startsWith(`${spec.bucket}/`)),
-  };
-}
-
-before(async () => {
-  [env, bundle, stateDir] = await Promise.all([startTemporal(), bundleWorkflows(), tempDir('pipeline-it')]);
-  worker = await createPipelineWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    target: 'sim',
-    stateDir,
-    taskQueue: TASK_QUEUE,
-    workflowBundle: bundle,
-  });
-  running = worker.run();
-});
-
-after(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
-});
+useHarness();
 
 describe('deployment workflow on the sim target', () => {
   it('runs every stage and leaves one cluster, pool, repository version, revision and HPA', async () => {
@@ -214,7 +122,6 @@ describe('deployment workflow on the sim target', () => {
   it('refuses a second deploy of a release that is deploying, naming the running one', async () => {
     const spec = testSpec((s) => (s.approval = { required: true }));
     const specFile = join(stateDir, `${spec.project}.json`);
-    const { writeFile } = await import('node:fs/promises');
     await writeFile(specFile, JSON.stringify(spec));
     const handle = await start(spec);
     const lines: string[] = [];
@@ -229,7 +136,6 @@ describe('deployment workflow on the sim target', () => {
   it('plan prints the stages, configs and manifests and changes nothing', async () => {
     const spec = testSpec();
     const specFile = join(stateDir, `${spec.project}.json`);
-    const { writeFile } = await import('node:fs/promises');
     await writeFile(specFile, JSON.stringify(spec));
     const lines: string[] = [];
     const out = { log: (l: string) => lines.push(l), error: (l: string) => lines.push(l) };
@@ -247,7 +153,6 @@ describe('deployment workflow on the sim target', () => {
   it('rejects an invalid spec from the CLI before anything starts', async () => {
     const spec = testSpec((s) => (s.models[0]!.variants[0]!.instances = 0));
     const specFile = join(stateDir, `${spec.project}.json`);
-    const { writeFile } = await import('node:fs/promises');
     await writeFile(specFile, JSON.stringify(spec));
     const lines: string[] = [];
     const code = await runCli(['deploy', '-f', specFile], { log: (l) => lines.push(l), error: (l) => lines.push(l) }, () =>

@@ -1,0 +1,204 @@
+/**
+ * Re-optimization (run by a Temporal Schedule): search Triton configs for each model's serving
+ * variant on a canary release, and promote the best through the normal deployment workflow only
+ * if it beats the live release's SLA-bounded throughput by the spec's margin. Otherwise nothing
+ * changes. The canary and the candidate repository versions are removed in every case.
+ */
+import {
+  ApplicationFailure,
+  CancellationScope,
+  executeChild,
+  log,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { RunContext } from '../activities/context.js';
+import { FailureType } from '../errors.js';
+import { tritonValues } from '../plan/helm-values.js';
+import { deploymentWorkflowId, repositoryVersionFor } from '../plan/ids.js';
+import { tensorrtImageFor } from '../plan/jobs.js';
+import { bestOf, candidateKey, nextCandidate, type ScoredCandidate, type ServingCandidate } from '../search/config-search.js';
+import { ReoptimizationSchema, type DeploymentSpec, type ModelSpec } from '../spec/schema.js';
+import { formatSpecErrors, validateSpec } from '../spec/validate.js';
+import { beatsByMargin, evaluateSla } from '../sla/evaluate.js';
+import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
+import { activitiesFor } from './activities.js';
+import type { DeployResult } from './definitions.js';
+import { deployTriton } from './deploy.js';
+import { buildModelEngine } from './engine-build.js';
+
+export interface ReoptimizeInput {
+  spec: unknown;
+}
+
+export interface ModelSearchResult {
+  model: string;
+  variant: string;
+  live: ScoredCandidate;
+  measured: ScoredCandidate[];
+  best: ScoredCandidate;
+  improves: boolean;
+}
+
+export interface ReoptimizeResult {
+  outcome: 'promoted' | 'kept' | 'no-live-release' | 'deployment-running';
+  models: ModelSearchResult[];
+  deployment?: DeployResult;
+}
+
+function liveCandidate(model: ModelSpec, variantName: string): ServingCandidate {
+  const variant = model.variants.find((v) => v.name === variantName)!;
+  return {
+    instances: variant.instances,
+    maxBatchSize: variant.maxBatchSize,
+    preferredBatchSizes: variant.dynamicBatching?.preferredBatchSizes ?? [variant.maxBatchSize],
+    maxQueueDelayMicroseconds: variant.dynamicBatching?.maxQueueDelayMicroseconds ?? 100,
+  };
+}
+
+/** The spec with each improved model's serving variant set to its winning config. */
+export function promotedSpec(spec: DeploymentSpec, results: readonly ModelSearchResult[]): DeploymentSpec {
+  return {
+    ...spec,
+    models: spec.models.map((model) => {
+      const result = results.find((r) => r.model === model.name && r.improves);
+      if (result === undefined) return model;
+      const { instances, maxBatchSize, preferredBatchSizes, maxQueueDelayMicroseconds } = result.best.candidate;
+      return {
+        ...model,
+        variants: model.variants.map((v) =>
+          v.name === result.variant ? { ...v, instances, maxBatchSize, dynamicBatching: { preferredBatchSizes, maxQueueDelayMicroseconds } } : v,
+        ),
+      };
+    }),
+  };
+}
+
+export async function reoptimizeTriton(input: ReoptimizeInput): Promise<ReoptimizeResult> {
+  const validation = validateSpec(input.spec);
+  if (!validation.ok) {
+    throw ApplicationFailure.create({
+      type: FailureType.InvalidSpec,
+      message: `invalid deployment spec:\n${formatSpecErrors(validation.errors)}`,
+      nonRetryable: true,
+    });
+  }
+  const spec = validation.spec;
+  const settings = spec.reoptimize ?? ReoptimizationSchema.parse({});
+  const info = workflowInfo();
+  const run: RunContext = { deploymentId: info.workflowId, ...(spec.simulation ? { simulation: spec.simulation } : {}) };
+  const cluster = { project: spec.project, zone: spec.zone, cluster: spec.cluster.name };
+  const live = { run, cluster, release: spec.release.name, namespace: spec.release.namespace };
+  const canary = { ...live, release: `${spec.release.name}-canary` };
+  const act = activitiesFor(spec.target);
+
+  const state = await act.describeRelease(live);
+  if (state === null || state.status !== 'deployed') return { outcome: 'no-live-release', models: [] };
+  const baseline = await act.loadBaseline({ run, bucket: spec.bucket, namespace: live.namespace, release: live.release, revision: state.revision });
+
+  const versionBase = repositoryVersionFor(info.startTime, info.firstExecutionRunId);
+  const candidateVersions: string[] = [];
+  const results: ModelSearchResult[] = [];
+  try {
+    for (const model of spec.models) {
+      // The variant to improve: the one serving the model best today.
+      const servingVariant = model.variants
+        .map((v) => ({ name: v.name, score: baseline?.variants.find((b) => b.variant === v.name)?.bestThroughput ?? null }))
+        .reduce((a, b) => ((b.score ?? -1) > (a.score ?? -1) ? b : a));
+      const variant = model.variants.find((v) => v.name === servingVariant.name)!;
+      const engine = await executeChild(buildModelEngine, {
+        workflowId: `${info.workflowId}/engine/${model.name}`,
+        args: [
+          {
+            target: spec.target,
+            request: {
+              run,
+              cluster,
+              bucket: spec.bucket,
+              model,
+              tensorrtImage: tensorrtImageFor(spec.release.image),
+              nodePool: spec.nodePool.name,
+              acceleratorType: spec.nodePool.acceleratorType,
+            },
+          },
+        ],
+      });
+      const profile = model.optimizationProfiles[variant.profile ?? model.optimizationProfiles.length - 1]!;
+      const constraints = { profileMaxBatch: profile.max, requestBatch: model.sla.batchSize };
+      const incumbent: ScoredCandidate = { candidate: liveCandidate(model, variant.name), score: servingVariant.score };
+      const scored: ScoredCandidate[] = [incumbent];
+      for (
+        let candidate = nextCandidate(settings.space, constraints, scored, settings.maxCandidates);
+        candidate !== null;
+        candidate = nextCandidate(settings.space, constraints, scored, settings.maxCandidates)
+      ) {
+        const version = `${versionBase}-${model.name.toLowerCase().replace(/[^a-z0-9]+/g, '')}-${candidateKey(candidate)}`;
+        candidateVersions.push(version);
+        const configPbtxt = renderModelConfig(
+          modelConfigFromVariant(
+            model,
+            { ...variant, instances: candidate.instances, maxBatchSize: candidate.maxBatchSize, dynamicBatching: { preferredBatchSizes: candidate.preferredBatchSizes, maxQueueDelayMicroseconds: candidate.maxQueueDelayMicroseconds } },
+            { platform: 'tensorrt_plan', kind: 'KIND_GPU' },
+          ),
+        );
+        const published = await act.publishRepository({
+          run,
+          bucket: spec.bucket,
+          prefix: spec.repositoryPrefix,
+          version,
+          variants: [{ name: variant.name, configPbtxt, planUri: engine.planUri }],
+        });
+        const values = tritonValues({ ...spec, release: { ...spec.release, replicas: 1 } }, published.repositoryUri, { deploymentId: run.deploymentId, repositoryVersion: version });
+        values.models = [variant.name];
+        await act.upgradeRelease({ ...canary, values });
+        await act.awaitReleaseServing({ ...canary, repositoryUri: published.repositoryUri });
+        const measured = await act.measureVariant({
+          ...canary,
+          variant: variant.name,
+          tritonImage: spec.release.image,
+          gpuNodePool: spec.nodePool.name,
+          sla: model.sla,
+          shapes: model.inputs,
+        });
+        const verdict = evaluateSla(measured.points, model.sla);
+        scored.push({ candidate, score: verdict.passed ? verdict.bestThroughput : null });
+        log.info('candidate measured', { model: model.name, candidate: candidateKey(candidate), throughput: verdict.bestThroughput });
+      }
+      const best = bestOf(scored.slice(1)) ?? incumbent;
+      results.push({
+        model: model.name,
+        variant: variant.name,
+        live: incumbent,
+        measured: scored.slice(1),
+        best,
+        improves: beatsByMargin(best.score, incumbent.score, settings.margin),
+      });
+    }
+  } finally {
+    await CancellationScope.nonCancellable(async () => {
+      await act.uninstallRelease(canary);
+      for (const version of candidateVersions) {
+        await act.deleteRepositoryVersionIfUnserved({
+          run,
+          bucket: spec.bucket,
+          prefix: spec.repositoryPrefix,
+          version,
+          servedRepositoryUri: state.repositoryUri,
+        });
+      }
+    });
+  }
+
+  if (!results.some((r) => r.improves)) return { outcome: 'kept', models: results };
+  try {
+    const deployment = await executeChild(deployTriton, {
+      workflowId: deploymentWorkflowId(spec),
+      args: [{ spec: promotedSpec(spec, results) }],
+    });
+    return { outcome: 'promoted', models: results, deployment };
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return { outcome: 'deployment-running', models: results };
+    throw error;
+  }
+}
+
