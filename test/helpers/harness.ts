@@ -3,11 +3,13 @@
  * helpers to start runs and inspect the simulated world.
  */
 import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Runtime, DefaultLogger, type Worker, type WorkflowBundle } from '@temporalio/worker';
+import type { Worker, WorkflowBundle } from '@temporalio/worker';
 import { applicationFailureIn } from '../../src/errors.js';
 import { deploymentWorkflowId } from '../../src/plan/ids.js';
 import type { DeploymentSpecInput } from '../../src/spec/schema.js';
@@ -16,9 +18,7 @@ import { validateSpec } from '../../src/spec/validate.js';
 import { createPipelineWorker } from '../../src/worker.js';
 import type { deployTriton } from '../../src/workflows/deploy.js';
 import { specWith } from './specs.js';
-import { bundleWorkflows, startTemporal, tempDir, unique } from './temporal.js';
-
-Runtime.install({ logger: new DefaultLogger('ERROR') });
+import { bundleWorkflows, HISTORY_FIXTURES, startTemporal, tempDir, unique } from './temporal.js';
 
 export let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundle;
@@ -116,4 +116,13 @@ after(async () => {
   await running;
   await env?.teardown();
 });
+}
+
+/** With RECORD_HISTORIES=1, saves a finished run's history as a replay fixture. */
+export async function recordHistory(name: string, handle: WorkflowHandle): Promise<void> {
+  if (process.env['RECORD_HISTORIES'] !== '1') return;
+  await mkdir(HISTORY_FIXTURES, { recursive: true });
+  const history = await handle.fetchHistory();
+  const encoded = Buffer.from(proto.temporal.api.history.v1.History.encode(history).finish()).toString('base64');
+  await writeFile(join(HISTORY_FIXTURES, `${name}.json`), `${JSON.stringify({ workflowId: handle.workflowId, history: encoded }, null, 1)}\n`);
 }

@@ -7,11 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundle } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../../src/plan/search-attributes.js';
 import { ensureSearchAttributes } from '../../src/client/temporal.js';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const HISTORY_FIXTURES = join(PROJECT_ROOT, 'test/fixtures/histories');
+
+// Expected failures (injected faults) would otherwise fill the test output with warnings.
+Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 export async function startTemporal(): Promise<TestWorkflowEnvironment> {
   const address = process.env['TEMPORAL_ADDRESS'];

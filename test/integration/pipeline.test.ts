@@ -16,6 +16,7 @@ import {
   env,
   failureOf,
   inspect,
+  recordHistory,
   start,
   stateDir,
   testSpec,
@@ -54,6 +55,7 @@ describe('deployment workflow on the sim target', () => {
     assert.ok(result.report && existsSync(result.report.path));
     const resnet = result.variants.find((v) => v.variant === 'ResNet50-INT8-2')!;
     assert.equal(resnet.verdict.passed, true);
+    await recordHistory('deploy-succeeded', handle);
   });
 
   it('retries a transient fault and succeeds; the history shows the retries', async () => {
@@ -62,6 +64,7 @@ describe('deployment workflow on the sim target', () => {
     const result = await handle.result();
     assert.equal(result.outcome, 'succeeded');
     assert.deepEqual(await activityAttempts(handle, 'upgradeRelease'), [3]);
+    await recordHistory('deploy-transient-retries', handle);
   });
 
   it('fails fast on a permanent fault with its type, without retrying', async () => {
@@ -78,8 +81,10 @@ describe('deployment workflow on the sim target', () => {
     const firstResult = await (await start(first)).result();
     const second = specWith(() => undefined);
     Object.assign(second, structuredClone(first), { simulation: { speed: 0, faults: [], regression: 0.4 } });
-    const failure = await failureOf((await start(second)).result());
+    const regressing = await start(second);
+    const failure = await failureOf(regressing.result());
     assert.equal(failure.type, 'SlaRegression');
+    await recordHistory('deploy-sla-regression-rolled-back', regressing);
     const evidence = failure.details?.[0] as SlaEvidence;
     assert.equal(evidence.rollback?.toRevision, 1);
     assert.equal(evidence.rollback?.verified, true);
@@ -117,6 +122,7 @@ describe('deployment workflow on the sim target', () => {
     assert.equal(release.revisions.at(-1)!.status, 'deployed');
     assert.match(release.revisions.at(-1)!.description, /Rollback to 1/);
     assert.equal((await handle.query(progressQuery)).outcome, 'aborted');
+    await recordHistory('deploy-aborted-at-approval', handle);
   });
 
   it('refuses a second deploy of a release that is deploying, naming the running one', async () => {
