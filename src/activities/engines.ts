@@ -3,16 +3,14 @@
  * sample's looping Deployment), cached by a content hash, heartbeated while it runs.
  */
 import { createHash } from 'node:crypto';
-import { Context } from '@temporalio/activity';
 import { FailureType, permanentFailure } from '../errors.js';
 import { engineUris, type EngineBuildRecord } from '../plan/layout.js';
 import { formatProfiles, renderEngineBuildJob } from '../plan/jobs.js';
 import type { ModelSpec } from '../spec/schema.js';
 import type { ClusterScoped } from './context.js';
 import { calling } from './errors.js';
+import { JOB_NAMESPACE, runJob } from './jobs.js';
 import type { ClusterRef, KubeApi, ObjectStore } from './ports.js';
-
-export const JOB_NAMESPACE = 'triton-pipeline';
 
 export interface EngineDeps {
   kube(ref: ClusterRef): KubeApi;
@@ -85,21 +83,15 @@ export function createEngineActivities({ kube, store, pollIntervalMs }: EngineDe
      * after a worker crash finds the running Job instead of starting a second build.
      */
     async buildEngine(request: EngineRequest & { engineKey: string }): Promise<BuiltEngine> {
-      const context = Context.current();
       const uris = engineUris(request.bucket, request.model.name, request.engineKey);
       const existing = await readRecord(store, uris.record);
       if (existing !== null) {
         return { engineKey: request.engineKey, planUri: uris.plan, recordUri: uris.record, cached: true, record: existing };
       }
-      const api = kube(request.cluster);
       const name = jobName(request.model.name, request.engineKey);
-      const status = await calling('read build job', () => api.jobStatus(JOB_NAMESPACE, name));
-      if (status === null || status.phase === 'failed') {
-        if (status?.phase === 'failed') await calling('delete failed build job', () => api.delete('batch/v1', 'Job', JOB_NAMESPACE, name));
-        await calling('create job namespace', () =>
-          api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: JOB_NAMESPACE } }),
-        );
-        const job = renderEngineBuildJob({
+      await runJob({
+        api: kube(request.cluster),
+        job: renderEngineBuildJob({
           name,
           namespace: JOB_NAMESPACE,
           model: request.model,
@@ -109,30 +101,15 @@ export function createEngineActivities({ kube, store, pollIntervalMs }: EngineDe
           tensorrtImage: request.tensorrtImage,
           nodePool: request.nodePool,
           acceleratorType: request.acceleratorType,
-        });
-        await calling('create build job', () => api.apply(job));
-      }
-      try {
-        for (;;) {
-          const current = await calling('read build job', () => api.jobStatus(JOB_NAMESPACE, name));
-          context.heartbeat({ job: name, phase: current?.phase ?? 'missing' });
-          if (current?.phase === 'succeeded') break;
-          if (current === null || current.phase === 'failed') {
-            const logs = await api.jobLogs(JOB_NAMESPACE, name).catch(() => '(no logs)');
-            throw permanentFailure(
-              FailureType.EngineBuildFailed,
-              `engine build job ${name} ${current === null ? 'disappeared' : 'failed'}${current?.message ? `: ${current.message}` : ''}`,
-              { job: name, logTail: logs.slice(-4000) },
-            );
-          }
-          await context.sleep(pollIntervalMs);
-        }
-      } catch (error) {
-        if (context.cancellationSignal.aborted) {
-          await api.delete('batch/v1', 'Job', JOB_NAMESPACE, name).catch(() => undefined);
-        }
-        throw error;
-      }
+        }),
+        pollIntervalMs,
+        failure: (status, logTail) =>
+          permanentFailure(
+            FailureType.EngineBuildFailed,
+            `engine build job ${name} ${status === null ? 'disappeared' : 'failed'}${status?.message ? `: ${status.message}` : ''}`,
+            { job: name, logTail },
+          ),
+      });
       const record = await readRecord(store, uris.record);
       if (record === null) {
         throw permanentFailure(FailureType.EngineBuildFailed, `engine build job ${name} succeeded but wrote no build record at ${uris.record}`);

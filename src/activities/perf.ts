@@ -11,7 +11,7 @@ import type { SlaSpec } from '../spec/schema.js';
 import { buildPerfAnalyzerArgs, parsePerfCsv } from '../triton/perf-output.js';
 import type { PerfPoint } from '../triton/perf-types.js';
 import type { ReleaseRef } from './helm.js';
-import { JOB_NAMESPACE } from './engines.js';
+import { JOB_NAMESPACE, runJob } from './jobs.js';
 import { calling } from './errors.js';
 import type { ClusterRef, KubeApi } from './ports.js';
 
@@ -29,6 +29,8 @@ export interface Measurement {
   job: string;
 }
 
+const PERF_CSV_PATH = '/tmp/perf.csv';
+
 export function createPerfActivities({ kube, pollIntervalMs }: { kube(ref: ClusterRef): KubeApi; pollIntervalMs: number }) {
   return {
     async measureVariant(request: MeasureRequest): Promise<Measurement> {
@@ -36,33 +38,31 @@ export function createPerfActivities({ kube, pollIntervalMs }: { kube(ref: Clust
       const api = kube(request.cluster);
       const { sla } = request;
       const { concurrency } = sla;
-      // One Job per attempt: a retry after a failed sweep must not read the failed run's log,
-      // but a retry after a worker crash re-attaches to the Job it heartbeated.
-      const resumed = (context.info.heartbeatDetails as { job?: string } | undefined)?.job;
+      // Named per measurement (run + activity): a retry after a crash re-attaches to the running
+      // Job; a retry after a failed sweep replaces it (runJob).
       const execution = context.info.workflowExecution;
-      // Unique per measurement (run + activity), stable across this activity's retries.
       const runKey = execution === undefined ? request.run.deploymentId : `${execution.workflowId}/${execution.runId}`;
-      const digest = createHash('sha256').update(`${runKey}/${context.info.activityId}/${request.variant}`).digest('hex').slice(0, 10);
-      const name = resumed ?? `perf-${digest}-${context.info.attempt}`;
-      if ((await calling('read perf job', () => api.jobStatus(JOB_NAMESPACE, name))) === null) {
-        const args = buildPerfAnalyzerArgs({
-          model: request.variant,
-          url: `${request.release}.${request.namespace}.svc.cluster.local:8001`,
-          protocol: 'grpc',
-          batchSize: sla.batchSize,
-          concurrency,
-          percentile: sla.percentile,
-          measurementIntervalMs: 2000,
-          shapes: request.shapes,
-          csvPath: '/tmp/perf.csv',
-          maxTrials: 10,
-        });
-        const job = renderPerfJob({
+      const name = `perf-${createHash('sha256').update(`${runKey}/${context.info.activityId}/${request.variant}`).digest('hex').slice(0, 12)}`;
+      const args = buildPerfAnalyzerArgs({
+        model: request.variant,
+        url: `${request.release}.${request.namespace}.svc.cluster.local:8001`,
+        protocol: 'grpc',
+        batchSize: sla.batchSize,
+        concurrency,
+        percentile: sla.percentile,
+        measurementIntervalMs: 2000,
+        shapes: request.shapes,
+        csvPath: PERF_CSV_PATH,
+        maxTrials: 10,
+      });
+      await runJob({
+        api,
+        job: renderPerfJob({
           name,
           namespace: JOB_NAMESPACE,
           image: tritonSdkImageFor(request.tritonImage),
           args,
-          csvPath: '/tmp/perf.csv',
+          csvPath: PERF_CSV_PATH,
           avoidNodePool: request.gpuNodePool,
           env: {
             PERF_RELEASE: request.release,
@@ -72,26 +72,11 @@ export function createPerfActivities({ kube, pollIntervalMs }: { kube(ref: Clust
             PERF_CONCURRENCY: `${concurrency.start}:${concurrency.end}:${concurrency.step}`,
             PERF_PERCENTILE: String(sla.percentile),
           },
-        });
-        await calling('create job namespace', () => api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: JOB_NAMESPACE } }));
-        await calling('create perf job', () => api.apply(job));
-      }
-      try {
-        for (;;) {
-          const status = await calling('read perf job', () => api.jobStatus(JOB_NAMESPACE, name));
-          context.heartbeat({ job: name, phase: status?.phase ?? 'missing' });
-          if (status?.phase === 'succeeded') break;
-          if (status === null || status.phase === 'failed') {
-            const logs = await api.jobLogs(JOB_NAMESPACE, name).catch(() => '');
-            // A failed sweep is usually the server or network; another attempt (a new Job) may pass.
-            throw transientFailure(`perf_analyzer job ${name} failed${status?.message ? `: ${status.message}` : ''}`, { logTail: logs.slice(-4000) });
-          }
-          await context.sleep(pollIntervalMs);
-        }
-      } catch (error) {
-        if (context.cancellationSignal.aborted) await api.delete('batch/v1', 'Job', JOB_NAMESPACE, name).catch(() => undefined);
-        throw error;
-      }
+        }),
+        pollIntervalMs,
+        // A failed sweep is usually the server or the network; another attempt (a new Job) may pass.
+        failure: (status, logTail) => transientFailure(`perf_analyzer job ${name} failed${status?.message ? `: ${status.message}` : ''}`, { logTail }),
+      });
       const logs = await calling('read perf job logs', () => api.jobLogs(JOB_NAMESPACE, name));
       try {
         return { variant: request.variant, points: parsePerfCsv(extractPerfCsv(logs)), job: name };

@@ -6,24 +6,20 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
-  executeChild,
   isCancellation,
   log,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { RunContext } from '../activities/context.js';
 import type { ReleaseState } from '../activities/helm.js';
 import type { Baseline } from '../activities/repository.js';
 import { FailureType } from '../errors.js';
 import { tritonValues } from '../plan/helm-values.js';
 import { repositoryVersionFor } from '../plan/ids.js';
-import { tensorrtImageFor } from '../plan/jobs.js';
 import { runReport } from '../plan/run-report.js';
 import { PIPELINE_OUTCOME, TRITON_MODELS, TRITON_RELEASE, TRITON_TARGET } from '../plan/search-attributes.js';
 import { STAGE_NAMES, type StageName } from '../spec/schema.js';
-import { formatSpecErrors, validateSpec } from '../spec/validate.js';
 import { compareWithBaseline, evaluateSla } from '../sla/evaluate.js';
 import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
 import { activitiesFor } from './activities.js';
@@ -40,7 +36,7 @@ import {
   type SlaEvidence,
   type VariantResult,
 } from './definitions.js';
-import { buildModelEngine } from './engine-build.js';
+import { clusterOf, ensureEngine, requireValidSpec, runContextFor } from './common.js';
 
 export interface DeployInput {
   /** The deployment spec as JSON (validated again here: Web UI starts skip the CLI). */
@@ -48,19 +44,10 @@ export interface DeployInput {
 }
 
 export async function deployTriton(input: DeployInput): Promise<DeployResult> {
-  const validation = validateSpec(input.spec);
-  if (!validation.ok) {
-    throw ApplicationFailure.create({
-      type: FailureType.InvalidSpec,
-      message: `invalid deployment spec:\n${formatSpecErrors(validation.errors)}`,
-      nonRetryable: true,
-      details: [validation.errors],
-    });
-  }
-  const spec = validation.spec;
+  const spec = requireValidSpec(input.spec);
   const info = workflowInfo();
-  const run: RunContext = { deploymentId: info.workflowId, ...(spec.simulation ? { simulation: spec.simulation } : {}) };
-  const cluster = { project: spec.project, zone: spec.zone, cluster: spec.cluster.name };
+  const run = runContextFor(spec);
+  const cluster = clusterOf(spec);
   const releaseRef = { run, cluster, release: spec.release.name, namespace: spec.release.namespace };
   const act = activitiesFor(spec.target);
 
@@ -132,28 +119,7 @@ export async function deployTriton(input: DeployInput): Promise<DeployResult> {
       return `${driver.applied ? 'installer DaemonSet applied' : 'driver managed by GKE'}; ${gpus.gpus} GPUs on ${gpus.nodes} nodes`;
     }, (d) => d);
 
-    engines = await stage('engines', () =>
-      Promise.all(
-        spec.models.map((model) =>
-          executeChild(buildModelEngine, {
-            workflowId: `${info.workflowId}/engine/${model.name}`,
-            args: [
-              {
-                target: spec.target,
-                request: {
-                  run,
-                  cluster,
-                  bucket: spec.bucket,
-                  model,
-                  tensorrtImage: tensorrtImageFor(spec.release.image),
-                  nodePool: spec.nodePool.name,
-                  acceleratorType: spec.nodePool.acceleratorType,
-                },
-              },
-            ],
-          }),
-        ),
-      ),
+    engines = await stage('engines', () => Promise.all(spec.models.map((model) => ensureEngine(spec, run, model))),
       (built) => built.map((e) => `${e.model}: ${e.cached ? 'cached' : 'built'} ${e.engineKey.slice(0, 12)}`).join(', '),
     );
 

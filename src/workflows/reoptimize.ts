@@ -5,27 +5,22 @@
  * changes. The canary and the candidate repository versions are removed in every case.
  */
 import {
-  ApplicationFailure,
   CancellationScope,
   executeChild,
   log,
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { RunContext } from '../activities/context.js';
-import { FailureType } from '../errors.js';
 import { tritonValues } from '../plan/helm-values.js';
 import { deploymentWorkflowId, repositoryVersionFor } from '../plan/ids.js';
-import { tensorrtImageFor } from '../plan/jobs.js';
 import { bestOf, candidateKey, nextCandidate, type ScoredCandidate, type ServingCandidate } from '../search/config-search.js';
 import { ReoptimizationSchema, type DeploymentSpec, type ModelSpec } from '../spec/schema.js';
-import { formatSpecErrors, validateSpec } from '../spec/validate.js';
 import { beatsByMargin, evaluateSla } from '../sla/evaluate.js';
 import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
 import { activitiesFor } from './activities.js';
 import type { DeployResult } from './definitions.js';
 import { deployTriton } from './deploy.js';
-import { buildModelEngine } from './engine-build.js';
+import { clusterOf, ensureEngine, requireValidSpec, runContextFor } from './common.js';
 
 export interface ReoptimizeInput {
   spec: unknown;
@@ -75,19 +70,11 @@ export function promotedSpec(spec: DeploymentSpec, results: readonly ModelSearch
 }
 
 export async function reoptimizeTriton(input: ReoptimizeInput): Promise<ReoptimizeResult> {
-  const validation = validateSpec(input.spec);
-  if (!validation.ok) {
-    throw ApplicationFailure.create({
-      type: FailureType.InvalidSpec,
-      message: `invalid deployment spec:\n${formatSpecErrors(validation.errors)}`,
-      nonRetryable: true,
-    });
-  }
-  const spec = validation.spec;
+  const spec = requireValidSpec(input.spec);
   const settings = spec.reoptimize ?? ReoptimizationSchema.parse({});
   const info = workflowInfo();
-  const run: RunContext = { deploymentId: info.workflowId, ...(spec.simulation ? { simulation: spec.simulation } : {}) };
-  const cluster = { project: spec.project, zone: spec.zone, cluster: spec.cluster.name };
+  const run = runContextFor(spec);
+  const cluster = clusterOf(spec);
   const live = { run, cluster, release: spec.release.name, namespace: spec.release.namespace };
   const canary = { ...live, release: `${spec.release.name}-canary` };
   const act = activitiesFor(spec.target);
@@ -106,23 +93,7 @@ export async function reoptimizeTriton(input: ReoptimizeInput): Promise<Reoptimi
         .map((v) => ({ name: v.name, score: baseline?.variants.find((b) => b.variant === v.name)?.bestThroughput ?? null }))
         .reduce((a, b) => ((b.score ?? -1) > (a.score ?? -1) ? b : a));
       const variant = model.variants.find((v) => v.name === servingVariant.name)!;
-      const engine = await executeChild(buildModelEngine, {
-        workflowId: `${info.workflowId}/engine/${model.name}`,
-        args: [
-          {
-            target: spec.target,
-            request: {
-              run,
-              cluster,
-              bucket: spec.bucket,
-              model,
-              tensorrtImage: tensorrtImageFor(spec.release.image),
-              nodePool: spec.nodePool.name,
-              acceleratorType: spec.nodePool.acceleratorType,
-            },
-          },
-        ],
-      });
+      const engine = await ensureEngine(spec, run, model);
       const profile = model.optimizationProfiles[variant.profile ?? model.optimizationProfiles.length - 1]!;
       const constraints = { profileMaxBatch: profile.max, requestBatch: model.sla.batchSize };
       const incumbent: ScoredCandidate = { candidate: liveCandidate(model, variant.name), score: servingVariant.score };

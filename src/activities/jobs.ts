@@ -1,0 +1,45 @@
+/**
+ * Running a Kubernetes Job from an activity: create it unless it exists (a retry after a crash
+ * re-attaches), heartbeat its phase until it ends, delete it when the activity is cancelled.
+ */
+import { Context } from '@temporalio/activity';
+import type { ApplicationFailure } from '@temporalio/common';
+import { calling } from './errors.js';
+import type { JobStatus, KubeApi, KubeObject } from './ports.js';
+
+export const JOB_NAMESPACE = 'triton-pipeline';
+
+export interface JobRun {
+  api: KubeApi;
+  job: KubeObject;
+  pollIntervalMs: number;
+  /** The failure to raise when the Job fails (or vanishes), given its status and log tail. */
+  failure(status: JobStatus | null, logTail: string): ApplicationFailure;
+}
+
+/** Resolves when the Job succeeded; a failed Job left by an earlier attempt is replaced. */
+export async function runJob({ api, job, pollIntervalMs, failure }: JobRun): Promise<void> {
+  const context = Context.current();
+  const name = job.metadata.name;
+  const existing = await calling('read job', () => api.jobStatus(JOB_NAMESPACE, name));
+  if (existing === null || existing.phase === 'failed') {
+    if (existing !== null) await calling('delete failed job', () => api.delete('batch/v1', 'Job', JOB_NAMESPACE, name));
+    await calling('create job namespace', () => api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: JOB_NAMESPACE } }));
+    await calling(`create job ${name}`, () => api.apply({ ...job, metadata: { ...job.metadata, namespace: JOB_NAMESPACE } }));
+  }
+  try {
+    for (;;) {
+      const status = await calling('read job', () => api.jobStatus(JOB_NAMESPACE, name));
+      context.heartbeat({ job: name, phase: status?.phase ?? 'missing' });
+      if (status?.phase === 'succeeded') return;
+      if (status === null || status.phase === 'failed') {
+        const logs = await api.jobLogs(JOB_NAMESPACE, name).catch(() => '(no logs)');
+        throw failure(status, logs.slice(-4000));
+      }
+      await context.sleep(pollIntervalMs);
+    }
+  } catch (error) {
+    if (context.cancellationSignal.aborted) await api.delete('batch/v1', 'Job', JOB_NAMESPACE, name).catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,53 @@
+/** Steps both workflows take: validating their JSON input, and building (or finding) a model's engine. */
+import { ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
+import type { RunContext } from '../activities/context.js';
+import type { ClusterRef } from '../activities/ports.js';
+import { FailureType } from '../errors.js';
+import { tensorrtImageFor } from '../plan/jobs.js';
+import type { DeploymentSpec, ModelSpec } from '../spec/schema.js';
+import { formatSpecErrors, validateSpec } from '../spec/validate.js';
+import type { EngineResult } from './definitions.js';
+import { buildModelEngine } from './engine-build.js';
+
+/** The spec, validated here too: runs started from the Web UI or a Schedule skip the CLI. */
+export function requireValidSpec(input: unknown): DeploymentSpec {
+  const validation = validateSpec(input);
+  if (!validation.ok) {
+    throw ApplicationFailure.create({
+      type: FailureType.InvalidSpec,
+      message: `invalid deployment spec:\n${formatSpecErrors(validation.errors)}`,
+      nonRetryable: true,
+      details: [validation.errors],
+    });
+  }
+  return validation.spec;
+}
+
+export function runContextFor(spec: DeploymentSpec): RunContext {
+  return { deploymentId: workflowInfo().workflowId, ...(spec.simulation ? { simulation: spec.simulation } : {}) };
+}
+
+export function clusterOf(spec: DeploymentSpec): ClusterRef {
+  return { project: spec.project, zone: spec.zone, cluster: spec.cluster.name };
+}
+
+/** A child workflow per model; it returns at once when an engine with the same content hash exists. */
+export function ensureEngine(spec: DeploymentSpec, run: RunContext, model: ModelSpec): Promise<EngineResult> {
+  return executeChild(buildModelEngine, {
+    workflowId: `${workflowInfo().workflowId}/engine/${model.name}`,
+    args: [
+      {
+        target: spec.target,
+        request: {
+          run,
+          cluster: clusterOf(spec),
+          bucket: spec.bucket,
+          model,
+          tensorrtImage: tensorrtImageFor(spec.release.image),
+          nodePool: spec.nodePool.name,
+          acceleratorType: spec.nodePool.acceleratorType,
+        },
+      },
+    ],
+  });
+}
