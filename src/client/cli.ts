@@ -4,6 +4,7 @@
  * SLA not met, 4 the release already has a deployment running, 5 aborted, 1 any other failure.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   ScheduleAlreadyRunning,
@@ -351,6 +352,10 @@ export async function runCli(argv: string[], out: Output, connect: () => Promise
 }
 
 async function main(): Promise<void> {
+  // `cli ... | head` closes the pipe early; that is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
   const out: Output = { log: (l) => console.log(l), error: (l) => console.error(l) };
   let client: Client | undefined;
   try {
@@ -369,6 +374,6 @@ async function main(): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   void main();
 }
