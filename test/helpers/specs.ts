@@ -4,8 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import type { DeploymentSpecInput } from '../../src/spec/schema.js';
 
+export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
 export function exampleSpec(name = 'sim-seed'): DeploymentSpecInput {
-  const path = fileURLToPath(new URL(`../../examples/${name}.yaml`, import.meta.url));
+  const path = `${PROJECT_ROOT}/examples/${name}.yaml`;
   return parse(readFileSync(path, 'utf8')) as DeploymentSpecInput;
 }
 

@@ -5,13 +5,14 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundle } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../../src/plan/search-attributes.js';
 import { ensureSearchAttributes } from '../../src/client/temporal.js';
+import { PROJECT_ROOT } from './specs.js';
 
-export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export { PROJECT_ROOT };
+
 export const HISTORY_FIXTURES = join(PROJECT_ROOT, 'test/fixtures/histories');
 
 // Expected failures (injected faults) would otherwise fill the test output with warnings.

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseSpecText, specJsonSchema } from '../../src/spec/load.js';
 import type { DeploymentSpecInput } from '../../src/spec/schema.js';
 import { validateSpec } from '../../src/spec/validate.js';
-import { exampleSpec, specWith } from '../helpers/specs.js';
+import { exampleSpec, PROJECT_ROOT, specWith } from '../helpers/specs.js';
 
 describe('deployment spec', () => {
   it('accepts the shipped examples and fills defaults', () => {
@@ -63,5 +65,10 @@ describe('deployment spec', () => {
       assert.ok(key in schema.properties, key);
     }
     assert.ok(schema.required.includes('models'));
+  });
+
+  it('the committed JSON Schema is current (npm run schema regenerates it)', () => {
+    const committed = JSON.parse(readFileSync(join(PROJECT_ROOT, 'schema/deployment-spec.schema.json'), 'utf8')) as unknown;
+    assert.deepEqual(committed, specJsonSchema());
   });
 });
