@@ -34,13 +34,13 @@ describe('planning', () => {
   });
 
   it('renders an autoscaling/v2 HPA scoped to the release', () => {
-    const hpa = renderHpa(example()) as { apiVersion: string; spec: { scaleTargetRef: { name: string }; minReplicas: number; maxReplicas: number; metrics: Array<{ type: string; external?: { metric: { selector: unknown } } }> } };
+    const hpa = renderHpa(example()) as unknown as { apiVersion: string; spec: { scaleTargetRef: { name: string }; minReplicas: number; maxReplicas: number; metrics: Array<{ type: string; external?: { metric: { selector: unknown } } }> } };
     assert.equal(hpa.apiVersion, 'autoscaling/v2');
     assert.equal(hpa.spec.scaleTargetRef.name, 'triton');
     assert.deepEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas], [1, 3]);
     assert.equal(hpa.spec.metrics[0]!.type, 'External');
     assert.ok(hpa.spec.metrics[0]!.external!.metric.selector, 'the metric has a selector (the sample had none)');
-    const queue = renderHpa({ ...example(), autoscaling: { ...example().autoscaling, metric: 'triton-queue-time-us' } }) as { spec: { metrics: Array<{ type: string; pods?: { metric: { selector: { matchLabels: Record<string, string> } } } }> } };
+    const queue = renderHpa({ ...example(), autoscaling: { ...example().autoscaling, metric: 'triton-queue-time-us' } }) as unknown as { spec: { metrics: Array<{ type: string; pods?: { metric: { selector: { matchLabels: Record<string, string> } } } }> } };
     assert.equal(queue.spec.metrics[0]!.type, 'Pods');
     assert.deepEqual(queue.spec.metrics[0]!.pods!.metric.selector.matchLabels, { 'app.kubernetes.io/instance': 'triton' });
   });
