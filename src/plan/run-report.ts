@@ -17,6 +17,7 @@ export interface RunReportInput {
 export function runReport(input: RunReportInput): RunReport {
   const { spec, progress } = input;
   const simulated = spec.target === 'sim';
+  const generatedAt = new Date().toISOString();
   return {
     title: `Triton deployment ${spec.release.namespace}/${spec.release.name} on ${spec.target}`,
     workflowId: input.info.workflowId,
@@ -27,8 +28,9 @@ export function runReport(input: RunReportInput): RunReport {
     repositoryVersion: input.repositoryVersion,
     outcome: input.outcome === 'running' ? 'failed' : input.outcome,
     ...(input.failure === undefined ? {} : { failure: input.failure }),
-    generatedAt: new Date().toISOString(),
-    stages: progress.stages.map((s) => ({ ...s })),
+    generatedAt,
+    // The report stage is writing this very page: show it as done now.
+    stages: progress.stages.map((s) => (s.name === 'report' && s.status === 'running' ? { ...s, status: 'completed', endedAt: generatedAt, detail: 'this report' } : { ...s })),
     variants: input.variants.map((v) => {
       const model = spec.models.find((m) => m.name === v.model)!;
       return {
