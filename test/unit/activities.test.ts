@@ -1,0 +1,122 @@
+/**
+ * Activity behaviour in isolation (MockActivityEnvironment) over the simulated world: error
+ * translation, idempotent ensure steps, heartbeats, and cancellation of a running Job.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { calling } from '../../src/activities/errors.js';
+import { createPipelineActivities } from '../../src/activities/index.js';
+import { JOB_NAMESPACE } from '../../src/activities/jobs.js';
+import { ApiError, type ApiErrorCode } from '../../src/activities/ports.js';
+import { loadDriverInstaller } from '../../src/assets.js';
+import { runInSimContext } from '../../src/sim/context.js';
+import { createSimWorld } from '../../src/sim/world.js';
+import type { DeploymentSpec } from '../../src/spec/schema.js';
+import { validateSpec } from '../../src/spec/validate.js';
+import { exampleSpec } from '../helpers/specs.js';
+
+/** Expected failures are asserted, not logged. */
+const mockEnvironment = () => new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
+
+async function setUp() {
+  const world = createSimWorld({ stateDir: await mkdtemp(join(tmpdir(), 'activities-')) });
+  const activities = createPipelineActivities(world.clients(), { driverInstaller: await loadDriverInstaller(), pollIntervalMs: 20 });
+  const result = validateSpec(exampleSpec());
+  assert.ok(result.ok);
+  const spec: DeploymentSpec = result.spec;
+  const run = { deploymentId: 'deploy/test' };
+  const cluster = { project: spec.project, zone: spec.zone, cluster: spec.cluster.name };
+  return { world, activities, spec, run, cluster };
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  const error = await promise.then(() => assert.fail('expected a failure'), (e: unknown) => e);
+  assert.ok(error instanceof ApplicationFailure, String(error));
+  return error;
+}
+
+describe('activities', () => {
+  it('translate port errors into typed failures, permanent ones non-retryable', async () => {
+    const cases: Array<[ApiErrorCode, string, boolean]> = [
+      ['RESOURCE_EXHAUSTED', 'QuotaExceeded', true],
+      ['PERMISSION_DENIED', 'PermissionDenied', true],
+      ['INVALID_ARGUMENT', 'InvalidArgument', true],
+      ['ALREADY_EXISTS', 'ConfigMismatch', true],
+      ['UNAVAILABLE', 'TransientFailure', false],
+      ['ABORTED', 'TransientFailure', false],
+    ];
+    for (const [code, type, nonRetryable] of cases) {
+      const failure = await failureOf(calling('do it', () => Promise.reject(new ApiError(code, 'boom', 'tool output'))));
+      assert.equal(failure.type, type, code);
+      assert.equal(failure.nonRetryable, nonRetryable, code);
+      assert.match(failure.message, /^do it: boom/);
+    }
+    const unknown = await failureOf(calling('do it', () => Promise.reject(new Error('socket hang up'))));
+    assert.equal(unknown.type, 'TransientFailure');
+  });
+
+  it('ensureCluster creates once, adopts a matching cluster, refuses a different one', async () => {
+    const { activities, spec, run, cluster } = await setUp();
+    const env = mockEnvironment();
+    assert.equal((await env.run(activities.ensureCluster, { run, cluster, spec: spec.cluster })).outcome, 'created');
+    assert.equal((await env.run(activities.ensureCluster, { run, cluster, spec: spec.cluster })).outcome, 'adopted');
+    const mismatch = await failureOf(env.run(activities.ensureCluster, { run, cluster, spec: { ...spec.cluster, machineType: 'n1-standard-4' } }));
+    assert.equal(mismatch.type, 'ConfigMismatch');
+    assert.match(mismatch.message, /machineType: spec n1-standard-4, existing n1-standard-8/);
+  });
+
+  it('buildEngine heartbeats the Job phase and deletes the Job when cancelled', async () => {
+    const { world, activities, spec, run, cluster } = await setUp();
+    const env = mockEnvironment();
+    await env.run(activities.ensureCluster, { run, cluster, spec: spec.cluster });
+    await env.run(activities.ensureNodePool, { run, cluster, spec: spec.nodePool });
+    const request = {
+      run,
+      cluster,
+      bucket: spec.bucket,
+      model: spec.models[0]!,
+      tensorrtImage: 'nvcr.io/nvidia/tensorrt:24.08-py3',
+      nodePool: spec.nodePool.name,
+      acceleratorType: spec.nodePool.acceleratorType,
+    };
+    const resolved = await env.run(activities.resolveEngine, request);
+    assert.equal(resolved.cached, false);
+    const heartbeats: unknown[] = [];
+    env.on('heartbeat', (details: unknown) => {
+      heartbeats.push(details);
+      if (heartbeats.length === 3) env.cancel('CANCELLED');
+    });
+    // Speed 1: the simulated build takes minutes, so it is still running when cancelled.
+    const building = runInSimContext({ deploymentId: run.deploymentId, speed: 1, regression: 0 }, () =>
+      env.run(activities.buildEngine, { ...request, engineKey: resolved.engineKey }),
+    );
+    await assert.rejects(building, (error: unknown) => error instanceof CancelledFailure);
+    const job = (heartbeats[0] as { job: string }).job;
+    assert.match(job, /^trt-resnet50-/);
+    assert.ok(heartbeats.every((h) => ['pending', 'running'].includes((h as { phase: string }).phase)));
+    assert.equal(await world.clients().kube(cluster).jobStatus(JOB_NAMESPACE, job), null, 'the Job is deleted');
+  });
+
+  it('buildEngine returns the cached record instead of building twice', async () => {
+    const { world, activities, spec, run, cluster } = await setUp();
+    const env = mockEnvironment();
+    await env.run(activities.ensureCluster, { run, cluster, spec: spec.cluster });
+    await env.run(activities.ensureNodePool, { run, cluster, spec: spec.nodePool });
+    const request = { run, cluster, bucket: spec.bucket, model: spec.models[0]!, tensorrtImage: 'img:24.08', nodePool: 'accel', acceleratorType: 'nvidia-tesla-t4' };
+    const { engineKey } = await env.run(activities.resolveEngine, request);
+    const first = await env.run(activities.buildEngine, { ...request, engineKey });
+    const second = await env.run(activities.buildEngine, { ...request, engineKey });
+    assert.equal(first.cached, false);
+    assert.equal(second.cached, true);
+    assert.deepEqual(second.record, first.record);
+    assert.equal((await env.run(activities.resolveEngine, request)).cached, true);
+    const creates = (await world.operations()).filter((op) => op.op === 'job.create');
+    assert.equal(creates.length, 1);
+  });
+});
