@@ -24,6 +24,11 @@ import { exampleSpec } from '../helpers/specs.js';
 /** Expected failures are asserted, not logged. */
 const mockEnvironment = () => new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
 
+/** MockActivityEnvironment.run, keeping the activity's result type. */
+function runIn<A extends unknown[], R>(env: MockActivityEnvironment, fn: (...args: A) => Promise<R>, ...args: A): Promise<R> {
+  return env.run(fn, ...args) as Promise<R>;
+}
+
 async function setUp() {
   const world = createSimWorld({ stateDir: await mkdtemp(join(tmpdir(), 'activities-')) });
   const activities = createPipelineActivities(world.clients(), { driverInstaller: await loadDriverInstaller(), pollIntervalMs: 20 });
@@ -64,9 +69,9 @@ describe('activities', () => {
   it('ensureCluster creates once, adopts a matching cluster, refuses a different one', async () => {
     const { activities, spec, run, cluster } = await setUp();
     const env = mockEnvironment();
-    assert.equal((await env.run(activities.ensureCluster, { run, cluster, spec: spec.cluster })).outcome, 'created');
-    assert.equal((await env.run(activities.ensureCluster, { run, cluster, spec: spec.cluster })).outcome, 'adopted');
-    const mismatch = await failureOf(env.run(activities.ensureCluster, { run, cluster, spec: { ...spec.cluster, machineType: 'n1-standard-4' } }));
+    assert.equal((await runIn(env, activities.ensureCluster, { run, cluster, spec: spec.cluster })).outcome, 'created');
+    assert.equal((await runIn(env, activities.ensureCluster, { run, cluster, spec: spec.cluster })).outcome, 'adopted');
+    const mismatch = await failureOf(runIn(env, activities.ensureCluster, { run, cluster, spec: { ...spec.cluster, machineType: 'n1-standard-4' } }));
     assert.equal(mismatch.type, 'ConfigMismatch');
     assert.match(mismatch.message, /machineType: spec n1-standard-4, existing n1-standard-8/);
   });
@@ -74,8 +79,8 @@ describe('activities', () => {
   it('buildEngine heartbeats the Job phase and deletes the Job when cancelled', async () => {
     const { world, activities, spec, run, cluster } = await setUp();
     const env = mockEnvironment();
-    await env.run(activities.ensureCluster, { run, cluster, spec: spec.cluster });
-    await env.run(activities.ensureNodePool, { run, cluster, spec: spec.nodePool });
+    await runIn(env, activities.ensureCluster, { run, cluster, spec: spec.cluster });
+    await runIn(env, activities.ensureNodePool, { run, cluster, spec: spec.nodePool });
     const request = {
       run,
       cluster,
@@ -85,7 +90,7 @@ describe('activities', () => {
       nodePool: spec.nodePool.name,
       acceleratorType: spec.nodePool.acceleratorType,
     };
-    const resolved = await env.run(activities.resolveEngine, request);
+    const resolved = await runIn(env, activities.resolveEngine, request);
     assert.equal(resolved.cached, false);
     const heartbeats: unknown[] = [];
     env.on('heartbeat', (details: unknown) => {
@@ -94,7 +99,7 @@ describe('activities', () => {
     });
     // Speed 1: the simulated build takes minutes, so it is still running when cancelled.
     const building = runInSimContext({ deploymentId: run.deploymentId, speed: 1, regression: 0 }, () =>
-      env.run(activities.buildEngine, { ...request, engineKey: resolved.engineKey }),
+      runIn(env, activities.buildEngine, { ...request, engineKey: resolved.engineKey }),
     );
     await assert.rejects(building, (error: unknown) => error instanceof CancelledFailure);
     const job = (heartbeats[0] as { job: string }).job;
@@ -106,16 +111,16 @@ describe('activities', () => {
   it('buildEngine returns the cached record instead of building twice', async () => {
     const { world, activities, spec, run, cluster } = await setUp();
     const env = mockEnvironment();
-    await env.run(activities.ensureCluster, { run, cluster, spec: spec.cluster });
-    await env.run(activities.ensureNodePool, { run, cluster, spec: spec.nodePool });
+    await runIn(env, activities.ensureCluster, { run, cluster, spec: spec.cluster });
+    await runIn(env, activities.ensureNodePool, { run, cluster, spec: spec.nodePool });
     const request = { run, cluster, bucket: spec.bucket, model: spec.models[0]!, tensorrtImage: 'img:24.08', nodePool: 'accel', acceleratorType: 'nvidia-tesla-t4' };
-    const { engineKey } = await env.run(activities.resolveEngine, request);
-    const first = await env.run(activities.buildEngine, { ...request, engineKey });
-    const second = await env.run(activities.buildEngine, { ...request, engineKey });
+    const { engineKey } = await runIn(env, activities.resolveEngine, request);
+    const first = await runIn(env, activities.buildEngine, { ...request, engineKey });
+    const second = await runIn(env, activities.buildEngine, { ...request, engineKey });
     assert.equal(first.cached, false);
     assert.equal(second.cached, true);
     assert.deepEqual(second.record, first.record);
-    assert.equal((await env.run(activities.resolveEngine, request)).cached, true);
+    assert.equal((await runIn(env, activities.resolveEngine, request)).cached, true);
     const creates = (await world.operations()).filter((op) => op.op === 'job.create');
     assert.equal(creates.length, 1);
   });
