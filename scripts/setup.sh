@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing and reuses what is present: npm dependencies and the Temporal CLI
-# (dev server + Web UI), built from its Go module into .tools/bin unless `temporal` is on PATH.
+# Installs what is missing and reuses what is present, from package registries only:
+#   npm dependencies; the Temporal CLI (dev server + Web UI), Helm and the GCS emulator, built with
+#   `go install` into .tools/bin unless already on PATH; kubernetes-validate (PyPI) in .tools/venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,17 +10,30 @@ if [ ! -d node_modules/@temporalio/worker ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund >&2
 fi
 
-TEMPORAL_VERSION=1.5.1
-if [ -x .tools/bin/temporal ]; then
-  :
-elif command -v temporal >/dev/null 2>&1; then
-  mkdir -p .tools/bin && ln -sf "$(command -v temporal)" .tools/bin/temporal
-else
-  echo "setup: building the Temporal CLI ${TEMPORAL_VERSION} with go install (a few minutes, once)" >&2
-  command -v go >/dev/null 2>&1 || { echo "setup: Go is required to build the Temporal CLI (or put temporal on PATH)" >&2; exit 1; }
-  mkdir -p .tools/bin
-  CGO_ENABLED=0 GOBIN="$PWD/.tools/bin" go install \
-    -ldflags "-s -w -X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_VERSION}" \
-    "github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_VERSION}" >&2
+mkdir -p .tools/bin
+# go_tool NAME MODULE@VERSION [LDFLAGS]: .tools/bin/NAME, from PATH or built once.
+go_tool() {
+  local name=$1 module=$2 ldflags=${3:-}
+  [ -x ".tools/bin/$name" ] && return 0
+  if command -v "$name" >/dev/null 2>&1; then
+    ln -sf "$(command -v "$name")" ".tools/bin/$name"
+    return 0
+  fi
+  command -v go >/dev/null 2>&1 || { echo "setup: Go is required to build $name (or put $name on PATH)" >&2; exit 1; }
+  echo "setup: building $name ($module) with go install, once" >&2
+  CGO_ENABLED=0 GOBIN="$PWD/.tools/bin" go install -ldflags "-s -w $ldflags" "$module" >&2
+}
+
+go_tool temporal github.com/temporalio/cli/cmd/temporal@v1.5.1 \
+  "-X github.com/temporalio/cli/temporalcli.Version=1.5.1"
+# Helm assumes Kubernetes 1.20 for lint/template unless told the version it was built against.
+HELM_K8S="-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=36"
+HELM_K8S="$HELM_K8S -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=36"
+go_tool helm helm.sh/helm/v3/cmd/helm@v3.21.4 "-X helm.sh/helm/v3/internal/version.version=v3.21.4 $HELM_K8S"
+go_tool fake-gcs-server github.com/fsouza/fake-gcs-server@v1.55.1
+
+if [ ! -x .tools/venv/bin/kubernetes-validate ]; then
+  echo "setup: installing kubernetes-validate (PyPI) into .tools/venv" >&2
+  python3 -m venv .tools/venv
+  .tools/venv/bin/pip install --quiet kubernetes-validate==1.37.0 >&2
 fi
-.tools/bin/temporal --version >&2

@@ -8,8 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
 import { calling } from '../../src/activities/errors.js';
 import { createPipelineActivities } from '../../src/activities/index.js';
 import { JOB_NAMESPACE } from '../../src/activities/jobs.js';
@@ -19,15 +17,10 @@ import { runInSimContext } from '../../src/sim/context.js';
 import { createSimWorld } from '../../src/sim/world.js';
 import type { DeploymentSpec } from '../../src/spec/schema.js';
 import { validateSpec } from '../../src/spec/validate.js';
+import { mockEnvironment, runIn } from '../helpers/activity-env.js';
 import { exampleSpec } from '../helpers/specs.js';
 
-/** Expected failures are asserted, not logged. */
-const mockEnvironment = () => new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
 
-/** MockActivityEnvironment.run, keeping the activity's result type. */
-function runIn<A extends unknown[], R>(env: MockActivityEnvironment, fn: (...args: A) => Promise<R>, ...args: A): Promise<R> {
-  return env.run(fn, ...args) as Promise<R>;
-}
 
 async function setUp() {
   const world = createSimWorld({ stateDir: await mkdtemp(join(tmpdir(), 'activities-')) });
