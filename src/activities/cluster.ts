@@ -95,5 +95,15 @@ export function createClusterActivities({ gke }: { gke: GkeApi }) {
       failIfBroken('node pool', nodePool, info);
       if (info.status !== 'RUNNING') throw notReady(`node pool ${nodePool} is ${info.status}`);
     },
+
+    /** Saga inverse of ensureNodePool when it created the pool; idempotent. */
+    async deleteNodePool({ cluster, nodePool }: ClusterScoped & { nodePool: string }): Promise<void> {
+      await calling('delete node pool', () => gke.deleteNodePool(cluster, nodePool));
+    },
+
+    /** Saga inverse of ensureCluster when it created the cluster; idempotent. */
+    async deleteCluster({ cluster }: ClusterScoped): Promise<void> {
+      await calling('delete cluster', () => gke.deleteCluster(cluster));
+    },
   };
 }

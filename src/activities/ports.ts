@@ -59,6 +59,9 @@ export interface GkeApi {
   getNodePool(ref: ClusterRef, name: string): Promise<NodePoolInfo | null>;
   createNodePool(ref: ClusterRef, request: NodePoolCreateRequest): Promise<{ operation: string }>;
   setNodePoolAutoscaling(ref: ClusterRef, name: string, minNodes: number, maxNodes: number): Promise<void>;
+  /** Saga inverses; deleting what is not there is not an error. */
+  deleteNodePool(ref: ClusterRef, name: string): Promise<void>;
+  deleteCluster(ref: ClusterRef): Promise<void>;
 }
 
 export type KubeObject = {

@@ -172,4 +172,24 @@ export class SimGke implements GkeApi {
     });
     await this.services.log.record('gke', 'nodepool.autoscaling', `${clusterResource(ref)}/nodePools/${name}`, changed);
   }
+
+  async deleteNodePool(ref: ClusterRef, name: string): Promise<void> {
+    const existed = await this.services.store.transact(ref.project, (state) => {
+      const cluster = state.clusters[clusterKey(ref.zone, ref.cluster)];
+      if (cluster?.nodePools[name] === undefined) return false;
+      delete cluster.nodePools[name];
+      return true;
+    });
+    await this.services.log.record('gke', 'nodepool.delete', `${clusterResource(ref)}/nodePools/${name}`, existed);
+  }
+
+  async deleteCluster(ref: ClusterRef): Promise<void> {
+    const existed = await this.services.store.transact(ref.project, (state) => {
+      const key = clusterKey(ref.zone, ref.cluster);
+      if (state.clusters[key] === undefined) return false;
+      delete state.clusters[key];
+      return true;
+    });
+    await this.services.log.record('gke', 'cluster.delete', clusterResource(ref), existed);
+  }
 }

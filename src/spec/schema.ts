@@ -112,6 +112,8 @@ export const ClusterSchema = z
     machineType: z.string().default('n1-standard-8'),
     nodes: positiveInt('cluster.nodes').default(1),
     releaseChannel: z.enum(['rapid', 'regular', 'stable']).default('regular'),
+    /** Delete the cluster and node pool this run created if the run fails (GPU nodes cost money). */
+    deleteOnFailure: z.boolean().default(false),
   })
   .strict();
 
@@ -227,6 +229,7 @@ export const DeploymentSpecSchema = z
       machineType: 'n1-standard-8',
       nodes: 1,
       releaseChannel: 'regular',
+      deleteOnFailure: false,
     }),
     nodePool: NodePoolSchema.default({
       name: 'accel',

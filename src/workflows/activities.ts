@@ -48,6 +48,8 @@ export function activitiesFor(target: Target) {
     describeRelease: quick.describeRelease,
     enableAutoscaling: quick.enableAutoscaling,
     uninstallRelease: quick.uninstallRelease,
+    deleteNodePool: quick.deleteNodePool,
+    deleteCluster: quick.deleteCluster,
     writeReport: quick.writeReport,
     awaitClusterRunning: poll.awaitClusterRunning,
     awaitNodePoolRunning: poll.awaitNodePoolRunning,

@@ -107,8 +107,14 @@ export async function deployTriton(input: DeployInput): Promise<DeployResult> {
   async function pipeline(): Promise<void> {
     await stage('cluster', async () => {
       const created = await act.ensureCluster({ run, cluster, spec: spec.cluster });
+      if (created.outcome === 'created' && spec.cluster.deleteOnFailure) {
+        compensations.push({ name: 'delete the new cluster', undo: () => act.deleteCluster({ run, cluster }) });
+      }
       await act.awaitClusterRunning({ run, cluster });
       const pool = await act.ensureNodePool({ run, cluster, spec: spec.nodePool });
+      if (pool.outcome === 'created' && spec.cluster.deleteOnFailure) {
+        compensations.push({ name: 'delete the new node pool', undo: () => act.deleteNodePool({ run, cluster, nodePool: spec.nodePool.name }) });
+      }
       await act.awaitNodePoolRunning({ run, cluster, nodePool: spec.nodePool.name });
       return `cluster ${created.outcome}, node pool ${pool.outcome}`;
     }, (d) => d);

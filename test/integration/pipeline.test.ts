@@ -76,6 +76,18 @@ describe('deployment workflow on the sim target', () => {
     assert.equal((await inspect(spec)).clusters, 0);
   });
 
+  it('deletes the cluster and node pool it created when asked to and the run fails', async () => {
+    const spec = testSpec((s) => {
+      s.cluster = { ...s.cluster, deleteOnFailure: true };
+      s.simulation!.faults = [{ stage: 'engines', times: 1, kind: 'invalid-argument' }];
+    });
+    const failure = await failureOf((await start(spec)).result());
+    assert.equal(failure.type, 'InvalidArgument');
+    assert.equal((await inspect(spec)).clusters, 0);
+    const deletes = (await world().operations()).filter((op) => op.mutating && op.resource.includes(spec.project) && op.op.endsWith('.delete'));
+    assert.deepEqual(deletes.map((op) => op.op), ['nodepool.delete', 'cluster.delete']);
+  });
+
   it('rolls a regressing release back to revision 1 and fails with SlaRegression and the evidence', async () => {
     const first = testSpec();
     const firstResult = await (await start(first)).result();

@@ -1,0 +1,179 @@
+/**
+ * GkeApi through gcloud (execa). Why gcloud rather than @google-cloud/container: it is already on
+ * every GKE operator's machine and in Cloud Shell, it carries the user's own auth (ADC, workload
+ * identity, access-token files) and endpoint overrides, and its flags are the sample's own
+ * commands, so what the pipeline does is readable as the runbook. Creates run with --async; the
+ * workflow polls describe until RUNNING.
+ */
+import { ApiError, type ApiErrorCode, type ClusterInfo, type ClusterRef, type GkeApi, type NodePoolInfo, type ResourceStatus } from '../activities/ports.js';
+import { ExecError, type Exec } from './exec.js';
+
+export interface GcloudOptions {
+  exec: Exec;
+  /** The gcloud binary (default: gcloud on PATH). */
+  gcloud?: string;
+  /** Extra environment (CLOUDSDK_* settings such as an endpoint override); credentials stay ambient. */
+  env?: Record<string, string>;
+}
+
+/** gcloud's error text → an ApiError code. Quota beats the HTTP status (GKE reports it as 403). */
+export function gcloudErrorCode(stderr: string): ApiErrorCode {
+  if (/insufficient (regional )?quota|quota '[^']*' exceeded|quota exceeded|RESOURCE_EXHAUSTED|code=429/i.test(stderr)) return 'RESOURCE_EXHAUSTED';
+  if (/incompatible operation|operation .* is (currently )?(running|in progress)|ABORTED|code=409.*operation/i.test(stderr)) return 'ABORTED';
+  if (/NOT_FOUND|code=404|not found/i.test(stderr)) return 'NOT_FOUND';
+  if (/ALREADY_EXISTS|code=409|already exists/i.test(stderr)) return 'ALREADY_EXISTS';
+  if (/PERMISSION_DENIED|code=403|UNAUTHENTICATED|code=401|does not have .*permission/i.test(stderr)) return 'PERMISSION_DENIED';
+  if (/INVALID_ARGUMENT|code=400|FAILED_PRECONDITION|invalid/i.test(stderr)) return 'INVALID_ARGUMENT';
+  return 'UNAVAILABLE';
+}
+
+const STATUSES: readonly ResourceStatus[] = ['PROVISIONING', 'RUNNING', 'RECONCILING', 'STOPPING', 'ERROR'];
+
+function statusOf(value: unknown): ResourceStatus {
+  return STATUSES.includes(value as ResourceStatus) ? (value as ResourceStatus) : 'ERROR';
+}
+
+interface GkeNodePoolJson {
+  name: string;
+  status?: string;
+  statusMessage?: string;
+  initialNodeCount?: number;
+  config?: {
+    machineType?: string;
+    accelerators?: Array<{ acceleratorType?: string; acceleratorCount?: string | number; gpuDriverInstallationConfig?: { gpuDriverVersion?: string } }>;
+  };
+  autoscaling?: { enabled?: boolean; minNodeCount?: number; maxNodeCount?: number };
+}
+
+interface GkeClusterJson {
+  name: string;
+  status?: string;
+  statusMessage?: string;
+  nodeConfig?: { machineType?: string };
+  nodePools?: GkeNodePoolJson[];
+  releaseChannel?: { channel?: string };
+}
+
+export function nodePoolInfo(json: GkeNodePoolJson): NodePoolInfo {
+  const accelerator = json.config?.accelerators?.[0];
+  const driver = accelerator?.gpuDriverInstallationConfig?.gpuDriverVersion;
+  return {
+    name: json.name,
+    status: statusOf(json.status),
+    machineType: json.config?.machineType ?? '',
+    acceleratorType: accelerator?.acceleratorType ?? '',
+    acceleratorCount: Number(accelerator?.acceleratorCount ?? 0),
+    nodeCount: json.initialNodeCount ?? 0,
+    autoscaling: {
+      enabled: json.autoscaling?.enabled ?? false,
+      minNodes: json.autoscaling?.minNodeCount ?? 0,
+      maxNodes: json.autoscaling?.maxNodeCount ?? 0,
+    },
+    gpuDriver: driver === 'DEFAULT' ? 'gke-default' : driver === 'LATEST' ? 'gke-latest' : 'installer-daemonset',
+    ...(json.statusMessage ? { statusMessage: json.statusMessage } : {}),
+  };
+}
+
+export function clusterInfo(json: GkeClusterJson): ClusterInfo {
+  return {
+    name: json.name,
+    status: statusOf(json.status),
+    // nodeConfig mirrors the default pool; clusters created without it only list the pool.
+    machineType: json.nodeConfig?.machineType ?? json.nodePools?.[0]?.config?.machineType ?? '',
+    releaseChannel: (json.releaseChannel?.channel ?? 'UNSPECIFIED').toLowerCase(),
+    ...(json.statusMessage ? { statusMessage: json.statusMessage } : {}),
+  };
+}
+
+const DRIVER_FLAG: Record<NodePoolInfo['gpuDriver'], string> = {
+  'installer-daemonset': 'disabled',
+  'gke-default': 'default',
+  'gke-latest': 'latest',
+};
+
+export function createGcloudGke({ exec, gcloud = 'gcloud', env = {} }: GcloudOptions): GkeApi {
+  const scope = (ref: ClusterRef) => ['--project', ref.project, '--zone', ref.zone, '--format', 'json', '--quiet'];
+
+  async function run(args: string[]): Promise<unknown> {
+    try {
+      const { stdout } = await exec(gcloud, args, { env: { CLOUDSDK_CORE_DISABLE_PROMPTS: '1', ...env } });
+      return stdout.trim() === '' ? null : (JSON.parse(stdout) as unknown);
+    } catch (error) {
+      if (error instanceof ExecError) {
+        throw new ApiError(gcloudErrorCode(error.stderr), error.stderr.split('\n').filter((l) => l.startsWith('ERROR')).join(' ') || error.message, error.stderr);
+      }
+      throw error;
+    }
+  }
+
+  async function describeOrNull<T>(args: string[]): Promise<T | null> {
+    try {
+      return (await run(args)) as T;
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'NOT_FOUND') return null;
+      throw error;
+    }
+  }
+
+  const operationName = (result: unknown) => {
+    const op = (Array.isArray(result) ? result[0] : result) as { name?: string } | null;
+    return op?.name ?? 'unknown-operation';
+  };
+
+  return {
+    async getCluster(ref) {
+      const json = await describeOrNull<GkeClusterJson>(['container', 'clusters', 'describe', ref.cluster, ...scope(ref)]);
+      return json === null ? null : clusterInfo(json);
+    },
+
+    async createCluster(ref, request) {
+      const result = await run([
+        'container', 'clusters', 'create', request.name, ...scope(ref),
+        '--machine-type', request.machineType,
+        '--num-nodes', String(request.nodes),
+        '--release-channel', request.releaseChannel,
+        '--workload-pool', `${ref.project}.svc.id.goog`,
+        '--enable-ip-alias',
+        '--addons', 'HorizontalPodAutoscaling,HttpLoadBalancing,GcePersistentDiskCsiDriver',
+        '--enable-managed-prometheus',
+        '--async',
+      ]);
+      return { operation: operationName(result) };
+    },
+
+    async getNodePool(ref, name) {
+      const json = await describeOrNull<GkeNodePoolJson>(['container', 'node-pools', 'describe', name, '--cluster', ref.cluster, ...scope(ref)]);
+      return json === null ? null : nodePoolInfo(json);
+    },
+
+    async createNodePool(ref, request) {
+      const result = await run([
+        'container', 'node-pools', 'create', request.name, '--cluster', ref.cluster, ...scope(ref),
+        '--machine-type', request.machineType,
+        '--accelerator', `type=${request.acceleratorType},count=${request.acceleratorCount},gpu-driver-version=${DRIVER_FLAG[request.gpuDriver]}`,
+        '--disk-size', String(request.diskSizeGb),
+        '--num-nodes', String(request.initialNodes),
+        '--enable-autoscaling', '--min-nodes', String(request.minNodes), '--max-nodes', String(request.maxNodes),
+        request.autoRepair ? '--enable-autorepair' : '--no-enable-autorepair',
+        '--workload-metadata', 'GKE_METADATA',
+        '--async',
+      ]);
+      return { operation: operationName(result) };
+    },
+
+    async setNodePoolAutoscaling(ref, name, minNodes, maxNodes) {
+      await run([
+        'container', 'clusters', 'update', ref.cluster, ...scope(ref),
+        '--node-pool', name, '--enable-autoscaling', '--min-nodes', String(minNodes), '--max-nodes', String(maxNodes), '--async',
+      ]);
+    },
+
+    async deleteNodePool(ref, name) {
+      await describeOrNull(['container', 'node-pools', 'delete', name, '--cluster', ref.cluster, ...scope(ref), '--async']);
+    },
+
+    async deleteCluster(ref) {
+      await describeOrNull(['container', 'clusters', 'delete', ref.cluster, ...scope(ref), '--async']);
+    },
+  };
+}

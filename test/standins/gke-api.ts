@@ -1,0 +1,271 @@
+/**
+ * A local stand-in of the GKE REST API (container.googleapis.com v1, location-based paths), as
+ * much as the pipeline uses: get/list/create/update/delete clusters, get/create/delete node pools,
+ * operations, and the Service Usage check gcloud makes before a create, with realistic states (PROVISIONING for a while, then RUNNING) and errors
+ * in GCP's JSON error shape. Real gcloud talks to it through its container endpoint override.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+type Status = 'PROVISIONING' | 'RUNNING' | 'STOPPING' | 'ERROR' | 'RECONCILING';
+
+interface NodePool {
+  name: string;
+  status: Status;
+  readyAt: number;
+  config: Record<string, unknown>;
+  initialNodeCount: number;
+  autoscaling?: { enabled?: boolean; minNodeCount?: number; maxNodeCount?: number };
+  management?: Record<string, unknown>;
+}
+
+interface Cluster {
+  name: string;
+  location: string;
+  status: Status;
+  readyAt: number;
+  body: Record<string, unknown>;
+  nodePools: Map<string, NodePool>;
+}
+
+export interface InjectedError {
+  method: string;
+  path: RegExp;
+  code: number;
+  status: string;
+  message: string;
+  times: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  body: unknown;
+}
+
+export interface GkeStandIn {
+  url: string;
+  requests: RecordedRequest[];
+  /** GPUs per accelerator type the project may use in a region (the quota GKE checks). */
+  gpuQuota: Map<string, number>;
+  inject(error: Omit<InjectedError, 'times'> & { times?: number }): void;
+  cluster(project: string, location: string, name: string): Cluster | undefined;
+  close(): Promise<void>;
+}
+
+/** How long a new cluster or node pool stays PROVISIONING (GKE takes minutes; tests, seconds). */
+const PROVISIONING_MS = 2000;
+
+function send(res: ServerResponse, code: number, body: unknown): void {
+  res.writeHead(code, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+function error(res: ServerResponse, code: number, status: string, message: string): void {
+  send(res, code, { error: { code, message, status } });
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text === '' ? undefined : (JSON.parse(text) as unknown);
+}
+
+export async function startGkeStandIn(): Promise<GkeStandIn> {
+  const clusters = new Map<string, Cluster>();
+  const injected: InjectedError[] = [];
+  const requests: RecordedRequest[] = [];
+  const gpuQuota = new Map<string, number>([['nvidia-tesla-t4', 8]]);
+  let operations = 0;
+  const key = (project: string, location: string, name: string) => `${project}/${location}/${name}`;
+
+  const operation = (project: string, location: string, type: string, target: string) => {
+    operations += 1;
+    const name = `operation-${operations}-${type.toLowerCase()}`;
+    return {
+      name,
+      zone: location,
+      operationType: type,
+      status: 'RUNNING',
+      selfLink: `https://container.googleapis.com/v1/projects/${project}/locations/${location}/operations/${name}`,
+      targetLink: `https://container.googleapis.com/v1/projects/${project}/locations/${location}/${target}`,
+      startTime: new Date().toISOString(),
+    };
+  };
+
+  /** Provisioning ends when its time has passed (checked when the resource is read). */
+  const advance = (resource: { status: Status; readyAt: number }) => {
+    if ((resource.status === 'PROVISIONING' || resource.status === 'RECONCILING') && Date.now() >= resource.readyAt) resource.status = 'RUNNING';
+  };
+
+  const poolJson = (cluster: Cluster, pool: NodePool) => ({
+    name: pool.name,
+    status: pool.status,
+    config: pool.config,
+    initialNodeCount: pool.initialNodeCount,
+    autoscaling: pool.autoscaling ?? {},
+    management: pool.management ?? {},
+    selfLink: `projects/x/locations/${cluster.location}/clusters/${cluster.name}/nodePools/${pool.name}`,
+  });
+
+  const clusterJson = (cluster: Cluster) => ({
+    ...cluster.body,
+    name: cluster.name,
+    location: cluster.location,
+    zone: cluster.location,
+    status: cluster.status,
+    endpoint: '10.0.0.2',
+    nodePools: [...cluster.nodePools.values()].map((p) => poolJson(cluster, p)),
+  });
+
+  const gpusInUse = (project: string, type: string) =>
+    [...clusters.entries()]
+      .filter(([k]) => k.startsWith(`${project}/`))
+      .flatMap(([, c]) => [...c.nodePools.values()])
+      .flatMap((p) => ((p.config['accelerators'] as Array<{ acceleratorType: string; acceleratorCount: string }> | undefined) ?? []).map((a) => ({ a, max: p.autoscaling?.maxNodeCount ?? p.initialNodeCount })))
+      .filter(({ a }) => a.acceleratorType === type)
+      .reduce((sum, { a, max }) => sum + Number(a.acceleratorCount) * max, 0);
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://standin');
+    const method = req.method ?? 'GET';
+    const body = await readBody(req);
+    requests.push({ method, path: url.pathname, body });
+    const fault = injected.find((f) => f.times > 0 && f.method === method && f.path.test(url.pathname));
+    if (fault) {
+      fault.times -= 1;
+      return error(res, fault.code, fault.status, fault.message);
+    }
+    // gcloud checks that the Container API is enabled (Service Usage) before creating a cluster.
+    const service = /^\/v1\/projects\/([^/]+)\/services\/([^/]+)$/.exec(url.pathname);
+    if (service !== null && method === 'GET') {
+      return send(res, 200, { name: `projects/${service[1]}/services/${service[2]}`, state: 'ENABLED' });
+    }
+    const m = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/(.*)$/.exec(url.pathname);
+    if (m === null) return error(res, 404, 'NOT_FOUND', `unknown path ${url.pathname}`);
+    const [, project, location, rest] = m as unknown as [string, string, string, string];
+    const parts = rest.split('/');
+
+    if (parts[0] === 'operations' && parts[1] !== undefined && method === 'GET') {
+      return send(res, 200, { name: parts[1], status: 'DONE', operationType: 'UNKNOWN', zone: location });
+    }
+    if (parts[0] !== 'clusters') return error(res, 404, 'NOT_FOUND', `unknown path ${url.pathname}`);
+
+    if (parts.length === 1) {
+      if (method === 'GET') {
+        const list = [...clusters.entries()]
+          .filter(([k]) => k.startsWith(`${project}/`) && (location === '-' || k.startsWith(`${project}/${location}/`)))
+          .map(([, c]) => clusterJson(c));
+        return send(res, 200, { clusters: list });
+      }
+      if (method === 'POST') {
+        const request = (body as { cluster: Record<string, unknown> }).cluster;
+        const name = String(request['name']);
+        if (clusters.has(key(project, location, name))) {
+          return error(res, 409, 'ALREADY_EXISTS', `Already exists: projects/${project}/locations/${location}/clusters/${name}.`);
+        }
+        const pools = new Map<string, NodePool>();
+        for (const pool of (request['nodePools'] as Array<Record<string, unknown>> | undefined) ?? []) {
+          pools.set(String(pool['name']), {
+            name: String(pool['name']),
+            status: 'PROVISIONING',
+            readyAt: Date.now() + PROVISIONING_MS,
+            config: (pool['config'] as Record<string, unknown>) ?? {},
+            initialNodeCount: Number(pool['initialNodeCount'] ?? 1),
+          });
+        }
+        clusters.set(key(project, location, name), {
+          name,
+          location,
+          status: 'PROVISIONING',
+          readyAt: Date.now() + PROVISIONING_MS,
+          body: request,
+          nodePools: pools,
+        });
+        return send(res, 200, operation(project, location, 'CREATE_CLUSTER', `clusters/${name}`));
+      }
+    }
+
+    const cluster = clusters.get(key(project, location, parts[1] ?? ''));
+    const notFound = () => error(res, 404, 'NOT_FOUND', `Not found: projects/${project}/locations/${location}/clusters/${parts[1]}.`);
+
+    if (parts.length === 2) {
+      if (cluster === undefined) return notFound();
+      if (method === 'GET') {
+        advance(cluster);
+        return send(res, 200, clusterJson(cluster));
+      }
+      if (method === 'DELETE') {
+        clusters.delete(key(project, location, cluster.name));
+        return send(res, 200, operation(project, location, 'DELETE_CLUSTER', `clusters/${cluster.name}`));
+      }
+      if (method === 'PUT') {
+        const update = (body as { update: { desiredNodePoolId?: string; desiredNodePoolAutoscaling?: NodePool['autoscaling'] } }).update;
+        const pool = cluster.nodePools.get(update.desiredNodePoolId ?? '');
+        if (pool === undefined) return error(res, 404, 'NOT_FOUND', `Not found: node pool ${update.desiredNodePoolId}.`);
+        if (cluster.status !== 'RUNNING') {
+          return error(res, 400, 'FAILED_PRECONDITION', `Cluster is running incompatible operation ${operations}.`);
+        }
+        if (update.desiredNodePoolAutoscaling) pool.autoscaling = update.desiredNodePoolAutoscaling;
+        return send(res, 200, operation(project, location, 'UPDATE_CLUSTER', `clusters/${cluster.name}`));
+      }
+    }
+
+    if (parts[2] === 'nodePools') {
+      if (cluster === undefined) return notFound();
+      if (parts.length === 3 && method === 'POST') {
+        const request = (body as { nodePool: Record<string, unknown> }).nodePool;
+        const name = String(request['name']);
+        if (cluster.status !== 'RUNNING') {
+          return error(res, 400, 'FAILED_PRECONDITION', `Cluster is running incompatible operation ${operations}.`);
+        }
+        if (cluster.nodePools.has(name)) return error(res, 409, 'ALREADY_EXISTS', `Already exists: node pool ${name}.`);
+        const pool: NodePool = {
+          name,
+          status: 'PROVISIONING',
+          readyAt: Date.now() + PROVISIONING_MS,
+          config: (request['config'] as Record<string, unknown>) ?? {},
+          initialNodeCount: Number(request['initialNodeCount'] ?? 1),
+          autoscaling: request['autoscaling'] as NodePool['autoscaling'],
+          management: request['management'] as Record<string, unknown>,
+        };
+        for (const accelerator of (pool.config['accelerators'] as Array<{ acceleratorType: string; acceleratorCount: string }> | undefined) ?? []) {
+          const limit = gpuQuota.get(accelerator.acceleratorType) ?? 0;
+          const wanted = gpusInUse(project, accelerator.acceleratorType) + Number(accelerator.acceleratorCount) * (pool.autoscaling?.maxNodeCount ?? pool.initialNodeCount);
+          if (wanted > limit) {
+            const resource = `NVIDIA_${accelerator.acceleratorType.replace(/^nvidia-(tesla-)?/, '').toUpperCase()}_GPUS`;
+            return error(res, 403, 'PERMISSION_DENIED', `Insufficient regional quota to satisfy request: resource "${resource}": request requires '${wanted}.0' and is short '${wanted - limit}.0'. project has a quota of '${limit}.0' with '${limit}.0' available.`);
+          }
+        }
+        cluster.nodePools.set(name, pool);
+        return send(res, 200, operation(project, location, 'CREATE_NODE_POOL', `clusters/${cluster.name}/nodePools/${name}`));
+      }
+      const pool = cluster.nodePools.get(parts[3] ?? '');
+      if (pool === undefined) return error(res, 404, 'NOT_FOUND', `Not found: projects/${project}/locations/${location}/clusters/${cluster.name}/nodePools/${parts[3]}.`);
+      if (method === 'GET') {
+        advance(pool);
+        return send(res, 200, poolJson(cluster, pool));
+      }
+      if (method === 'DELETE') {
+        cluster.nodePools.delete(pool.name);
+        return send(res, 200, operation(project, location, 'DELETE_NODE_POOL', `clusters/${cluster.name}/nodePools/${pool.name}`));
+      }
+    }
+    return error(res, 404, 'NOT_FOUND', `unsupported ${method} ${url.pathname}`);
+  }
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => error(res, 500, 'INTERNAL', String(e)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (typeof address !== 'object' || address === null) throw new Error('no address');
+  return {
+    url: `http://127.0.0.1:${address.port}/`,
+    requests,
+    gpuQuota,
+    inject: (e) => injected.push({ ...e, times: e.times ?? 1 }),
+    cluster: (project, location, name) => clusters.get(key(project, location, name)),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
