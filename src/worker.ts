@@ -3,14 +3,17 @@
  * Configuration comes from the environment, parsed once here:
  *   TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), PIPELINE_TARGET (sim),
  *   PIPELINE_STATE_DIR (.pipeline: the simulated world and local reports),
- *   PIPELINE_TASK_QUEUE (triton-pipeline-<target>).
+ *   PIPELINE_TASK_QUEUE (triton-pipeline-<target>),
+ *   PIPELINE_PAYLOAD_KEY / _KEY_ID / _PREVIOUS_KEYS (encrypt payloads in history; see src/codec).
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import type { ActivityOptions } from './activities/index.js';
 import { loadDriverInstaller, PROJECT_ROOT } from './assets.js';
+import { dataConverterFromEnv } from './codec/aes-gcm.js';
 import { taskQueueFor } from './plan/ids.js';
 import type { Target } from './spec/schema.js';
 import { createSimActivities } from './targets/sim.js';
@@ -21,6 +24,7 @@ export interface WorkerConfig {
   target: Target;
   stateDir: string;
   taskQueue: string;
+  dataConverter: DataConverter | undefined;
 }
 
 export function workerConfigFromEnv(env: NodeJS.ProcessEnv): WorkerConfig {
@@ -34,6 +38,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv): WorkerConfig {
     target,
     stateDir: env['PIPELINE_STATE_DIR'] ?? join(PROJECT_ROOT, '.pipeline'),
     taskQueue: env['PIPELINE_TASK_QUEUE'] ?? taskQueueFor(target),
+    dataConverter: dataConverterFromEnv(env),
   };
 }
 
@@ -46,6 +51,8 @@ export interface PipelineWorkerOptions {
   taskQueue?: string;
   /** A pre-built bundle (tests share one); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkflowBundle;
+  /** The payload codec when payloads are encrypted (must match the clients'). */
+  dataConverter?: DataConverter | undefined;
 }
 
 export async function createPipelineWorker(options: PipelineWorkerOptions): Promise<Worker> {
@@ -67,6 +74,7 @@ export async function createPipelineWorker(options: PipelineWorkerOptions): Prom
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)) }),
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     maxConcurrentActivityTaskExecutions: 200,
     maxConcurrentWorkflowTaskExecutions: 100,
   });

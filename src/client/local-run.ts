@@ -15,7 +15,9 @@ import { PROJECT_ROOT } from '../assets.js';
 import { SEARCH_ATTRIBUTES } from '../plan/search-attributes.js';
 import { createPipelineWorker } from '../worker.js';
 import { EXIT, runCli } from './cli.js';
-import { connectClient } from './temporal.js';
+import { codecFromEnv } from '../codec/aes-gcm.js';
+import { createCodecServer, listenCodecServer } from '../codec/server.js';
+import { clientConfigFromEnv, connectClient } from './temporal.js';
 
 const DEFAULT_ADDRESS = '127.0.0.1:7233';
 const UI_URL = 'http://127.0.0.1:8233';
@@ -31,7 +33,7 @@ async function answers(address: string): Promise<boolean> {
 }
 
 /** Returns the process wrapped: a bare execa process is a promise and would be awaited to its exit. */
-async function startDevServer(stateDir: string): Promise<{ process: ResultPromise }> {
+async function startDevServer(stateDir: string, codecEndpoint: string | undefined): Promise<{ process: ResultPromise }> {
   await mkdir(join(stateDir, 'temporal'), { recursive: true });
   const server = execa(
     join(PROJECT_ROOT, '.tools/bin/temporal'),
@@ -43,6 +45,7 @@ async function startDevServer(stateDir: string): Promise<{ process: ResultPromis
       '--db-filename', join(stateDir, 'temporal', 'dev.sqlite'),
       '--namespace', 'default',
       '--log-level', 'warn',
+      ...(codecEndpoint ? ['--ui-codec-endpoint', codecEndpoint] : []),
       ...SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${key.type === 'KEYWORD_LIST' ? 'KeywordList' : 'Keyword'}`]),
     ],
     { stdio: ['ignore', 'ignore', 'pipe'], cleanup: true },
@@ -66,27 +69,33 @@ async function main(): Promise<number> {
   const stateDir = process.env['PIPELINE_STATE_DIR'] ?? join(PROJECT_ROOT, '.pipeline');
   let address = process.env['TEMPORAL_ADDRESS'];
   let server: ResultPromise | undefined;
+  // With PIPELINE_PAYLOAD_KEY set, payloads are encrypted; the Web UI decodes them through a local codec server.
+  const clientConfig = clientConfigFromEnv(process.env);
+  const codec = codecFromEnv(process.env);
+  const codecServer = codec ? createCodecServer({ codec }) : undefined;
+  const codecEndpoint = codecServer ? await listenCodecServer(codecServer) : undefined;
+  if (codecEndpoint) console.log(`payloads are encrypted; the Web UI decodes them through ${codecEndpoint}`);
   if (address === undefined) {
     address = DEFAULT_ADDRESS;
     if (await answers(address)) {
       console.log(`using the Temporal server already answering at ${address}`);
     } else {
       console.log(`starting the Temporal dev server at ${address} (state in ${join(stateDir, 'temporal')})`);
-      server = (await startDevServer(stateDir)).process;
+      server = (await startDevServer(stateDir, codecEndpoint)).process;
     }
   } else {
     console.log(`using TEMPORAL_ADDRESS=${address}`);
   }
-  const namespace = process.env['TEMPORAL_NAMESPACE'] ?? 'default';
+  const namespace = clientConfig.namespace;
   const connection = await NativeConnection.connect({ address });
-  const worker = await createPipelineWorker({ connection, namespace, target: 'sim', stateDir });
+  const worker = await createPipelineWorker({ connection, namespace, target: 'sim', stateDir, dataConverter: clientConfig.dataConverter });
   const running = worker.run();
   console.log(`worker: sim target (a calibrated simulator of GKE + T4 GPUs, not GCP), state in ${join(stateDir, 'sim')}`);
   console.log(`Web UI: ${UI_URL}/namespaces/${namespace}/workflows\n`);
 
   const out = { log: (l: string) => console.log(l), error: (l: string) => console.error(l) };
   let client: Awaited<ReturnType<typeof connectClient>> | undefined;
-  const code = await runCli(['deploy', '-f', join(PROJECT_ROOT, values.file)], out, async () => (client = await connectClient({ address: address!, namespace })));
+  const code = await runCli(['deploy', '-f', join(PROJECT_ROOT, values.file)], out, async () => (client = await connectClient({ ...clientConfig, address: address!, namespace })));
   await client?.connection.close();
 
   if (!exitWhenDone) {
@@ -99,6 +108,7 @@ async function main(): Promise<number> {
   worker.shutdown();
   await running;
   await connection.close();
+  codecServer?.close();
   server?.kill('SIGTERM');
   await server?.catch(() => undefined);
   return code;
