@@ -1,5 +1,5 @@
 /** Files shipped in deploy/, read at start-up by the worker and the CLI. */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -10,4 +10,14 @@ export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export async function loadDriverInstaller(): Promise<KubeObject> {
   const text = await readFile(join(PROJECT_ROOT, 'deploy/manifests/nvidia-driver-installer.yaml'), 'utf8');
   return parse(text) as KubeObject;
+}
+
+export const JOB_SCRIPTS_CONFIGMAP = 'triton-pipeline-job-scripts';
+
+/** deploy/jobs/* as the ConfigMap the engine-build Job mounts at /scripts. */
+export async function loadJobScripts(namespace: string): Promise<KubeObject> {
+  const dir = join(PROJECT_ROOT, 'deploy/jobs');
+  const names = (await readdir(dir)).filter((name) => /\.(sh|py)$/.test(name)).sort();
+  const data = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await readFile(join(dir, name), 'utf8')] as const)));
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: JOB_SCRIPTS_CONFIGMAP, namespace }, data };
 }

@@ -11,11 +11,13 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
-import type { ActivityOptions } from './activities/index.js';
-import { loadDriverInstaller, PROJECT_ROOT } from './assets.js';
+import { createPipelineActivities, type ActivityOptions, type PipelineActivities } from './activities/index.js';
+import { JOB_NAMESPACE } from './activities/jobs.js';
+import { loadDriverInstaller, loadJobScripts, PROJECT_ROOT } from './assets.js';
 import { dataConverterFromEnv } from './codec/aes-gcm.js';
 import { taskQueueFor } from './plan/ids.js';
 import type { Target } from './spec/schema.js';
+import { createGkeClients } from './targets/gke.js';
 import { createSimActivities } from './targets/sim.js';
 
 export interface WorkerConfig {
@@ -55,17 +57,27 @@ export interface PipelineWorkerOptions {
   dataConverter?: DataConverter | undefined;
 }
 
+async function activitiesFor(options: PipelineWorkerOptions, activityOptions: ActivityOptions): Promise<PipelineActivities> {
+  switch (options.target) {
+    case 'sim': {
+      const simDir = join(options.stateDir, 'sim');
+      await mkdir(simDir, { recursive: true });
+      return createSimActivities(simDir, activityOptions);
+    }
+    case 'gke':
+      return createPipelineActivities(createGkeClients({ stateDir: join(options.stateDir, 'gke') }), activityOptions);
+    case 'local':
+      throw new Error('target "local" (kube-apiserver + kwok, GCS emulator, Triton on CPU) is not available in this version yet; use "sim" or "gke"');
+  }
+}
+
 export async function createPipelineWorker(options: PipelineWorkerOptions): Promise<Worker> {
   const activityOptions: ActivityOptions = {
     driverInstaller: await loadDriverInstaller(),
+    jobScripts: await loadJobScripts(JOB_NAMESPACE),
     pollIntervalMs: options.target === 'sim' ? 100 : 5000,
   };
-  if (options.target !== 'sim') {
-    throw new Error(`target "${options.target}" has no activities in this version yet; use target "sim"`);
-  }
-  const simDir = join(options.stateDir, 'sim');
-  await mkdir(simDir, { recursive: true });
-  const activities = createSimActivities(simDir, activityOptions);
+  const activities = await activitiesFor(options, activityOptions);
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,

@@ -10,12 +10,14 @@ import type { ModelSpec } from '../spec/schema.js';
 import type { ClusterScoped } from './context.js';
 import { calling } from './errors.js';
 import { JOB_NAMESPACE, runJob } from './jobs.js';
-import type { ClusterRef, KubeApi, ObjectStore } from './ports.js';
+import type { ClusterRef, KubeApi, KubeObject, ObjectStore } from './ports.js';
 
 export interface EngineDeps {
   kube(ref: ClusterRef): KubeApi;
   store: ObjectStore;
   pollIntervalMs: number;
+  /** deploy/jobs as a ConfigMap (the build script the Job runs). */
+  jobScripts: KubeObject;
 }
 
 export interface EngineRequest extends ClusterScoped {
@@ -47,7 +49,7 @@ async function readRecord(store: ObjectStore, uri: string): Promise<EngineBuildR
   return bytes === null ? null : (JSON.parse(Buffer.from(bytes).toString('utf8')) as EngineBuildRecord);
 }
 
-export function createEngineActivities({ kube, store, pollIntervalMs }: EngineDeps) {
+export function createEngineActivities({ kube, store, pollIntervalMs, jobScripts }: EngineDeps) {
   /** The engine's identity: model content + builder + flags + GPU (engines are not portable across either). */
   async function engineKey(request: EngineRequest): Promise<string> {
     const { model } = request;
@@ -89,8 +91,10 @@ export function createEngineActivities({ kube, store, pollIntervalMs }: EngineDe
         return { engineKey: request.engineKey, planUri: uris.plan, recordUri: uris.record, cached: true, record: existing };
       }
       const name = jobName(request.model.name, request.engineKey);
+      const api = kube(request.cluster);
+      await calling('apply job scripts', () => api.apply({ ...jobScripts, metadata: { ...jobScripts.metadata, namespace: JOB_NAMESPACE } }));
       await runJob({
-        api: kube(request.cluster),
+        api,
         job: renderEngineBuildJob({
           name,
           namespace: JOB_NAMESPACE,
@@ -101,6 +105,7 @@ export function createEngineActivities({ kube, store, pollIntervalMs }: EngineDe
           tensorrtImage: request.tensorrtImage,
           nodePool: request.nodePool,
           acceleratorType: request.acceleratorType,
+          scriptsConfigMap: jobScripts.metadata.name,
         }),
         pollIntervalMs,
         failure: (status, logTail) =>

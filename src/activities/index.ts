@@ -11,6 +11,7 @@ import { createRepositoryActivities } from './repository.js';
 
 export interface ActivityOptions {
   driverInstaller: KubeObject;
+  jobScripts: KubeObject;
   /** How often Job and readiness loops inside an activity look again. */
   pollIntervalMs: number;
 }
@@ -21,7 +22,7 @@ export function createPipelineActivities(clients: TargetClients, options: Activi
   return {
     ...createClusterActivities({ gke }),
     ...createDriverActivities({ kube, driverInstaller: options.driverInstaller }),
-    ...createEngineActivities({ kube, store, pollIntervalMs }),
+    ...createEngineActivities({ kube, store, pollIntervalMs, jobScripts: options.jobScripts }),
     ...createRepositoryActivities({ store }),
     ...createHelmActivities({ helm, triton, chart: clients.tritonChart, heartbeatIntervalMs: Math.max(pollIntervalMs, 1000) }),
     ...createPerfActivities({ kube, pollIntervalMs }),

@@ -177,3 +177,15 @@ export function createGcloudGke({ exec, gcloud = 'gcloud', env = {} }: GcloudOpt
     },
   };
 }
+
+/** `gcloud container clusters get-credentials` into a kubeconfig of its own (uses gke-gcloud-auth-plugin). */
+export async function writeKubeconfig({ exec, gcloud = 'gcloud', env = {} }: GcloudOptions, ref: ClusterRef, path: string): Promise<void> {
+  try {
+    await exec(gcloud, ['container', 'clusters', 'get-credentials', ref.cluster, '--project', ref.project, '--zone', ref.zone, '--quiet'], {
+      env: { CLOUDSDK_CORE_DISABLE_PROMPTS: '1', ...env, KUBECONFIG: path },
+    });
+  } catch (error) {
+    if (error instanceof ExecError) throw new ApiError(gcloudErrorCode(error.stderr), error.message, error.stderr);
+    throw error;
+  }
+}

@@ -49,6 +49,8 @@ export interface EngineBuildJobInput {
   tensorrtImage: string;
   nodePool: string;
   acceleratorType: string;
+  /** The ConfigMap holding deploy/jobs (mounted at /scripts). */
+  scriptsConfigMap: string;
 }
 
 export function renderEngineBuildJob(input: EngineBuildJobInput): KubeObject {
@@ -98,7 +100,7 @@ export function renderEngineBuildJob(input: EngineBuildJobInput): KubeObject {
               volumeMounts: [{ name: 'scripts', mountPath: '/scripts' }],
             },
           ],
-          volumes: [{ name: 'scripts', configMap: { name: 'triton-pipeline-job-scripts' } }],
+          volumes: [{ name: 'scripts', configMap: { name: input.scriptsConfigMap } }],
         },
       },
     },

@@ -12,7 +12,7 @@ import { calling } from '../../src/activities/errors.js';
 import { createPipelineActivities } from '../../src/activities/index.js';
 import { JOB_NAMESPACE } from '../../src/activities/jobs.js';
 import { ApiError, type ApiErrorCode } from '../../src/activities/ports.js';
-import { loadDriverInstaller } from '../../src/assets.js';
+import { loadDriverInstaller, loadJobScripts } from '../../src/assets.js';
 import { runInSimContext } from '../../src/sim/context.js';
 import { createSimWorld } from '../../src/sim/world.js';
 import type { DeploymentSpec } from '../../src/spec/schema.js';
@@ -24,7 +24,11 @@ import { exampleSpec } from '../helpers/specs.js';
 
 async function setUp() {
   const world = createSimWorld({ stateDir: await mkdtemp(join(tmpdir(), 'activities-')) });
-  const activities = createPipelineActivities(world.clients(), { driverInstaller: await loadDriverInstaller(), pollIntervalMs: 20 });
+  const activities = createPipelineActivities(world.clients(), {
+    driverInstaller: await loadDriverInstaller(),
+    jobScripts: await loadJobScripts(JOB_NAMESPACE),
+    pollIntervalMs: 20,
+  });
   const result = validateSpec(exampleSpec());
   assert.ok(result.ok);
   const spec: DeploymentSpec = result.spec;

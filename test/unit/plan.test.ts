@@ -59,6 +59,7 @@ describe('planning', () => {
       tensorrtImage: 'nvcr.io/nvidia/tensorrt:24.08-py3',
       nodePool: 'accel',
       acceleratorType: 'nvidia-tesla-t4',
+      scriptsConfigMap: 'triton-pipeline-job-scripts',
     });
     assert.equal(job.kind, 'Job');
     const pod = (job['spec'] as { template: { spec: { restartPolicy: string; nodeSelector: Record<string, string>; containers: Array<{ resources: { limits: Record<string, number> } }> } } }).template.spec;

@@ -93,6 +93,7 @@ async function buildEngine(h: Harness, engineKey: string): Promise<{ plan: strin
     tensorrtImage: 'nvcr.io/nvidia/tensorrt:24.08-py3',
     nodePool: 'accel',
     acceleratorType: 'nvidia-tesla-t4',
+    scriptsConfigMap: 'triton-pipeline-job-scripts',
   });
   await h.as(() => h.clients.kube(REF).apply(job));
   assert.equal((await h.clients.kube(REF).jobStatus('triton-pipeline', job.metadata.name))?.phase, 'succeeded');
@@ -265,6 +266,7 @@ test('an engine-build Job runs pending → running → succeeded and writes plan
     tensorrtImage: 'nvcr.io/nvidia/tensorrt:24.08-py3',
     nodePool: 'accel',
     acceleratorType: 'nvidia-tesla-t4',
+    scriptsConfigMap: 'triton-pipeline-job-scripts',
   });
   const kube = h.clients.kube(REF);
   await h.as(() => kube.apply(job), { speed: 1, deploymentId: 'deploy/builder' });
@@ -338,6 +340,7 @@ test('deleting a running Job cancels it: its effect never happens', async () => 
     tensorrtImage: 'nvcr.io/nvidia/tensorrt:24.08-py3',
     nodePool: 'accel',
     acceleratorType: 'nvidia-tesla-t4',
+    scriptsConfigMap: 'triton-pipeline-job-scripts',
   });
   const kube = h.clients.kube(REF);
   await h.as(() => kube.apply(job), { speed: 1 });

@@ -1,0 +1,46 @@
+/**
+ * TritonProbe through the Kubernetes API: the release's Deployment fully rolled out (what helm
+ * --wait checks), the repository and models it was started with (its args), and Triton's own
+ * /v2/health/ready answered through the API server's service proxy.
+ */
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeApi, TritonProbe } from '../activities/ports.js';
+
+interface DeploymentLike {
+  metadata?: { generation?: number };
+  spec?: { replicas?: number; template?: { spec?: { containers?: Array<{ args?: string[]; command?: string[] }> } } };
+  status?: { observedGeneration?: number; updatedReplicas?: number; availableReplicas?: number; replicas?: number };
+}
+
+/** Pure: whether a Deployment finished rolling out, and what Triton was told to serve. */
+export function deploymentServing(deployment: DeploymentLike): { rolledOut: boolean; modelRepository?: string; models: string[] } {
+  const wanted = deployment.spec?.replicas ?? 1;
+  const status = deployment.status ?? {};
+  const rolledOut =
+    (status.observedGeneration ?? 0) >= (deployment.metadata?.generation ?? 1) &&
+    (status.updatedReplicas ?? 0) >= wanted &&
+    (status.availableReplicas ?? 0) >= wanted &&
+    (status.replicas ?? 0) <= wanted;
+  const args = deployment.spec?.template?.spec?.containers?.flatMap((c) => [...(c.command ?? []), ...(c.args ?? [])]) ?? [];
+  const flag = (name: string) => args.filter((a) => a.startsWith(`--${name}=`)).map((a) => a.slice(name.length + 3));
+  const modelRepository = flag('model-repository')[0];
+  return { rolledOut, ...(modelRepository === undefined ? {} : { modelRepository }), models: flag('load-model') };
+}
+
+export function createTritonProbe(kube: KubeApi, config: KubeConfig): TritonProbe {
+  const core = config.makeApiClient(CoreV1Api);
+  return {
+    async ready({ release, namespace }) {
+      const deployment = (await kube.get('apps/v1', 'Deployment', namespace, release)) as DeploymentLike | null;
+      if (deployment === null) return { ready: false, models: [] };
+      const serving = deploymentServing(deployment);
+      const healthy =
+        serving.rolledOut &&
+        (await core.connectGetNamespacedServiceProxyWithPath({ name: `${release}:http`, namespace, path: 'v2/health/ready' }).then(
+          () => true,
+          () => false,
+        ));
+      return { ready: healthy, models: serving.models, ...(serving.modelRepository ? { modelRepository: serving.modelRepository } : {}) };
+    },
+  };
+}
