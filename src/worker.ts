@@ -1,7 +1,8 @@
 /**
  * The pipeline worker: serves one target's task queue with that target's activities.
  * Configuration comes from the environment, parsed once here:
- *   TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), PIPELINE_TARGET (sim),
+ *   TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), TEMPORAL_TLS_CERT / _KEY / _CA
+ *   (file paths, mTLS), TEMPORAL_API_KEY, PIPELINE_TARGET (sim),
  *   PIPELINE_STATE_DIR (.pipeline: the simulated world and local reports),
  *   PIPELINE_TASK_QUEUE (triton-pipeline-<target>),
  *   PIPELINE_PAYLOAD_KEY / _KEY_ID / _PREVIOUS_KEYS (encrypt payloads in history; see src/codec).
@@ -15,14 +16,14 @@ import { createPipelineActivities, type ActivityOptions, type PipelineActivities
 import { JOB_NAMESPACE } from './activities/jobs.js';
 import { loadDriverInstaller, loadJobScripts, PROJECT_ROOT } from './assets.js';
 import { dataConverterFromEnv } from './codec/aes-gcm.js';
+import { connectionOptions, temporalConnectionFromEnv, type TemporalConnectionConfig } from './config/temporal.js';
 import { taskQueueFor } from './plan/ids.js';
 import type { Target } from './spec/schema.js';
 import { createGkeClients } from './targets/gke.js';
 import { createSimActivities } from './targets/sim.js';
 
 export interface WorkerConfig {
-  address: string;
-  namespace: string;
+  temporal: TemporalConnectionConfig;
   target: Target;
   stateDir: string;
   taskQueue: string;
@@ -35,8 +36,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv): WorkerConfig {
     throw new Error(`PIPELINE_TARGET must be sim, gke or local (got "${target}")`);
   }
   return {
-    address: env['TEMPORAL_ADDRESS'] ?? '127.0.0.1:7233',
-    namespace: env['TEMPORAL_NAMESPACE'] ?? 'default',
+    temporal: temporalConnectionFromEnv(env),
     target,
     stateDir: env['PIPELINE_STATE_DIR'] ?? join(PROJECT_ROOT, '.pipeline'),
     taskQueue: env['PIPELINE_TASK_QUEUE'] ?? taskQueueFor(target),
@@ -94,9 +94,9 @@ export async function createPipelineWorker(options: PipelineWorkerOptions): Prom
 
 async function main(): Promise<void> {
   const config = workerConfigFromEnv(process.env);
-  const connection = await NativeConnection.connect({ address: config.address });
-  const worker = await createPipelineWorker({ connection, ...config });
-  console.log(`worker: target ${config.target}, task queue ${config.taskQueue}, Temporal ${config.address}/${config.namespace}`);
+  const connection = await NativeConnection.connect(connectionOptions(config.temporal));
+  const worker = await createPipelineWorker({ connection, namespace: config.temporal.namespace, ...config });
+  console.log(`worker: target ${config.target}, task queue ${config.taskQueue}, Temporal ${config.temporal.address}/${config.temporal.namespace}`);
   await worker.run();
   await connection.close();
 }

@@ -17,6 +17,7 @@ import { createPipelineWorker } from '../worker.js';
 import { EXIT, runCli } from './cli.js';
 import { codecFromEnv } from '../codec/aes-gcm.js';
 import { createCodecServer, listenCodecServer } from '../codec/server.js';
+import { connectionOptions } from '../config/temporal.js';
 import { clientConfigFromEnv, connectClient } from './temporal.js';
 
 const DEFAULT_ADDRESS = '127.0.0.1:7233';
@@ -87,7 +88,7 @@ async function main(): Promise<number> {
     console.log(`using TEMPORAL_ADDRESS=${address}`);
   }
   const namespace = clientConfig.namespace;
-  const connection = await NativeConnection.connect({ address });
+  const connection = await NativeConnection.connect(connectionOptions({ ...clientConfig, address }));
   const worker = await createPipelineWorker({ connection, namespace, target: 'sim', stateDir, dataConverter: clientConfig.dataConverter });
   const running = worker.run();
   console.log(`worker: sim target (a calibrated simulator of GKE + T4 GPUs, not GCP), state in ${join(stateDir, 'sim')}`);

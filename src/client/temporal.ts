@@ -3,25 +3,20 @@ import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { dataConverterFromEnv } from '../codec/aes-gcm.js';
+import { connectionOptions, temporalConnectionFromEnv, type TemporalConnectionConfig } from '../config/temporal.js';
 import { SEARCH_ATTRIBUTES } from '../plan/search-attributes.js';
 
-export interface ClientConfig {
-  address: string;
-  namespace: string;
+export interface ClientConfig extends TemporalConnectionConfig {
   /** The payload codec when payloads are encrypted (PIPELINE_PAYLOAD_KEY; must match the worker's). */
   dataConverter?: DataConverter | undefined;
 }
 
 export function clientConfigFromEnv(env: NodeJS.ProcessEnv): ClientConfig {
-  return {
-    address: env['TEMPORAL_ADDRESS'] ?? '127.0.0.1:7233',
-    namespace: env['TEMPORAL_NAMESPACE'] ?? 'default',
-    dataConverter: dataConverterFromEnv(env),
-  };
+  return { ...temporalConnectionFromEnv(env), dataConverter: dataConverterFromEnv(env) };
 }
 
 export async function connectClient(config: ClientConfig): Promise<Client> {
-  const connection = await Connection.connect({ address: config.address, connectTimeout: '5s' });
+  const connection = await Connection.connect({ ...connectionOptions(config), connectTimeout: '5s' });
   return new Client({ connection, namespace: config.namespace, ...(config.dataConverter ? { dataConverter: config.dataConverter } : {}) });
 }
 
