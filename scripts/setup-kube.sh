@@ -21,7 +21,8 @@ if ! have kube-apiserver || ! have kube-controller-manager || ! have kube-schedu
   go mod init local/k8sbins >/dev/null 2>&1
   gomod=$(go mod download -json "k8s.io/kubernetes@v${K8S_VERSION}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
   minor=$(cut -d. -f2 <<< "$K8S_VERSION"); patch=$(cut -d. -f3 <<< "$K8S_VERSION")
-  for module in $(grep -oE 'k8s\.io/[a-z0-9-]+ v0\.0\.0' "$gomod" | cut -d' ' -f1 | sort -u); do
+  # Staging modules are required at exactly v0.0.0 (pseudo-versions such as k8s.io/utils are real).
+  for module in $(grep -oE 'k8s\.io/[a-z0-9-]+ v0\.0\.0([[:space:]]|$)' "$gomod" | cut -d' ' -f1 | sort -u); do
     go mod edit -replace="$module=$module@v0.${minor}.${patch}"
   done
   go mod edit -require="k8s.io/kubernetes@v${K8S_VERSION}" \
