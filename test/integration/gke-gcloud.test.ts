@@ -59,7 +59,6 @@ async function pollUntilRunning(poll: () => Promise<void>): Promise<number> {
       return attempt;
     } catch (error) {
       assert.ok(error instanceof ApplicationFailure && error.type === 'NotReady', String(error));
-      await new Promise((r) => setTimeout(r, 250));
     }
   }
   throw new Error('never became RUNNING');

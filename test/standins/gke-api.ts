@@ -1,7 +1,7 @@
 /**
  * A local stand-in of the GKE REST API (container.googleapis.com v1, location-based paths), as
  * much as the pipeline uses: get/list/create/update/delete clusters, get/create/delete node pools,
- * operations, and the Service Usage check gcloud makes before a create, with realistic states (PROVISIONING for a while, then RUNNING) and errors
+ * operations, and the Service Usage check gcloud makes before a create, with realistic states (PROVISIONING for a few reads, then RUNNING) and errors
  * in GCP's JSON error shape. Real gcloud talks to it through its container endpoint override.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -11,7 +11,7 @@ type Status = 'PROVISIONING' | 'RUNNING' | 'STOPPING' | 'ERROR' | 'RECONCILING';
 interface NodePool {
   name: string;
   status: Status;
-  readyAt: number;
+  readsUntilRunning: number;
   config: Record<string, unknown>;
   initialNodeCount: number;
   autoscaling?: { enabled?: boolean; minNodeCount?: number; maxNodeCount?: number };
@@ -22,7 +22,7 @@ interface Cluster {
   name: string;
   location: string;
   status: Status;
-  readyAt: number;
+  readsUntilRunning: number;
   body: Record<string, unknown>;
   nodePools: Map<string, NodePool>;
 }
@@ -52,8 +52,11 @@ export interface GkeStandIn {
   close(): Promise<void>;
 }
 
-/** How long a new cluster or node pool stays PROVISIONING (GKE takes minutes; tests, seconds). */
-const PROVISIONING_MS = 2000;
+/**
+ * How many reads a new cluster or node pool answers PROVISIONING (GKE takes minutes). Counted in
+ * reads, not time, so tests do not depend on the machine's speed; gcloud's create itself reads once.
+ */
+const READS_UNTIL_RUNNING = 3;
 
 function send(res: ServerResponse, code: number, body: unknown): void {
   res.writeHead(code, { 'content-type': 'application/json' });
@@ -93,9 +96,12 @@ export async function startGkeStandIn(): Promise<GkeStandIn> {
     };
   };
 
-  /** Provisioning ends when its time has passed (checked when the resource is read). */
-  const advance = (resource: { status: Status; readyAt: number }) => {
-    if ((resource.status === 'PROVISIONING' || resource.status === 'RECONCILING') && Date.now() >= resource.readyAt) resource.status = 'RUNNING';
+  /** Each read brings provisioning closer to its end. */
+  const advance = (resource: { status: Status; readsUntilRunning: number }) => {
+    if (resource.status === 'PROVISIONING' || resource.status === 'RECONCILING') {
+      resource.readsUntilRunning -= 1;
+      if (resource.readsUntilRunning <= 0) resource.status = 'RUNNING';
+    }
   };
 
   const poolJson = (cluster: Cluster, pool: NodePool) => ({
@@ -169,7 +175,7 @@ export async function startGkeStandIn(): Promise<GkeStandIn> {
           pools.set(String(pool['name']), {
             name: String(pool['name']),
             status: 'PROVISIONING',
-            readyAt: Date.now() + PROVISIONING_MS,
+            readsUntilRunning: READS_UNTIL_RUNNING,
             config: (pool['config'] as Record<string, unknown>) ?? {},
             initialNodeCount: Number(pool['initialNodeCount'] ?? 1),
           });
@@ -178,7 +184,7 @@ export async function startGkeStandIn(): Promise<GkeStandIn> {
           name,
           location,
           status: 'PROVISIONING',
-          readyAt: Date.now() + PROVISIONING_MS,
+          readsUntilRunning: READS_UNTIL_RUNNING,
           body: request,
           nodePools: pools,
         });
@@ -223,7 +229,7 @@ export async function startGkeStandIn(): Promise<GkeStandIn> {
         const pool: NodePool = {
           name,
           status: 'PROVISIONING',
-          readyAt: Date.now() + PROVISIONING_MS,
+          readsUntilRunning: READS_UNTIL_RUNNING,
           config: (request['config'] as Record<string, unknown>) ?? {},
           initialNodeCount: Number(request['initialNodeCount'] ?? 1),
           autoscaling: request['autoscaling'] as NodePool['autoscaling'],
