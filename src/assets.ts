@@ -2,7 +2,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import type { KubeObject } from './activities/ports.js';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -20,4 +20,10 @@ export async function loadJobScripts(namespace: string): Promise<KubeObject> {
   const names = (await readdir(dir)).filter((name) => /\.(sh|py)$/.test(name)).sort();
   const data = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await readFile(join(dir, name), 'utf8')] as const)));
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: JOB_SCRIPTS_CONFIGMAP, namespace }, data };
+}
+
+/** deploy/manifests/custom-metrics-adapter.yaml, one object per document. */
+export async function loadMetricsAdapter(): Promise<KubeObject[]> {
+  const text = await readFile(join(PROJECT_ROOT, 'deploy/manifests/custom-metrics-adapter.yaml'), 'utf8');
+  return parseAllDocuments(text).map((doc) => doc.toJS() as KubeObject);
 }

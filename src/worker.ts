@@ -14,7 +14,7 @@ import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worke
 import type { DataConverter } from '@temporalio/common';
 import { createPipelineActivities, type ActivityOptions, type PipelineActivities } from './activities/index.js';
 import { JOB_NAMESPACE } from './activities/jobs.js';
-import { loadDriverInstaller, loadJobScripts, PROJECT_ROOT } from './assets.js';
+import { loadDriverInstaller, loadJobScripts, loadMetricsAdapter, PROJECT_ROOT } from './assets.js';
 import { dataConverterFromEnv } from './codec/aes-gcm.js';
 import { connectionOptions, temporalConnectionFromEnv, type TemporalConnectionConfig } from './config/temporal.js';
 import { taskQueueFor } from './plan/ids.js';
@@ -75,6 +75,7 @@ export async function createPipelineWorker(options: PipelineWorkerOptions): Prom
   const activityOptions: ActivityOptions = {
     driverInstaller: await loadDriverInstaller(),
     jobScripts: await loadJobScripts(JOB_NAMESPACE),
+    metricsAdapter: await loadMetricsAdapter(),
     pollIntervalMs: options.target === 'sim' ? 100 : 5000,
   };
   const activities = await activitiesFor(options, activityOptions);

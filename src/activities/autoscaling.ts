@@ -3,9 +3,16 @@ import { renderHpa } from '../plan/helm-values.js';
 import type { DeploymentSpec } from '../spec/schema.js';
 import type { ClusterScoped } from './context.js';
 import { calling } from './errors.js';
-import type { ClusterRef, GkeApi, KubeApi } from './ports.js';
+import type { ClusterRef, GkeApi, KubeApi, KubeObject } from './ports.js';
 
-export function createAutoscalingActivities({ gke, kube }: { gke: GkeApi; kube(ref: ClusterRef): KubeApi }) {
+export interface AutoscalingDeps {
+  gke: GkeApi;
+  kube(ref: ClusterRef): KubeApi;
+  /** deploy/manifests/custom-metrics-adapter.yaml: serves the HPA's metric from Cloud Monitoring. */
+  metricsAdapter: KubeObject[];
+}
+
+export function createAutoscalingActivities({ gke, kube, metricsAdapter }: AutoscalingDeps) {
   return {
     async enableAutoscaling({ cluster, spec }: ClusterScoped & { spec: DeploymentSpec }): Promise<{ hpa: string | null }> {
       const { nodePool } = spec;
@@ -13,8 +20,12 @@ export function createAutoscalingActivities({ gke, kube }: { gke: GkeApi; kube(r
         gke.setNodePoolAutoscaling(cluster, nodePool.name, nodePool.minNodes, nodePool.maxNodes),
       );
       if (!spec.autoscaling.enabled) return { hpa: null };
+      const api = kube(cluster);
+      if (spec.autoscaling.installMetricsAdapter) {
+        for (const object of metricsAdapter) await calling(`apply metrics adapter ${object.kind} ${object.metadata.name}`, () => api.apply(object));
+      }
       const hpa = renderHpa(spec);
-      await calling('apply HPA', () => kube(cluster).apply(hpa));
+      await calling('apply HPA', () => api.apply(hpa));
       return { hpa: `${spec.release.namespace}/${hpa.metadata.name}` };
     },
   };

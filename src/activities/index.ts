@@ -12,6 +12,7 @@ import { createRepositoryActivities } from './repository.js';
 export interface ActivityOptions {
   driverInstaller: KubeObject;
   jobScripts: KubeObject;
+  metricsAdapter: KubeObject[];
   /** How often Job and readiness loops inside an activity look again. */
   pollIntervalMs: number;
 }
@@ -26,7 +27,7 @@ export function createPipelineActivities(clients: TargetClients, options: Activi
     ...createRepositoryActivities({ store }),
     ...createHelmActivities({ helm, triton, chart: clients.tritonChart, heartbeatIntervalMs: Math.max(pollIntervalMs, 1000) }),
     ...createPerfActivities({ kube, pollIntervalMs }),
-    ...createAutoscalingActivities({ gke, kube }),
+    ...createAutoscalingActivities({ gke, kube, metricsAdapter: options.metricsAdapter }),
     ...createReportActivities({ store, reportDir: clients.reportDir }),
   };
 }

@@ -18,7 +18,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure, type Duration } from '@temporalio/common';
 import { stringify } from 'yaml';
-import { loadDriverInstaller } from '../assets.js';
+import { loadDriverInstaller, loadMetricsAdapter } from '../assets.js';
 import { applicationFailureIn, FailureType } from '../errors.js';
 import { planDeployment } from '../plan/deployment-plan.js';
 import { deploymentWorkflowId, reoptimizationWorkflowId, scheduleIdFor, taskQueueFor } from '../plan/ids.js';
@@ -312,7 +312,7 @@ export async function runCli(argv: string[], out: Output, connect: () => Promise
     return EXIT.ok;
   }
   if (command === 'plan') {
-    const plan = planDeployment(spec, await loadDriverInstaller());
+    const plan = planDeployment(spec, { driverInstaller: await loadDriverInstaller(), metricsAdapter: await loadMetricsAdapter() });
     out.log(`plan for ${plan.workflowId} (task queue ${plan.taskQueue}); nothing is applied\n`);
     for (const s of plan.stages) out.log(`${s.stage}:\n${s.actions.map((a) => `  - ${a}`).join('\n')}`);
     for (const c of plan.modelConfigs) out.log(`\n# ${c.path}\n${c.text}`);

@@ -18,7 +18,12 @@ export interface DeploymentPlan {
   manifests: KubeObject[];
 }
 
-export function planDeployment(spec: DeploymentSpec, driverInstaller: KubeObject): DeploymentPlan {
+export interface PlanAssets {
+  driverInstaller: KubeObject;
+  metricsAdapter: KubeObject[];
+}
+
+export function planDeployment(spec: DeploymentSpec, { driverInstaller, metricsAdapter }: PlanAssets): DeploymentPlan {
   const repository = repositoryVersionUri(spec.bucket, spec.repositoryPrefix, PLANNED_VERSION);
   const { cluster, nodePool, release } = spec;
   const workflowId = deploymentWorkflowId(spec);
@@ -74,6 +79,7 @@ export function planDeployment(spec: DeploymentSpec, driverInstaller: KubeObject
         stage: 'autoscaling',
         actions: [
           `node pool autoscaling ${nodePool.minNodes}-${nodePool.maxNodes}`,
+          ...(spec.autoscaling.enabled && spec.autoscaling.installMetricsAdapter ? ['apply deploy/manifests/custom-metrics-adapter.yaml (serves the HPA metric)'] : []),
           spec.autoscaling.enabled
             ? `HPA ${release.namespace}/${hpa.metadata.name} on ${spec.autoscaling.metric} target ${spec.autoscaling.target}, replicas ${spec.autoscaling.minReplicas}-${spec.autoscaling.maxReplicas}`
             : 'HPA disabled',
@@ -83,6 +89,10 @@ export function planDeployment(spec: DeploymentSpec, driverInstaller: KubeObject
     ],
     modelConfigs,
     helmValues: tritonValues(spec, repository, { deploymentId: workflowId, repositoryVersion: PLANNED_VERSION }),
-    manifests: [...(nodePool.gpuDriver === 'installer-daemonset' ? [driverInstaller] : []), ...(spec.autoscaling.enabled ? [hpa] : [])],
+    manifests: [
+      ...(nodePool.gpuDriver === 'installer-daemonset' ? [driverInstaller] : []),
+      ...(spec.autoscaling.enabled && spec.autoscaling.installMetricsAdapter ? metricsAdapter : []),
+      ...(spec.autoscaling.enabled ? [hpa] : []),
+    ],
   };
 }

@@ -154,6 +154,8 @@ export const AutoscalingSchema = z
     target: z.number().positive().default(70),
     minReplicas: positiveInt('autoscaling.minReplicas').default(1),
     maxReplicas: positiveInt('autoscaling.maxReplicas').default(3),
+    /** Install the custom metrics adapter the HPA reads its metric through (a cluster add-on). */
+    installMetricsAdapter: z.boolean().default(true),
   })
   .strict();
 
@@ -257,6 +259,7 @@ export const DeploymentSpecSchema = z
       target: 70,
       minReplicas: 1,
       maxReplicas: 3,
+      installMetricsAdapter: true,
     }),
     approval: z.object({ required: z.boolean().default(false) }).strict().default({ required: false }),
     reoptimize: ReoptimizationSchema.optional(),

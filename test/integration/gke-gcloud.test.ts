@@ -12,6 +12,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createAutoscalingActivities } from '../../src/activities/autoscaling.js';
 import { createClusterActivities } from '../../src/activities/cluster.js';
 import type { KubeApi } from '../../src/activities/ports.js';
+import { loadMetricsAdapter } from '../../src/assets.js';
 import { exec } from '../../src/clients/exec.js';
 import { createGcloudGke, gcloudErrorCode } from '../../src/clients/gcloud-gke.js';
 import type { DeploymentSpec } from '../../src/spec/schema.js';
@@ -128,11 +129,13 @@ describe('GKE through gcloud (GKE API stand-in)', () => {
     await runActivity(clusterActivities.ensureNodePool, { run, cluster, spec: spec.nodePool });
     const applied: unknown[] = [];
     const kube = { apply: async (o: unknown) => void applied.push(o) } as unknown as KubeApi;
-    const activities = createAutoscalingActivities({ gke, kube: () => kube });
+    const activities = createAutoscalingActivities({ gke, kube: () => kube, metricsAdapter: await loadMetricsAdapter() });
     const scaled = { ...spec, nodePool: { ...spec.nodePool, minNodes: 2, maxNodes: 4 } };
     assert.deepEqual(await runActivity(activities.enableAutoscaling, { run, cluster, spec: scaled }), { hpa: 'inference/triton' });
     assert.deepEqual(standIn.cluster('proj-d', spec.zone, 'scale')!.nodePools.get('accel')!.autoscaling, { enabled: true, maxNodeCount: 4, minNodeCount: 2 });
-    assert.equal((applied[0] as { kind: string }).kind, 'HorizontalPodAutoscaler');
+    const kinds = applied.map((o) => (o as { kind: string }).kind);
+    assert.ok(kinds.includes('APIService'), 'the metrics adapter is installed first');
+    assert.equal(kinds.at(-1), 'HorizontalPodAutoscaler');
   });
 
   it('deletes node pools and clusters idempotently (saga inverses)', async () => {

@@ -12,7 +12,7 @@ import { calling } from '../../src/activities/errors.js';
 import { createPipelineActivities } from '../../src/activities/index.js';
 import { JOB_NAMESPACE } from '../../src/activities/jobs.js';
 import { ApiError, type ApiErrorCode } from '../../src/activities/ports.js';
-import { loadDriverInstaller, loadJobScripts } from '../../src/assets.js';
+import { loadDriverInstaller, loadJobScripts, loadMetricsAdapter } from '../../src/assets.js';
 import { runInSimContext } from '../../src/sim/context.js';
 import { createSimWorld } from '../../src/sim/world.js';
 import type { DeploymentSpec } from '../../src/spec/schema.js';
@@ -27,6 +27,7 @@ async function setUp() {
   const activities = createPipelineActivities(world.clients(), {
     driverInstaller: await loadDriverInstaller(),
     jobScripts: await loadJobScripts(JOB_NAMESPACE),
+    metricsAdapter: await loadMetricsAdapter(),
     pollIntervalMs: 20,
   });
   const result = validateSpec(exampleSpec());

@@ -450,6 +450,20 @@ describe('helm charts', () => {
       assert.ok(!bindings.some((b) => b.kind === 'ClusterRoleBinding' && (b as unknown as { roleRef: { name: string } }).roleRef.name.endsWith('-release')));
     });
 
+    it('limits the metrics-adapter install to its named objects, and drops it when an admin installs the adapter', async () => {
+      const adapterRoles = manifests.filter((m) => (m.kind === 'ClusterRole' || m.kind === 'Role') && m.metadata.name.includes('metrics-adapter'));
+      assert.ok(adapterRoles.length >= 2);
+      for (const role of adapterRoles) {
+        for (const rule of (role as unknown as { rules: Rule[] }).rules) {
+          if (rule.verbs.some((v) => ['bind', 'escalate', 'get', 'patch'].includes(v)) && (rule.resources ?? []).some((r) => r.startsWith('cluster') || r === 'roles' || r === 'rolebindings' || r === 'apiservices')) {
+            assert.ok((rule.resourceNames ?? []).length > 0, `${role.metadata.name}: ${JSON.stringify(rule)} is limited by name`);
+          }
+        }
+      }
+      const without = await render(WORKER_CHART, 'w', ['--set', 'rbac.metricsAdapter=false']);
+      assert.equal(without.filter((m) => m.metadata.name.includes('metrics-adapter')).length, 0);
+    });
+
     it('grants least privilege: no wildcards, Secrets only per release namespace, only the verbs the activities use', async () => {
       const rbacOf = (docs: readonly Manifest[]) => docs.filter((m) => m.kind === 'ClusterRole' || m.kind === 'Role');
       for (const docs of [manifests, await render(WORKER_CHART, 'w', ['--set', 'rbac.clusterWide=true'])]) {
@@ -462,7 +476,10 @@ describe('helm charts', () => {
             }
             assert.equal(rule.nonResourceURLs, undefined);
             for (const verb of rule.verbs) {
-              assert.ok(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'].includes(verb), `${role.metadata.name}: verb ${verb}`);
+              // bind / escalate only to install the metrics adapter's named roles.
+              const named = rule.resourceNames !== undefined && rule.resourceNames.length > 0;
+              const allowed = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', ...(named ? ['bind', 'escalate'] : [])];
+              assert.ok(allowed.includes(verb), `${role.metadata.name}: verb ${verb}`);
             }
           }
         }

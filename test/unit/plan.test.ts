@@ -79,11 +79,12 @@ describe('planning', () => {
   });
 
   it('plans every stage and the manifests without touching anything', () => {
-    const plan = planDeployment(example(), { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'nvidia-driver-installer' } });
+    const assets = { driverInstaller: { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'nvidia-driver-installer' } }, metricsAdapter: [{ apiVersion: 'apiregistration.k8s.io/v1', kind: 'APIService', metadata: { name: 'v1beta1.external.metrics.k8s.io' } }] };
+    const plan = planDeployment(example(), assets);
     assert.deepEqual(plan.stages.map((s) => s.stage), ['cluster', 'driver', 'engines', 'repository', 'release', 'validation', 'autoscaling', 'report']);
     assert.equal(plan.modelConfigs.length, 4);
-    assert.deepEqual(plan.manifests.map((m) => m.kind), ['DaemonSet', 'HorizontalPodAutoscaler']);
-    const gke = planDeployment(example('gke'), { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'nvidia-driver-installer' } });
-    assert.deepEqual(gke.manifests.map((m) => m.kind), ['HorizontalPodAutoscaler'], 'GKE-managed driver: no DaemonSet');
+    assert.deepEqual(plan.manifests.map((m) => m.kind), ['DaemonSet', 'APIService', 'HorizontalPodAutoscaler']);
+    const gke = planDeployment(example('gke'), assets);
+    assert.deepEqual(gke.manifests.map((m) => m.kind), ['APIService', 'HorizontalPodAutoscaler'], 'GKE-managed driver: no DaemonSet');
   });
 });
