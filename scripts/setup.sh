@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing and reuses what is present, from package registries only:
 #   npm dependencies; the Temporal CLI (dev server + Web UI), Helm and the GCS emulator, built with
-#   `go install` into .tools/bin unless already on PATH; kubernetes-validate (PyPI) in .tools/venv.
+#   `go install` into .tools/bin unless already on PATH; kubernetes-validate (PyPI) in .tools/venv;
+#   a Kubernetes control plane (kube-apiserver & co, etcd, kwok) by scripts/setup-kube.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,3 +38,5 @@ if [ ! -x .tools/venv/bin/kubernetes-validate ]; then
   python3 -m venv .tools/venv
   .tools/venv/bin/pip install --quiet kubernetes-validate==1.37.0 >&2
 fi
+
+bash scripts/setup-kube.sh

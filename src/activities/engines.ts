@@ -91,10 +91,9 @@ export function createEngineActivities({ kube, store, pollIntervalMs, jobScripts
         return { engineKey: request.engineKey, planUri: uris.plan, recordUri: uris.record, cached: true, record: existing };
       }
       const name = jobName(request.model.name, request.engineKey);
-      const api = kube(request.cluster);
-      await calling('apply job scripts', () => api.apply({ ...jobScripts, metadata: { ...jobScripts.metadata, namespace: JOB_NAMESPACE } }));
       await runJob({
-        api,
+        api: kube(request.cluster),
+        prerequisites: [jobScripts],
         job: renderEngineBuildJob({
           name,
           namespace: JOB_NAMESPACE,

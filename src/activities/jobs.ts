@@ -12,19 +12,24 @@ export const JOB_NAMESPACE = 'triton-pipeline';
 export interface JobRun {
   api: KubeApi;
   job: KubeObject;
+  /** Objects the Job needs in its namespace (e.g. its scripts ConfigMap), applied before it. */
+  prerequisites?: KubeObject[];
   pollIntervalMs: number;
   /** The failure to raise when the Job fails (or vanishes), given its status and log tail. */
   failure(status: JobStatus | null, logTail: string): ApplicationFailure;
 }
 
 /** Resolves when the Job succeeded; a failed Job left by an earlier attempt is replaced. */
-export async function runJob({ api, job, pollIntervalMs, failure }: JobRun): Promise<void> {
+export async function runJob({ api, job, prerequisites = [], pollIntervalMs, failure }: JobRun): Promise<void> {
   const context = Context.current();
   const name = job.metadata.name;
   const existing = await calling('read job', () => api.jobStatus(JOB_NAMESPACE, name));
   if (existing === null || existing.phase === 'failed') {
     if (existing !== null) await calling('delete failed job', () => api.delete('batch/v1', 'Job', JOB_NAMESPACE, name));
     await calling('create job namespace', () => api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: JOB_NAMESPACE } }));
+    for (const object of prerequisites) {
+      await calling(`apply ${object.kind} ${object.metadata.name}`, () => api.apply({ ...object, metadata: { ...object.metadata, namespace: JOB_NAMESPACE } }));
+    }
     await calling(`create job ${name}`, () => api.apply({ ...job, metadata: { ...job.metadata, namespace: JOB_NAMESPACE } }));
   }
   try {

@@ -27,7 +27,12 @@ export function deploymentServing(deployment: DeploymentLike): { rolledOut: bool
   return { rolledOut, ...(modelRepository === undefined ? {} : { modelRepository }), models: flag('load-model') };
 }
 
-export function createTritonProbe(kube: KubeApi, config: KubeConfig): TritonProbe {
+export interface TritonProbeOptions {
+  /** Also ask Triton itself (/v2/health/ready through the service proxy); off where no real Triton runs (kwok). */
+  checkHealth: boolean;
+}
+
+export function createTritonProbe(kube: KubeApi, config: KubeConfig, { checkHealth }: TritonProbeOptions = { checkHealth: true }): TritonProbe {
   const core = config.makeApiClient(CoreV1Api);
   return {
     async ready({ release, namespace }) {
@@ -36,10 +41,11 @@ export function createTritonProbe(kube: KubeApi, config: KubeConfig): TritonProb
       const serving = deploymentServing(deployment);
       const healthy =
         serving.rolledOut &&
-        (await core.connectGetNamespacedServiceProxyWithPath({ name: `${release}:http`, namespace, path: 'v2/health/ready' }).then(
-          () => true,
-          () => false,
-        ));
+        (!checkHealth ||
+          (await core.connectGetNamespacedServiceProxyWithPath({ name: `${release}:http`, namespace, path: 'v2/health/ready' }).then(
+            () => true,
+            () => false,
+          )));
       return { ready: healthy, models: serving.models, ...(serving.modelRepository ? { modelRepository: serving.modelRepository } : {}) };
     },
   };
