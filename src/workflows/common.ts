@@ -1,10 +1,14 @@
 /** Steps both workflows take: validating their JSON input, and building (or finding) a model's engine. */
 import { ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
 import type { RunContext } from '../activities/context.js';
+import type { ReleaseRef } from '../activities/helm.js';
 import type { ClusterRef } from '../activities/ports.js';
 import { FailureType } from '../errors.js';
 import { tensorrtImageFor } from '../plan/jobs.js';
+import { evaluateSla, type SlaVerdict } from '../sla/evaluate.js';
 import type { DeploymentSpec, ModelSpec } from '../spec/schema.js';
+import type { PerfPoint } from '../triton/perf-types.js';
+import type { activitiesFor } from './activities.js';
 import { formatSpecErrors, validateSpec } from '../spec/validate.js';
 import type { EngineResult } from './definitions.js';
 import { buildModelEngine } from './engine-build.js';
@@ -50,4 +54,23 @@ export function ensureEngine(spec: DeploymentSpec, run: RunContext, model: Model
       },
     ],
   });
+}
+
+/** A perf_analyzer sweep of one variant on a release, judged against its model's SLA. */
+export async function measureAgainstSla(
+  act: ReturnType<typeof activitiesFor>,
+  release: ReleaseRef,
+  spec: DeploymentSpec,
+  model: ModelSpec,
+  variant: string,
+): Promise<{ points: PerfPoint[]; verdict: SlaVerdict }> {
+  const measured = await act.measureVariant({
+    ...release,
+    variant,
+    tritonImage: spec.release.image,
+    gpuNodePool: spec.nodePool.name,
+    sla: model.sla,
+    shapes: model.inputs,
+  });
+  return { points: measured.points, verdict: evaluateSla(measured.points, model.sla) };
 }

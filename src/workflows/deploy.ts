@@ -20,7 +20,7 @@ import { repositoryVersionFor } from '../plan/ids.js';
 import { runReport } from '../plan/run-report.js';
 import { PIPELINE_OUTCOME, TRITON_MODELS, TRITON_RELEASE, TRITON_TARGET } from '../plan/search-attributes.js';
 import { STAGE_NAMES, type StageName } from '../spec/schema.js';
-import { compareWithBaseline, evaluateSla } from '../sla/evaluate.js';
+import { compareWithBaseline } from '../sla/evaluate.js';
 import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
 import { activitiesFor } from './activities.js';
 import {
@@ -36,7 +36,7 @@ import {
   type SlaEvidence,
   type VariantResult,
 } from './definitions.js';
-import { clusterOf, ensureEngine, requireValidSpec, runContextFor } from './common.js';
+import { clusterOf, ensureEngine, measureAgainstSla, requireValidSpec, runContextFor } from './common.js';
 
 export interface DeployInput {
   /** The deployment spec as JSON (validated again here: Web UI starts skip the CLI). */
@@ -185,22 +185,14 @@ export async function deployTriton(input: DeployInput): Promise<DeployResult> {
       // Sequential on purpose: variants share the GPU, so parallel sweeps would measure each other.
       for (const model of spec.models) {
         for (const variant of model.variants) {
-          const measured = await act.measureVariant({
-            ...releaseRef,
-            variant: variant.name,
-            tritonImage: spec.release.image,
-            gpuNodePool: spec.nodePool.name,
-            sla: model.sla,
-            shapes: model.inputs,
-          });
-          const verdict = evaluateSla(measured.points, model.sla);
+          const { points, verdict } = await measureAgainstSla(act, releaseRef, spec, model, variant.name);
           const baselineThroughput = baseline?.variants.find((v) => v.variant === variant.name)?.bestThroughput ?? null;
           variants.push({
             model: model.name,
             variant: variant.name,
             instances: variant.instances,
             maxBatchSize: variant.maxBatchSize,
-            points: measured.points,
+            points,
             verdict,
             comparison: compareWithBaseline(verdict.bestThroughput, baselineThroughput, model.sla.regressionTolerance),
             baselineThroughput,

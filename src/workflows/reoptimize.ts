@@ -15,12 +15,12 @@ import { tritonValues } from '../plan/helm-values.js';
 import { deploymentWorkflowId, repositoryVersionFor } from '../plan/ids.js';
 import { bestOf, candidateKey, nextCandidate, type ScoredCandidate, type ServingCandidate } from '../search/config-search.js';
 import { ReoptimizationSchema, type DeploymentSpec, type ModelSpec } from '../spec/schema.js';
-import { beatsByMargin, evaluateSla } from '../sla/evaluate.js';
+import { beatsByMargin } from '../sla/evaluate.js';
 import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
 import { activitiesFor } from './activities.js';
 import type { DeployResult } from './definitions.js';
 import { deployTriton } from './deploy.js';
-import { clusterOf, ensureEngine, requireValidSpec, runContextFor } from './common.js';
+import { clusterOf, ensureEngine, measureAgainstSla, requireValidSpec, runContextFor } from './common.js';
 
 export interface ReoptimizeInput {
   spec: unknown;
@@ -123,15 +123,7 @@ export async function reoptimizeTriton(input: ReoptimizeInput): Promise<Reoptimi
         values.models = [variant.name];
         await act.upgradeRelease({ ...canary, values });
         await act.awaitReleaseServing({ ...canary, repositoryUri: published.repositoryUri });
-        const measured = await act.measureVariant({
-          ...canary,
-          variant: variant.name,
-          tritonImage: spec.release.image,
-          gpuNodePool: spec.nodePool.name,
-          sla: model.sla,
-          shapes: model.inputs,
-        });
-        const verdict = evaluateSla(measured.points, model.sla);
+        const { verdict } = await measureAgainstSla(act, canary, spec, model, variant.name);
         scored.push({ candidate, score: verdict.passed ? verdict.bestThroughput : null });
         log.info('candidate measured', { model: model.name, candidate: candidateKey(candidate), throughput: verdict.bestThroughput });
       }
