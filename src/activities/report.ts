@@ -7,7 +7,7 @@ import type { RunContext } from './context.js';
 import { calling } from './errors.js';
 import type { ObjectStore } from './ports.js';
 
-export function reportFileName(workflowId: string, runId: string): string {
+function reportFileName(workflowId: string, runId: string): string {
   return `${workflowId.replace(/[^A-Za-z0-9_.-]+/g, '_')}-${runId.slice(0, 8)}.html`;
 }
 

@@ -7,10 +7,6 @@ export function joinUri(...parts: string[]): string {
   return parts.map((p, i) => (i === 0 ? p.replace(/\/+$/, '') : p.replace(/^\/+|\/+$/g, ''))).join('/');
 }
 
-export function repositoryRoot(bucket: string, prefix: string): string {
-  return joinUri(bucket, prefix);
-}
-
 export function repositoryVersionUri(bucket: string, prefix: string, version: string): string {
   return joinUri(bucket, prefix, 'versions', version);
 }
