@@ -3,8 +3,11 @@
 #   npm dependencies; the Temporal CLI (dev server + Web UI), Helm and the GCS emulator, built with
 #   `go install` into .tools/bin unless already on PATH; kubernetes-validate (PyPI) in .tools/venv;
 #   a Kubernetes control plane (kube-apiserver & co, etcd, kwok) by scripts/setup-kube.sh.
+# `setup.sh start` installs only what `npm start` needs (npm dependencies, the Temporal CLI), so a
+# first run on the sim target takes minutes; the test tools come with `npm test` / `npm run setup`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scope=${1:-all}
 
 if [ ! -d node_modules/@temporalio/worker ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm dependencies" >&2
@@ -27,6 +30,7 @@ go_tool() {
 
 go_tool temporal github.com/temporalio/cli/cmd/temporal@v1.5.1 \
   "-X github.com/temporalio/cli/temporalcli.Version=1.5.1"
+[ "$scope" = start ] && exit 0
 # Helm assumes Kubernetes 1.20 for lint/template unless told the version it was built against.
 HELM_K8S="-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=36"
 HELM_K8S="$HELM_K8S -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=36"

@@ -3,5 +3,5 @@
 # the example pipeline on the sim target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh start
 exec node --import tsx src/client/local-run.ts "$@"
