@@ -81,7 +81,8 @@ async function readyCluster(h: Harness, pool: Partial<NodePoolCreateRequest> = {
   });
 }
 
-async function buildEngine(h: Harness, engineKey: string): Promise<{ plan: string; record: string }> {
+/** The engine-build Job the pipeline would create for the sample's ResNet50. */
+function engineJob(engineKey: string) {
   const uris = engineUris(BUCKET, RESNET.name, engineKey);
   const job = renderEngineBuildJob({
     name: `trt-resnet50-${engineKey}`,
@@ -95,6 +96,11 @@ async function buildEngine(h: Harness, engineKey: string): Promise<{ plan: strin
     acceleratorType: 'nvidia-tesla-t4',
     scriptsConfigMap: 'triton-pipeline-job-scripts',
   });
+  return { uris, job };
+}
+
+async function buildEngine(h: Harness, engineKey: string): Promise<{ plan: string; record: string }> {
+  const { uris, job } = engineJob(engineKey);
   await h.as(() => h.clients.kube(REF).apply(job));
   assert.equal((await h.clients.kube(REF).jobStatus('triton-pipeline', job.metadata.name))?.phase, 'succeeded');
   return uris;
@@ -255,19 +261,7 @@ test('GPU nodes appear with the pool and report GPUs only after the driver Daemo
 test('an engine-build Job runs pending → running → succeeded and writes plan and record exactly once', async () => {
   const h = await harness();
   await readyCluster(h);
-  const uris = engineUris(BUCKET, RESNET.name, 'key1');
-  const job = renderEngineBuildJob({
-    name: 'trt-resnet50-key1',
-    namespace: 'triton-pipeline',
-    model: RESNET,
-    engineKey: 'key1',
-    planUri: uris.plan,
-    recordUri: uris.record,
-    tensorrtImage: 'nvcr.io/nvidia/tensorrt:24.08-py3',
-    nodePool: 'accel',
-    acceleratorType: 'nvidia-tesla-t4',
-    scriptsConfigMap: 'triton-pipeline-job-scripts',
-  });
+  const { uris, job } = engineJob('key1');
   const kube = h.clients.kube(REF);
   await h.as(() => kube.apply(job), { speed: 1, deploymentId: 'deploy/builder' });
   await h.as(() => kube.apply(job), { speed: 1, deploymentId: 'deploy/builder' }); // identical: no second Job
@@ -329,19 +323,7 @@ test('an engine-build Job runs pending → running → succeeded and writes plan
 test('deleting a running Job cancels it: its effect never happens', async () => {
   const h = await harness();
   await readyCluster(h);
-  const uris = engineUris(BUCKET, RESNET.name, 'key2');
-  const job = renderEngineBuildJob({
-    name: 'trt-resnet50-key2',
-    namespace: 'triton-pipeline',
-    model: RESNET,
-    engineKey: 'key2',
-    planUri: uris.plan,
-    recordUri: uris.record,
-    tensorrtImage: 'nvcr.io/nvidia/tensorrt:24.08-py3',
-    nodePool: 'accel',
-    acceleratorType: 'nvidia-tesla-t4',
-    scriptsConfigMap: 'triton-pipeline-job-scripts',
-  });
+  const { uris, job } = engineJob('key2');
   const kube = h.clients.kube(REF);
   await h.as(() => kube.apply(job), { speed: 1 });
   h.now.t += 60_000;
