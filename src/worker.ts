@@ -13,6 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { createPipelineActivities, type ActivityOptions, type PipelineActivities } from './activities/index.js';
+import type { TargetClients } from './activities/ports.js';
 import { JOB_NAMESPACE } from './activities/jobs.js';
 import { loadDriverInstaller, loadJobScripts, loadMetricsAdapter, PROJECT_ROOT } from './assets.js';
 import { dataConverterFromEnv } from './codec/aes-gcm.js';
@@ -55,9 +56,12 @@ export interface PipelineWorkerOptions {
   workflowBundle?: WorkflowBundle;
   /** The payload codec when payloads are encrypted (must match the clients'). */
   dataConverter?: DataConverter | undefined;
+  /** Clients to use instead of the target's own (the gke activities against local stand-ins). */
+  clients?: TargetClients;
 }
 
 async function activitiesFor(options: PipelineWorkerOptions, activityOptions: ActivityOptions): Promise<PipelineActivities> {
+  if (options.clients) return createPipelineActivities(options.clients, activityOptions);
   switch (options.target) {
     case 'sim': {
       const simDir = join(options.stateDir, 'sim');

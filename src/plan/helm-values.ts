@@ -19,6 +19,7 @@ export interface TritonValues {
   acceleratorType: string;
   service: { type: 'LoadBalancer' | 'ClusterIP'; internal: boolean };
   metrics: { summaryLatencies: true };
+  monitoring: { kind: DeploymentSpec['release']['monitoring'] };
   pipeline: PipelineMarker;
   [key: string]: unknown;
 }
@@ -35,6 +36,7 @@ export function tritonValues(spec: DeploymentSpec, repositoryUri: string, marker
     acceleratorType: spec.nodePool.acceleratorType,
     service: { type: spec.release.internalLoadBalancer ? 'LoadBalancer' : 'ClusterIP', internal: spec.release.internalLoadBalancer },
     metrics: { summaryLatencies: true },
+    monitoring: { kind: spec.release.monitoring },
     pipeline: marker,
   };
 }

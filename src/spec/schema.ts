@@ -144,6 +144,8 @@ export const ReleaseSchema = z
     /** Defaults to <bucket>/<repositoryPrefix>; each run publishes a new version under it. */
     modelRepositoryPath: z.string().regex(/^gs:\/\/\S+$/).optional(),
     internalLoadBalancer: z.boolean().default(true),
+    /** How Triton's metrics port is scraped: GKE's Managed Prometheus, prometheus-operator, or not at all. */
+    monitoring: z.enum(['podmonitoring', 'servicemonitor', 'none']).default('podmonitoring'),
   })
   .strict();
 
@@ -252,6 +254,7 @@ export const DeploymentSpecSchema = z
       image: 'nvcr.io/nvidia/tritonserver:24.08-py3',
       replicas: 1,
       internalLoadBalancer: true,
+      monitoring: 'podmonitoring',
     }),
     autoscaling: AutoscalingSchema.default({
       enabled: true,

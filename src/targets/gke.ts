@@ -5,6 +5,7 @@
  * never workflow inputs.
  */
 import { mkdir } from 'node:fs/promises';
+import type { Storage } from '@google-cloud/storage';
 import { join } from 'node:path';
 import type { ClusterRef, HelmApi, KubeApi, TargetClients, TritonProbe } from '../activities/ports.js';
 import { PROJECT_ROOT } from '../assets.js';
@@ -21,6 +22,12 @@ export interface GkeTargetOptions {
   /** Extra CLOUDSDK_* environment for gcloud (e.g. an endpoint override). */
   gcloudEnv?: Record<string, string>;
   helm?: string;
+  /** Use this kubeconfig for every cluster instead of `gcloud container clusters get-credentials`. */
+  kubeconfig?: string;
+  /** A Cloud Storage client (e.g. pointed at an emulator); default: Application Default Credentials. */
+  storage?: Storage;
+  /** Ask Triton's /v2/health/ready through the API server (false where no real Triton runs). */
+  tritonHealthCheck?: boolean;
 }
 
 /** An object whose methods wait for the real one, built on first use (a cluster's credentials exist only once it runs). */
@@ -50,8 +57,8 @@ export function createGkeClients(options: GkeTargetOptions): TargetClients {
     const key = `${ref.project}/${ref.zone}/${ref.cluster}`;
     let clients = perCluster.get(key);
     if (clients === undefined) {
-      const kubeconfig = join(options.stateDir, 'kube', `${ref.project}_${ref.zone}_${ref.cluster}.yaml`);
-      let credentials: Promise<void> | undefined;
+      const kubeconfig = options.kubeconfig ?? join(options.stateDir, 'kube', `${ref.project}_${ref.zone}_${ref.cluster}.yaml`);
+      let credentials: Promise<void> | undefined = options.kubeconfig === undefined ? undefined : Promise.resolve();
       const ensureCredentials = () =>
         (credentials ??= mkdir(join(options.stateDir, 'kube'), { recursive: true })
           .then(() => writeKubeconfig(gcloud, ref, kubeconfig))
@@ -63,7 +70,10 @@ export function createGkeClients(options: GkeTargetOptions): TargetClients {
       clients = {
         kube,
         helm: lazy(async () => (await ensureCredentials(), createHelmCli({ exec: run, kubeconfig, ...(options.helm ? { helm: options.helm } : {}) }))),
-        triton: lazy(async () => (await ensureCredentials(), createTritonProbe(kube, kubeConfigFromFile(kubeconfig)))),
+        triton: lazy(async () => (
+          await ensureCredentials(),
+          createTritonProbe(kube, kubeConfigFromFile(kubeconfig), { checkHealth: options.tritonHealthCheck ?? true })
+        )),
       };
       perCluster.set(key, clients);
     }
@@ -75,7 +85,7 @@ export function createGkeClients(options: GkeTargetOptions): TargetClients {
     kube: (ref) => clientsFor(ref).kube,
     helm: (ref) => clientsFor(ref).helm,
     triton: (ref) => clientsFor(ref).triton,
-    store: createGcsStore(createStorage()),
+    store: createGcsStore(options.storage ?? createStorage()),
     reportDir: join(options.stateDir, 'reports'),
     tritonChart: join(PROJECT_ROOT, 'deploy/charts/triton'),
   };

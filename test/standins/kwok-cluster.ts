@@ -64,18 +64,23 @@ export async function startKwokCluster(name: string): Promise<KwokCluster> {
 
 /** A simulated GKE GPU node (kwok plays its kubelet): GKE's pool labels and GPU taint; GPUs once "the driver" is up. */
 export function gpuNode(name: string, pool: string, gpus: number): string {
+  return node(name, { 'cloud.google.com/gke-nodepool': pool, 'cloud.google.com/gke-accelerator': 'nvidia-tesla-t4' }, gpus, [
+    { key: 'nvidia.com/gpu', value: 'present', effect: 'NoSchedule' },
+  ]);
+}
+
+/** A simulated GKE node without GPUs (the default pool, where the load generator runs). */
+export function cpuNode(name: string, pool: string): string {
+  return node(name, { 'cloud.google.com/gke-nodepool': pool }, 0, []);
+}
+
+function node(name: string, labels: Record<string, string>, gpus: number, taints: object[]): string {
+  const resources = { cpu: '8', memory: '30Gi', pods: '110', ...(gpus > 0 || labels['cloud.google.com/gke-accelerator'] ? { 'nvidia.com/gpu': String(gpus) } : {}) };
   return JSON.stringify({
     apiVersion: 'v1',
     kind: 'Node',
-    metadata: {
-      name,
-      annotations: { 'kwok.x-k8s.io/node': 'fake' },
-      labels: { type: 'kwok', 'cloud.google.com/gke-nodepool': pool, 'cloud.google.com/gke-accelerator': 'nvidia-tesla-t4' },
-    },
-    spec: { taints: [{ key: 'nvidia.com/gpu', value: 'present', effect: 'NoSchedule' }] },
-    status: {
-      capacity: { cpu: '8', memory: '30Gi', pods: '110', 'nvidia.com/gpu': String(gpus) },
-      allocatable: { cpu: '8', memory: '30Gi', pods: '110', 'nvidia.com/gpu': String(gpus) },
-    },
+    metadata: { name, annotations: { 'kwok.x-k8s.io/node': 'fake' }, labels: { type: 'kwok', ...labels } },
+    spec: { taints },
+    status: { capacity: resources, allocatable: resources },
   });
 }

@@ -1,0 +1,164 @@
+/**
+ * The deployment workflow on the gke task queue with the gke activities, end to end against local
+ * stand-ins that speak the same protocols: real gcloud → GKE API stand-in, @kubernetes/client-node
+ * and real helm → a real kube-apiserver with kwok nodes, @google-cloud/storage → the GCS
+ * emulator. No real perf_analyzer runs here (kwok completes the Job without output), so the run
+ * must stop at validation with a typed failure and undo what it did: the first install is
+ * uninstalled and the unserved repository version deleted.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { createEngineActivities } from '../../src/activities/engines.js';
+import { JOB_NAMESPACE } from '../../src/activities/jobs.js';
+import { loadJobScripts } from '../../src/assets.js';
+import { exec } from '../../src/clients/exec.js';
+import { createGcsStore, parseGsUri } from '../../src/clients/gcs.js';
+import { createHelmCli } from '../../src/clients/helm.js';
+import { applicationFailureIn } from '../../src/errors.js';
+import { deploymentWorkflowId } from '../../src/plan/ids.js';
+import { tensorrtImageFor } from '../../src/plan/jobs.js';
+import type { DeploymentSpec } from '../../src/spec/schema.js';
+import { validateSpec } from '../../src/spec/validate.js';
+import { createGkeClients } from '../../src/targets/gke.js';
+import { createPipelineWorker } from '../../src/worker.js';
+import { progressQuery } from '../../src/workflows/definitions.js';
+import type { deployTriton } from '../../src/workflows/deploy.js';
+import { runActivity } from '../helpers/activity-env.js';
+import { exampleSpec, PROJECT_ROOT } from '../helpers/specs.js';
+import { bundleWorkflows, startTemporal, tempDir, unique } from '../helpers/temporal.js';
+import { startGcsEmulator, type GcsEmulator } from '../standins/gcs-emulator.js';
+import { startGkeStandIn, type GkeStandIn } from '../standins/gke-api.js';
+import { cpuNode, gpuNode, startKwokCluster, type KwokCluster } from '../standins/kwok-cluster.js';
+
+let env: TestWorkflowEnvironment;
+let gkeApi: GkeStandIn;
+let kwok: KwokCluster;
+let gcs: GcsEmulator;
+let worker: Worker;
+let running: Promise<void>;
+let spec: DeploymentSpec;
+const taskQueue = unique('gke-target');
+
+before(async () => {
+  [env, gkeApi, kwok, gcs] = await Promise.all([startTemporal(), startGkeStandIn(), startKwokCluster(`gke-${process.pid}`), startGcsEmulator()]);
+  const example = exampleSpec('gke');
+  const result = validateSpec({
+    ...example,
+    models: example.models.map((m) => ({
+      ...m,
+      source: 'gs://gke-e2e-models/sources/resnet50-v1-12.onnx',
+      calibrationCache: 'gs://gke-e2e-models/sources/resnet50.cache',
+    })),
+    project: 'gke-e2e',
+    bucket: 'gs://gke-e2e-models',
+    release: { name: 'triton', namespace: 'inference', internalLoadBalancer: false, monitoring: 'none' },
+    nodePool: { ...example.nodePool, gpuDriver: 'installer-daemonset' },
+    approval: { required: false },
+  });
+  assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
+  spec = result.spec;
+
+  // The GPU pool's node (on GKE: created by the node pool) with its GPU reported, and a CPU node for the load generator.
+  await kwok.kubectl(['apply', '-f', '-'], gpuNode('gke-e2e-accel-0', spec.nodePool.name, 1));
+  await kwok.kubectl(['apply', '-f', '-'], cpuNode('gke-e2e-default-0', 'default-pool'));
+
+  // The bucket, the model source, and an engine built earlier for the same content hash.
+  await gcs.storage.createBucket(parseGsUri(spec.bucket).bucket);
+  const store = createGcsStore(gcs.storage);
+  const model = spec.models[0]!;
+  await store.write(model.source, 'onnx model bytes');
+  await store.write(model.calibrationCache!, 'calibration cache');
+  const engines = createEngineActivities({ kube: () => assert.fail('no Job for a cached engine'), store, pollIntervalMs: 100, jobScripts: await loadJobScripts(JOB_NAMESPACE) });
+  const request = {
+    run: { deploymentId: 'earlier' },
+    cluster: { project: spec.project, zone: spec.zone, cluster: spec.cluster.name },
+    bucket: spec.bucket,
+    model,
+    tensorrtImage: tensorrtImageFor(spec.release.image),
+    nodePool: spec.nodePool.name,
+    acceleratorType: spec.nodePool.acceleratorType,
+  };
+  const resolved = await runActivity(engines.resolveEngine, request);
+  await store.write(resolved.planUri, 'serialized TensorRT engine');
+  const plan = await store.stat(resolved.planUri);
+  await store.write(resolved.recordUri, JSON.stringify({ engineKey: resolved.engineKey, model: model.name, planUri: resolved.planUri, planMd5: plan!.md5, tensorrtImage: request.tensorrtImage, gpu: request.acceleratorType, flags: ['int8'], profiles: '1,8,32;1,16,32;1,32,32', builtAt: '2026-11-01T00:00:00Z' }));
+
+  const gcloudConfig = await mkdtemp(join(tmpdir(), 'gcloud-'));
+  await writeFile(join(gcloudConfig, 'token'), 'stand-in-token\n');
+  const stateDir = await tempDir('gke-target');
+  worker = await createPipelineWorker({
+    connection: env.nativeConnection,
+    namespace: 'default',
+    target: 'gke',
+    stateDir,
+    taskQueue,
+    workflowBundle: await bundleWorkflows(),
+    clients: createGkeClients({
+      stateDir,
+      gcloudEnv: {
+        CLOUDSDK_CONFIG: gcloudConfig,
+        CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: join(gcloudConfig, 'token'),
+        CLOUDSDK_CORE_ACCOUNT: 'pipeline@gke-e2e.iam.gserviceaccount.com',
+        CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER: gkeApi.url,
+        CLOUDSDK_API_ENDPOINT_OVERRIDES_SERVICEUSAGE: gkeApi.url,
+      },
+      helm: join(PROJECT_ROOT, '.tools/bin/helm'),
+      kubeconfig: kwok.kubeconfig,
+      storage: gcs.storage,
+      tritonHealthCheck: false,
+    }),
+  });
+  running = worker.run();
+});
+
+after(async () => {
+  worker?.shutdown();
+  await running;
+  await Promise.all([env?.teardown(), gkeApi?.close(), kwok?.stop(), gcs?.stop()]);
+});
+
+describe('the deployment workflow on the gke task queue (local stand-ins)', () => {
+  it('creates the cluster, applies the driver, reuses the engine, publishes, installs with helm, then stops at validation and undoes the install', async () => {
+    const handle = await env.client.workflow.start<typeof deployTriton>('deployTriton', { workflowId: deploymentWorkflowId(spec), taskQueue, args: [{ spec }] });
+    const error = await handle.result().then(
+      () => assert.fail('no perf_analyzer output exists here, so validation cannot pass'),
+      (e: unknown) => e,
+    );
+    const failure = applicationFailureIn(error);
+    assert.equal(failure?.type, 'InvalidArgument', String(error));
+    assert.match(failure!.message, /perf/);
+
+    const progress = await handle.query(progressQuery);
+    assert.deepEqual(
+      progress.stages.map((s) => [s.name, s.status]),
+      [
+        ['cluster', 'completed'],
+        ['driver', 'completed'],
+        ['engines', 'completed'],
+        ['repository', 'completed'],
+        ['release', 'compensated'],
+        ['validation', 'failed'],
+        ['autoscaling', 'pending'],
+        ['report', 'completed'],
+      ],
+    );
+    assert.match(progress.stages[2]!.detail!, /resnet50: cached/);
+
+    // GKE: the cluster and GPU pool exist as the spec asked.
+    const cluster = gkeApi.cluster(spec.project, spec.zone, spec.cluster.name);
+    assert.equal(cluster?.status, 'RUNNING');
+    assert.ok(cluster?.nodePools.has(spec.nodePool.name));
+    // Kubernetes: the driver installer is there, the release was uninstalled by the saga.
+    assert.match(await kwok.kubectl(['get', 'daemonset', '-n', 'kube-system', '-o', 'name']), /nvidia-driver-installer/);
+    assert.deepEqual(await createHelmCli({ exec, helm: join(PROJECT_ROOT, '.tools/bin/helm'), kubeconfig: kwok.kubeconfig }).history('triton', 'inference'), []);
+    // GCS: the unserved repository version is gone (manifest first), the report is kept.
+    const objects = await createGcsStore(gcs.storage).list(`${spec.bucket}/`);
+    assert.ok(!objects.some((uri) => uri.includes('/versions/') || uri.includes('/manifests/')), objects.join('\n'));
+    assert.ok(objects.some((uri) => uri.includes('/reports/')));
+  });
+});
