@@ -1,15 +1,14 @@
 /**
- * A real Kubernetes control plane for tests: kube-apiserver, kube-controller-manager,
- * kube-scheduler and etcd (built by scripts/setup-kube.sh) run by kwokctl's binary runtime, with
- * kwok playing the nodes' kubelets. Loopback only; its own work directory and kubeconfig.
+ * A real Kubernetes control plane for tests, started by scripts/local-cluster.sh (kube-apiserver,
+ * kube-controller-manager, kube-scheduler and etcd run by kwokctl's binary runtime, kwok playing
+ * the nodes' kubelets) in a directory of its own. Loopback only.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { PROJECT_ROOT } from '../helpers/specs.js';
 
-const BIN = join(PROJECT_ROOT, '.tools/bin');
 
 export interface KwokCluster {
   name: string;
@@ -22,28 +21,10 @@ export interface KwokCluster {
 
 export async function startKwokCluster(name: string): Promise<KwokCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'kwok-'));
-  const config = join(dir, 'kwok.yaml');
-  await writeFile(
-    config,
-    [
-      'kind: KwokctlConfiguration',
-      'apiVersion: config.kwok.x-k8s.io/v1alpha1',
-      'options:',
-      '  runtime: binary',
-      '  bindAddress: 127.0.0.1',
-      `  kubeApiserverBinary: ${BIN}/kube-apiserver`,
-      `  kubeControllerManagerBinary: ${BIN}/kube-controller-manager`,
-      `  kubeSchedulerBinary: ${BIN}/kube-scheduler`,
-      `  kwokControllerBinary: ${BIN}/kwok`,
-      `  etcdBinary: ${BIN}/etcd`,
-      '',
-    ].join('\n'),
-  );
-  const env = { ...process.env, KWOK_WORKDIR: join(dir, 'work') };
-  const kwokctl = (args: string[]) => execa(join(BIN, 'kwokctl'), ['--config', config, ...args], { env });
-  await kwokctl(['create', 'cluster', '--name', name, '--wait', '3m', '--kubeconfig', join(dir, 'unused-kubeconfig')]);
-  const kubeconfig = join(dir, 'kubeconfig');
-  await writeFile(kubeconfig, (await kwokctl(['get', 'kubeconfig', '--name', name])).stdout);
+  const script = (command: string) =>
+    execa('bash', [join(PROJECT_ROOT, 'scripts/local-cluster.sh'), command, name], { env: { ...process.env, PIPELINE_KWOK_DIR: dir } });
+  await script('start');
+  const kubeconfig = join(dir, `${name}.kubeconfig`);
   return {
     name,
     kubeconfig,
@@ -56,7 +37,7 @@ export async function startKwokCluster(name: string): Promise<KwokCluster> {
       await execa('kubectl', ['--kubeconfig', kubeconfig, 'patch', 'node', node, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { capacity: resources, allocatable: resources } })]);
     },
     async stop() {
-      await kwokctl(['delete', 'cluster', '--name', name]).catch(() => undefined);
+      await script('stop').catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     },
   };
