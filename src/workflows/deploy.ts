@@ -83,7 +83,7 @@ export async function deployTriton(input: DeployInput): Promise<DeployResult> {
     try {
       const result = await work();
       entry.status = 'completed';
-      entry.detail = describe?.(result);
+      entry.detail = describe ? describe(result) : typeof result === 'string' ? result : undefined;
       return result;
     } catch (error) {
       entry.status = 'failed';
@@ -96,7 +96,6 @@ export async function deployTriton(input: DeployInput): Promise<DeployResult> {
 
   // Saga: inverses registered before the step they undo; run newest first.
   const compensations: Array<{ name: string; undo: () => Promise<void> }> = [];
-  let previous: ReleaseState | null = null;
   let rollback: RollbackEvidence | null = null;
   let engines: EngineResult[] = [];
   let variants: VariantResult[] = [];
@@ -117,13 +116,13 @@ export async function deployTriton(input: DeployInput): Promise<DeployResult> {
       }
       await act.awaitNodePoolRunning({ run, cluster, nodePool: spec.nodePool.name });
       return `cluster ${created.outcome}, node pool ${pool.outcome}`;
-    }, (d) => d);
+    });
 
     await stage('driver', async () => {
       const driver = await act.ensureGpuDriver({ run, cluster, nodePool: spec.nodePool });
       const gpus = await act.awaitAllocatableGpus({ run, cluster, nodePool: spec.nodePool });
       return `${driver.applied ? 'installer DaemonSet applied' : 'driver managed by GKE'}; ${gpus.gpus} GPUs on ${gpus.nodes} nodes`;
-    }, (d) => d);
+    });
 
     engines = await stage('engines', () => Promise.all(spec.models.map((model) => ensureEngine(spec, run, model))),
       (built) => built.map((e) => `${e.model}: ${e.cached ? 'cached' : 'built'} ${e.engineKey.slice(0, 12)}`).join(', '),
@@ -155,9 +154,8 @@ export async function deployTriton(input: DeployInput): Promise<DeployResult> {
     }, (p) => `${p.repositoryUri} (${p.files} files)`);
     repositoryUri = published.repositoryUri;
 
-    await stage('release', async () => {
-      previous = await act.describeRelease(releaseRef);
-      const before = previous;
+    const release = await stage('release', async () => {
+      const before: ReleaseState | null = await act.describeRelease(releaseRef);
       if (before !== null && before.status === 'deployed') {
         compensations.push({ name: `roll back to revision ${before.revision}`, undo: () => rollBackTo(before) });
       } else if (before === null) {
@@ -175,11 +173,11 @@ export async function deployTriton(input: DeployInput): Promise<DeployResult> {
       const upgraded = await act.upgradeRelease({ ...releaseRef, values });
       revision = upgraded.revision;
       await act.awaitReleaseServing({ ...releaseRef, repositoryUri: values.modelRepositoryPath });
-      return upgraded.revision;
-    }, (r) => `revision ${r}${previous ? ` (previous ${(previous as ReleaseState).revision})` : ''}`);
+      return { revision: upgraded.revision, previous: before };
+    }, (r) => `revision ${r.revision}${r.previous ? ` (previous ${r.previous.revision})` : ''}`);
 
     await stage('validation', async () => {
-      const before = previous as ReleaseState | null;
+      const before = release.previous;
       const baseline: Baseline | null = before !== null ? await act.loadBaseline({ run, bucket: spec.bucket, namespace: spec.release.namespace, release: spec.release.name, revision: before.revision }) : null;
       variants = [];
       // Sequential on purpose: variants share the GPU, so parallel sweeps would measure each other.
