@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A local Kubernetes control plane with kwok nodes (no Docker): kube-apiserver, controller-manager,
 # scheduler and etcd built by scripts/setup-kube.sh, run by kwokctl's binary runtime on 127.0.0.1.
+# kwok's behaviour is deploy/kwok/stages.yaml (Stage objects), pod logs come from kwok Logs objects.
 #   scripts/local-cluster.sh start|stop|status [NAME]    (NAME defaults to triton-local)
 # State and the kubeconfig live in .pipeline/kwok (git-ignored), or in PIPELINE_KWOK_DIR.
 set -euo pipefail
@@ -31,9 +32,11 @@ CONFIG
     if "$bin/kwokctl" get clusters 2>/dev/null | grep -qx "$name"; then
       "$bin/kwokctl" --config "$dir/kwok.yaml" start cluster --name "$name" --wait 3m >&2
     else
-      "$bin/kwokctl" --config "$dir/kwok.yaml" create cluster --name "$name" --wait 3m --kubeconfig "$dir/unused.kubeconfig" >&2
+      "$bin/kwokctl" --config "$dir/kwok.yaml" create cluster --name "$name" --enable-crds=Stage,Logs --wait 3m --kubeconfig "$dir/unused.kubeconfig" >&2
     fi
-    "$bin/kwokctl" get kubeconfig --name "$name" > "$kubeconfig"
+    "$bin/kwokctl" get kubeconfig --name "$name" > "$kubeconfig.tmp"
+    kubectl --kubeconfig "$kubeconfig.tmp" apply -f deploy/kwok/stages.yaml >&2
+    mv "$kubeconfig.tmp" "$kubeconfig"
     echo "cluster $name is up; export KUBECONFIG=$kubeconfig"
     ;;
   stop)

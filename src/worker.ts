@@ -5,6 +5,8 @@
  *   (file paths, mTLS), TEMPORAL_API_KEY, PIPELINE_TARGET (sim),
  *   PIPELINE_STATE_DIR (.pipeline: the simulated world and local reports),
  *   PIPELINE_TASK_QUEUE (triton-pipeline-<target>),
+ *   PIPELINE_KWOK_DIR (<state dir>/kwok) and PIPELINE_GCS_ENDPOINT (http://127.0.0.1:4443): the local
+ *   target's clusters and its GCS emulator,
  *   PIPELINE_PAYLOAD_KEY / _KEY_ID / _PREVIOUS_KEYS (encrypt payloads in history; see src/codec).
  */
 import { mkdir } from 'node:fs/promises';
@@ -21,7 +23,9 @@ import { connectionOptions, temporalConnectionFromEnv, type TemporalConnectionCo
 import { taskQueueFor } from './plan/ids.js';
 import type { Target } from './spec/schema.js';
 import { createGkeClients } from './targets/gke.js';
-import { createSimActivities } from './targets/sim.js';
+import { emulatorStorage, gcsEmulatorAnswers } from './targets/local/gcs-emulator.js';
+import { createLocalClients } from './targets/local/index.js';
+import { createSimActivities, withSimulation } from './targets/sim.js';
 
 export interface WorkerConfig {
   temporal: TemporalConnectionConfig;
@@ -29,6 +33,7 @@ export interface WorkerConfig {
   stateDir: string;
   taskQueue: string;
   dataConverter: DataConverter | undefined;
+  local: LocalTargetConfig;
 }
 
 export function workerConfigFromEnv(env: NodeJS.ProcessEnv): WorkerConfig {
@@ -36,12 +41,14 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv): WorkerConfig {
   if (target !== 'sim' && target !== 'gke' && target !== 'local') {
     throw new Error(`PIPELINE_TARGET must be sim, gke or local (got "${target}")`);
   }
+  const stateDir = env['PIPELINE_STATE_DIR'] ?? join(PROJECT_ROOT, '.pipeline');
   return {
     temporal: temporalConnectionFromEnv(env),
     target,
-    stateDir: env['PIPELINE_STATE_DIR'] ?? join(PROJECT_ROOT, '.pipeline'),
+    stateDir,
     taskQueue: env['PIPELINE_TASK_QUEUE'] ?? taskQueueFor(target),
     dataConverter: dataConverterFromEnv(env),
+    local: localConfigFromEnv(env, stateDir),
   };
 }
 
@@ -58,10 +65,24 @@ export interface PipelineWorkerOptions {
   dataConverter?: DataConverter | undefined;
   /** Clients to use instead of the target's own (the gke activities against local stand-ins). */
   clients?: TargetClients;
+  /** The local target's kwok directory and GCS emulator (default: localConfigFromEnv). */
+  local?: LocalTargetConfig;
+}
+
+export interface LocalTargetConfig {
+  kwokDir: string;
+  gcsEndpoint: string;
+}
+
+export function localConfigFromEnv(env: NodeJS.ProcessEnv, stateDir: string): LocalTargetConfig {
+  return { kwokDir: env['PIPELINE_KWOK_DIR'] ?? join(stateDir, 'kwok'), gcsEndpoint: env['PIPELINE_GCS_ENDPOINT'] ?? 'http://127.0.0.1:4443' };
 }
 
 async function activitiesFor(options: PipelineWorkerOptions, activityOptions: ActivityOptions): Promise<PipelineActivities> {
-  if (options.clients) return createPipelineActivities(options.clients, activityOptions);
+  if (options.clients) {
+    const activities = createPipelineActivities(options.clients, activityOptions);
+    return options.target === 'local' ? withSimulation(activities) : activities;
+  }
   switch (options.target) {
     case 'sim': {
       const simDir = join(options.stateDir, 'sim');
@@ -70,8 +91,14 @@ async function activitiesFor(options: PipelineWorkerOptions, activityOptions: Ac
     }
     case 'gke':
       return createPipelineActivities(createGkeClients({ stateDir: join(options.stateDir, 'gke') }), activityOptions);
-    case 'local':
-      throw new Error('target "local" (kube-apiserver + kwok, GCS emulator, Triton on CPU) is not available in this version yet; use "sim" or "gke"');
+    case 'local': {
+      const local = options.local ?? localConfigFromEnv(process.env, options.stateDir);
+      if (!(await gcsEmulatorAnswers(local.gcsEndpoint))) {
+        throw new Error(`the local target needs its GCS emulator at ${local.gcsEndpoint} (PIPELINE_GCS_ENDPOINT); \`npm start -- --target local\` starts one`);
+      }
+      const clients = createLocalClients({ kwokDir: local.kwokDir, stateDir: join(options.stateDir, 'local'), storage: emulatorStorage(local.gcsEndpoint), helm: join(PROJECT_ROOT, '.tools/bin/helm') });
+      return withSimulation(createPipelineActivities(clients, activityOptions));
+    }
   }
 }
 
@@ -80,7 +107,7 @@ export async function createPipelineWorker(options: PipelineWorkerOptions): Prom
     driverInstaller: await loadDriverInstaller(),
     jobScripts: await loadJobScripts(JOB_NAMESPACE),
     metricsAdapter: await loadMetricsAdapter(),
-    pollIntervalMs: options.target === 'sim' ? 100 : 5000,
+    pollIntervalMs: { sim: 100, local: 500, gke: 5000 }[options.target],
   };
   const activities = await activitiesFor(options, activityOptions);
   return Worker.create({

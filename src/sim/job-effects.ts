@@ -11,11 +11,9 @@ import type { EngineBuildRecord } from '../plan/layout.js';
 import type { ModelSpec } from '../spec/schema.js';
 import { renderPerfCsv } from '../triton/perf-output.js';
 import { latencyAt, type LatencyPercentile, type PerfPoint } from '../triton/perf-types.js';
-import { nodesOf } from './nodes.js';
 import { perfProfileFor, simulateSweep } from './perf-model.js';
-import type { ClusterState } from './state.js';
 import { SIM_DURATIONS_SECONDS } from './timing.js';
-import { loadRepository, modelRepositoryOf, replicaCountOf, servingRevision, type SimulatedPlan } from './triton.js';
+import { loadRepository, type SimulatedPlan } from './triton.js';
 
 export interface JobOutcome {
   phase: 'succeeded' | 'failed';
@@ -23,12 +21,21 @@ export interface JobOutcome {
   message?: string;
 }
 
+/** What a release serves, as its clients see it: the repository, the replicas answering, how much slower than modelled. */
+export interface ServedRelease {
+  repository: string;
+  /** Replicas that are running on a GPU (each Triton pod holds one). */
+  replicas: number;
+  /** Fraction by which this revision serves slower (regression drills). */
+  slowdown: number;
+}
+
 export interface JobEffectContext {
-  cluster: ClusterState;
   objects: ObjectStore;
-  now: number;
   /** When the Job finished (its simulated deadline). */
   doneAt: number;
+  /** The release's deployed revision, or undefined when none is deployed. */
+  served(namespace: string, release: string): Promise<ServedRelease | undefined>;
 }
 
 const FORMATS: readonly ModelSpec['format'][] = ['onnx', 'tf-checkpoint'];
@@ -144,7 +151,7 @@ async function buildEngine(env: Record<string, string>, { objects, doneAt }: Job
   ].join('\n');
 }
 
-async function runPerfAnalyzer(env: Record<string, string>, { cluster, objects, now }: JobEffectContext): Promise<string> {
+async function runPerfAnalyzer(env: Record<string, string>, { objects, served: servedBy }: JobEffectContext): Promise<string> {
   const release = required(env, 'PERF_RELEASE');
   const namespace = required(env, 'PERF_NAMESPACE');
   const model = required(env, 'PERF_MODEL');
@@ -153,11 +160,11 @@ async function runPerfAnalyzer(env: Record<string, string>, { cluster, objects, 
   const percentile = Number(required(env, 'PERF_PERCENTILE')) as LatencyPercentile;
   if (!PERCENTILES.includes(percentile)) throw new JobFailure(`PERF_PERCENTILE must be one of ${PERCENTILES.join(', ')}`);
 
-  const revision = servingRevision(cluster, namespace, release);
-  const repository = revision === undefined ? undefined : modelRepositoryOf(revision.values);
-  if (revision === undefined || repository === undefined) {
+  const serving = await servedBy(namespace, release);
+  if (serving === undefined) {
     throw new JobFailure(`failed to get model metadata: no Triton server answers for release ${release} in namespace ${namespace} (no deployed revision)`);
   }
+  const { repository } = serving;
   const { models } = await loadRepository(objects, repository);
   const served = models.find((m) => m.name === model);
   if (served === undefined) {
@@ -168,8 +175,7 @@ async function runPerfAnalyzer(env: Record<string, string>, { cluster, objects, 
   if (batchSize > config.maxBatchSize) {
     throw new JobFailure(`batch size ${batchSize} exceeds maximum batch size ${config.maxBatchSize} allowed by model '${model}'`);
   }
-  const gpuNodes = nodesOf(cluster, now).filter((n) => n.allocatableGpus > 0).length;
-  const gpus = Math.min(replicaCountOf(revision.values), gpuNodes);
+  const gpus = serving.replicas;
   if (gpus === 0) throw new JobFailure(`no Triton replica of release ${release} is running: no node has allocatable nvidia.com/gpu`);
 
   const points = simulateSweep({
@@ -184,7 +190,7 @@ async function runPerfAnalyzer(env: Record<string, string>, { cluster, objects, 
     },
     batchSize,
     concurrency,
-    slowdown: revision.regression,
+    slowdown: serving.slowdown,
   });
   return `${perfAnalyzerText(points, batchSize, concurrency.end, percentile)}${PERF_CSV_BEGIN}\n${renderPerfCsv(points)}${PERF_CSV_END}\n`;
 }

@@ -7,8 +7,9 @@
 import { ApiError, type ClusterRef, type JobStatus, type KubeApi, type KubeObject, type NodeInfo } from '../activities/ports.js';
 import { jobEnv, PIPELINE_LABEL } from '../plan/jobs.js';
 import { currentSimContext, runInSimContext } from './context.js';
-import { jobDurationSeconds, jobStartLog, runJobEffect } from './job-effects.js';
+import { jobDurationSeconds, jobStartLog, runJobEffect, type ServedRelease } from './job-effects.js';
 import { nodesOf, objectKey } from './nodes.js';
+import { modelRepositoryOf, replicaCountOf, servingRevision } from './triton.js';
 import { clusterResource, runningCluster, type ClusterState, type JobRun, type SimServices } from './state.js';
 import { SIM_DURATIONS_SECONDS, scaledMs } from './timing.js';
 
@@ -49,6 +50,14 @@ function objectResource(ref: ClusterRef, kind: string, namespace: string | undef
   return `${clusterResource(ref)}/k8s/${namespace === undefined ? '' : `${namespace}/`}${kind}/${name}`;
 }
 
+function servedRelease(cluster: ClusterState, namespace: string, release: string, now: number): ServedRelease | undefined {
+  const revision = servingRevision(cluster, namespace, release);
+  const repository = revision === undefined ? undefined : modelRepositoryOf(revision.values);
+  if (revision === undefined || repository === undefined) return undefined;
+  const gpuNodes = nodesOf(cluster, now).filter((n) => n.allocatableGpus > 0).length;
+  return { repository, replicas: Math.min(replicaCountOf(revision.values), gpuNodes), slowdown: revision.regression };
+}
+
 /** Advances the cluster's Jobs to `now`; a Job past its deadline plays its effect, logged under its creator. */
 export async function settleJobs(services: Pick<SimServices, 'objects' | 'log'>, ref: ClusterRef, cluster: ClusterState, now: number): Promise<void> {
   for (const record of Object.values(cluster.objects)) {
@@ -58,7 +67,7 @@ export async function settleJobs(services: Pick<SimServices, 'objects' | 'log'>,
     if (now >= job.doneAt) {
       const { name, namespace } = record.object.metadata;
       const outcome = await runInSimContext({ deploymentId: job.deploymentId, speed: 0, regression: 0 }, async () => {
-        const result = await runJobEffect(job.component, env, { cluster, objects: services.objects, now, doneAt: job.doneAt });
+        const result = await runJobEffect(job.component, env, { objects: services.objects, doneAt: job.doneAt, served: async (namespace, release) => servedRelease(cluster, namespace, release, now) });
         await services.log.record('kube', 'job.complete', objectResource(ref, 'Job', namespace, name), true);
         return result;
       });

@@ -344,12 +344,28 @@ export const DeploymentSpecSchema = z
         message: `minReplicas (${spec.autoscaling.minReplicas}) must be <= maxReplicas (${spec.autoscaling.maxReplicas})`,
       });
     }
-    if (spec.simulation !== undefined && spec.target !== 'sim') {
+    if (spec.simulation !== undefined && spec.target === 'gke') {
       ctx.addIssue({
         code: 'custom',
         path: ['simulation'],
-        message: 'simulation settings only apply to target "sim"; remove them or set target: sim',
+        message: 'simulation settings only apply to targets "sim" and "local"; remove them for gke',
       });
+    }
+    if (spec.target === 'local') {
+      if (spec.release.monitoring !== 'none') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['release', 'monitoring'],
+          message: 'the local cluster has no Prometheus Operator or Managed Prometheus CRDs; set release.monitoring: none',
+        });
+      }
+      if (spec.release.internalLoadBalancer) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['release', 'internalLoadBalancer'],
+          message: 'the local cluster has no load-balancer controller (helm --wait would never finish); set release.internalLoadBalancer: false',
+        });
+      }
     }
   });
 

@@ -15,6 +15,7 @@ import { createGcsStore, createStorage } from '../clients/gcs.js';
 import { createHelmCli } from '../clients/helm.js';
 import { createKubeClient, kubeConfigFromFile } from '../clients/kube.js';
 import { createTritonProbe } from '../clients/triton-probe.js';
+import { lazy } from './lazy.js';
 
 export interface GkeTargetOptions {
   stateDir: string;
@@ -28,24 +29,6 @@ export interface GkeTargetOptions {
   storage?: Storage;
   /** Ask Triton's /v2/health/ready through the API server (false where no real Triton runs). */
   tritonHealthCheck?: boolean;
-}
-
-/** An object whose methods wait for the real one, built on first use (a cluster's credentials exist only once it runs). */
-function lazy<T extends object>(build: () => Promise<T>): T {
-  let pending: Promise<T> | undefined;
-  const load = () => {
-    pending ??= build().catch((error: unknown) => {
-      pending = undefined;
-      throw error;
-    });
-    return pending;
-  };
-  return new Proxy({} as T, {
-    get: (_, method) => async (...args: unknown[]) => {
-      const target = (await load()) as Record<PropertyKey, (...a: unknown[]) => unknown>;
-      return target[method]!(...args);
-    },
-  });
 }
 
 export function createGkeClients(options: GkeTargetOptions): TargetClients {

@@ -2,6 +2,7 @@
  * The sim target: the real activity code over the simulated world (src/sim), run inside the sim
  * context of the calling deployment (speed, regression drill) and with the spec's injected faults.
  * A fault fails the first N attempts of its stage's main activity, before anything is applied.
+ * The local target runs its activities the same way (its GPU work is simulated too).
  */
 import { Context } from '@temporalio/activity';
 import { translateError } from '../activities/errors.js';
@@ -40,9 +41,8 @@ function injectFault(activity: string, simulation: SimulationSpec | undefined, a
   );
 }
 
-export function createSimActivities(stateDir: string, options: ActivityOptions): PipelineActivities {
-  const world = createSimWorld({ stateDir });
-  const activities = createPipelineActivities(world.clients(), options);
+/** Each activity run inside the calling deployment's simulation settings, faults injected first. */
+export function withSimulation(activities: PipelineActivities): PipelineActivities {
   const wrapped = Object.entries(activities).map(([name, activity]) => {
     const run = async (input: { run: RunContext }) => {
       const simulation = input.run.simulation;
@@ -55,4 +55,8 @@ export function createSimActivities(stateDir: string, options: ActivityOptions):
     return [name, run];
   });
   return Object.fromEntries(wrapped) as PipelineActivities;
+}
+
+export function createSimActivities(stateDir: string, options: ActivityOptions): PipelineActivities {
+  return withSimulation(createPipelineActivities(createSimWorld({ stateDir }).clients(), options));
 }

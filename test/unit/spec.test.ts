@@ -39,7 +39,9 @@ describe('deployment spec', () => {
     ['missing SLA', (s) => delete (s.models[0] as Partial<DeploymentSpecInput['models'][number]>).sla, 'models[0].sla', /required/],
     ['BERT without sequence length', (s) => delete s.models[1]!.sequenceLength, 'models[1].sequenceLength', /needs sequenceLength/],
     ['negative latency bound', (s) => (s.models[0]!.sla.latencyMs = -5), 'models[0].sla.latencyMs', /> 0/],
-    ['simulation on gke', (s) => (s.target = 'gke'), 'simulation', /only apply to target "sim"/],
+    ['simulation on gke', (s) => (s.target = 'gke'), 'simulation', /only apply to targets "sim" and "local"/],
+    ['monitoring CRDs on the local cluster', (s) => ((s.target = 'local'), (s.release = { ...s.release, monitoring: 'podmonitoring', internalLoadBalancer: false })), 'release.monitoring', /set release.monitoring: none/],
+    ['a load balancer on the local cluster', (s) => ((s.target = 'local'), (s.release = { ...s.release, monitoring: 'none', internalLoadBalancer: true })), 'release.internalLoadBalancer', /no load-balancer controller/],
     ['upper-case release name', (s) => (s.release = { name: 'Triton' }), 'release.name', /lowercase/],
   ];
   for (const [what, change, path, message] of bad) {

@@ -1,0 +1,125 @@
+/**
+ * The deployment workflow on the local target, end to end: the cluster stage creates a real
+ * control plane (kube-apiserver, controller-manager, scheduler, etcd) with kwok nodes shaped like
+ * a GKE T4 pool, the driver DaemonSet makes the GPUs appear, engine builds and perf sweeps run as
+ * real Jobs (their GPU work played by the simulator inside the pods), the repository goes to the
+ * GCS emulator, Helm installs the chart for real, and a regressing second release is rolled
+ * back by real `helm rollback`.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { execa } from 'execa';
+import { JOB_NAMESPACE } from '../../src/activities/jobs.js';
+import { exec } from '../../src/clients/exec.js';
+import { createGcsStore } from '../../src/clients/gcs.js';
+import { createHelmCli } from '../../src/clients/helm.js';
+import { applicationFailureIn } from '../../src/errors.js';
+import { deploymentWorkflowId } from '../../src/plan/ids.js';
+import type { DeploymentSpec } from '../../src/spec/schema.js';
+import { validateSpec } from '../../src/spec/validate.js';
+import { createPipelineWorker } from '../../src/worker.js';
+import { progressQuery, type SlaEvidence } from '../../src/workflows/definitions.js';
+import type { deployTriton } from '../../src/workflows/deploy.js';
+import { exampleSpec, PROJECT_ROOT } from '../helpers/specs.js';
+import { bundleWorkflows, startTemporal, tempDir, unique } from '../helpers/temporal.js';
+import { startGcsEmulator, type GcsEmulator } from '../standins/gcs-emulator.js';
+
+let env: TestWorkflowEnvironment;
+let gcs: GcsEmulator;
+let worker: Worker;
+let running: Promise<void>;
+let kwokDir: string;
+let spec: DeploymentSpec;
+const taskQueue = unique('local-target');
+
+const kubeconfig = () => join(kwokDir, `${spec.cluster.name}.kubeconfig`);
+const kubectl = async (...args: string[]) => (await execa('kubectl', ['--kubeconfig', kubeconfig(), ...args])).stdout;
+const helm = () => createHelmCli({ exec, helm: join(PROJECT_ROOT, '.tools/bin/helm'), kubeconfig: kubeconfig() });
+
+function deploy(withSpec: DeploymentSpec) {
+  return env.client.workflow.start<typeof deployTriton>('deployTriton', { workflowId: `${deploymentWorkflowId(withSpec)}-${unique('run')}`, taskQueue, args: [{ spec: withSpec }] });
+}
+
+before(async () => {
+  [env, gcs] = await Promise.all([startTemporal(), startGcsEmulator()]);
+  kwokDir = await tempDir('kwok-local');
+  const result = validateSpec({ ...exampleSpec('local'), cluster: { name: `local-${process.pid}` }, approval: { required: false } });
+  assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
+  spec = result.spec;
+  await gcs.storage.createBucket('local-models');
+  const stateDir = await tempDir('local-target');
+  worker = await createPipelineWorker({
+    connection: env.nativeConnection,
+    namespace: 'default',
+    target: 'local',
+    stateDir,
+    taskQueue,
+    workflowBundle: await bundleWorkflows(),
+    local: { kwokDir, gcsEndpoint: gcs.url },
+  });
+  running = worker.run();
+});
+
+after(async () => {
+  worker?.shutdown();
+  await running;
+  if (spec !== undefined) await execa('bash', [join(PROJECT_ROOT, 'scripts/local-cluster.sh'), 'stop', spec.cluster.name], { env: { ...process.env, PIPELINE_KWOK_DIR: kwokDir }, reject: false });
+  await Promise.all([env?.teardown(), gcs?.stop()]);
+});
+
+describe('the deployment workflow on the local target (real kube-apiserver, kwok nodes, Helm, GCS emulator)', () => {
+  let firstRepository: string;
+
+  it('creates the cluster and GPU pool, builds engines in Jobs, publishes, installs, validates and autoscales', async () => {
+    const handle = await deploy(spec);
+    const result = await handle.result();
+    firstRepository = result.repositoryUri;
+    const progress = await handle.query(progressQuery);
+    assert.deepEqual(progress.stages.map((s) => s.status), Array(8).fill('completed'), JSON.stringify(progress.stages));
+
+    // GKE-shaped kwok nodes: the GPU pool's nodes report their GPU once the driver pod on them is Ready.
+    const nodes = JSON.parse(await kubectl('get', 'nodes', '-l', `cloud.google.com/gke-nodepool=${spec.nodePool.name}`, '-o', 'json')) as { items: Array<{ metadata: { labels: Record<string, string> }; status: { allocatable: Record<string, string> } }> };
+    assert.equal(nodes.items.length, spec.nodePool.initialNodes);
+    for (const node of nodes.items) {
+      assert.equal(node.metadata.labels['cloud.google.com/gke-accelerator'], 'nvidia-tesla-t4');
+      assert.equal(node.status.allocatable['nvidia.com/gpu'], '1');
+    }
+    assert.match(await kubectl('get', 'daemonset', 'nvidia-driver-installer', '-n', 'kube-system', '-o', 'jsonpath={.status.numberReady}'), /^2$/);
+
+    // The engine-build Jobs completed; their pods' logs say what built the engine.
+    const jobs = JSON.parse(await kubectl('get', 'jobs', '-n', JOB_NAMESPACE, '-o', 'json')) as { items: Array<{ metadata: { name: string }; status: { succeeded?: number } }> };
+    const builds = jobs.items.filter((j) => j.metadata.name.startsWith('trt-'));
+    assert.equal(builds.length, 2, jobs.items.map((j) => j.metadata.name).join(' '));
+    assert.ok(builds.every((j) => j.status.succeeded === 1));
+    assert.match(await kubectl('logs', `job/${builds[0]!.metadata.name}`, '-n', JOB_NAMESPACE), /simulated, no GPU work is done[\s\S]*PASSED TensorRT engine build/);
+    const perf = jobs.items.find((j) => j.metadata.name.startsWith('perf-'));
+    assert.match(await kubectl('logs', `job/${perf!.metadata.name}`, '-n', JOB_NAMESPACE), /===PERF_CSV_BEGIN===/);
+
+    // Real Helm release, HPA and the repository in the GCS emulator.
+    assert.deepEqual((await helm().history(spec.release.name, spec.release.namespace)).map((r) => [r.revision, r.status]), [[1, 'deployed']]);
+    assert.match(await kubectl('get', 'hpa', spec.release.name, '-n', spec.release.namespace, '-o', 'jsonpath={.spec.scaleTargetRef.name}'), new RegExp(spec.release.name));
+    const objects = await createGcsStore(gcs.storage).list(`${firstRepository}/`);
+    assert.ok(objects.some((uri) => uri.endsWith('/config.pbtxt')), objects.join('\n'));
+  });
+
+  it('rolls a regressing release back to revision 1 with helm rollback and fails with SlaRegression', async () => {
+    assert.ok(firstRepository, 'needs the first release');
+    const regressing = validateSpec({ ...exampleSpec('local'), cluster: { name: spec.cluster.name }, approval: { required: false }, simulation: { regression: 0.4 } });
+    assert.ok(regressing.ok);
+    const handle = await deploy(regressing.spec);
+    const failure = applicationFailureIn(await handle.result().then(() => assert.fail('the regression must fail the run'), (e: unknown) => e));
+    assert.equal(failure?.type, 'SlaRegression', String(failure));
+    const evidence = failure.details?.[0] as SlaEvidence;
+    assert.equal(evidence.rollback?.toRevision, 1);
+    assert.equal(evidence.rollback?.verified, true);
+
+    const history = await helm().history(spec.release.name, spec.release.namespace);
+    assert.deepEqual(history.map((r) => [r.revision, r.status]), [[1, 'superseded'], [2, 'superseded'], [3, 'deployed']]);
+    assert.match(history[2]!.description, /Rollback to 1/);
+    const args = await kubectl('get', 'deployment', spec.release.name, '-n', spec.release.namespace, '-o', 'jsonpath={.spec.template.spec.containers[0].args}');
+    assert.ok(args.includes(firstRepository), `${args} serves ${firstRepository}`);
+  });
+});
