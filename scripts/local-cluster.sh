@@ -41,7 +41,8 @@ CONFIG
     ;;
   stop)
     "$bin/kwokctl" delete cluster --name "$name" >&2 || true
-    rm -f "$kubeconfig"
+    # With the cluster go what the local target kept about it (its GKE record, release slowdowns, pod logs).
+    rm -rf "$kubeconfig" "$dir/$name.gke.json" "$dir/$name.releases.json" "$dir/$name-pod-logs"
     echo "cluster $name deleted"
     ;;
   status)

@@ -1,11 +1,14 @@
 /**
  * `npm start`: the whole pipeline on this machine. Starts the Temporal dev server (state in
  * .pipeline/temporal, Web UI on :8233) unless TEMPORAL_ADDRESS is set or a server already answers,
- * starts a sim worker, runs the example deployment and prints the stage table and the report.
+ * starts a worker for the target (--target sim, the default, or local), runs the target's example
+ * deployment and prints the stage table and the report. The local target also gets its GCS
+ * emulator (fake-gcs-server on :4443, objects in .pipeline/gcs-emulator) and the example's bucket;
+ * the cluster stage creates its kwok cluster, which keeps running for the next run.
  * With CI=true (or --exit) it exits with the pipeline's outcome; otherwise it keeps the server and
  * the worker up for the Web UI until Ctrl-C.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Connection } from '@temporalio/client';
@@ -13,7 +16,11 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { execa, type ResultPromise } from 'execa';
 import { PROJECT_ROOT } from '../assets.js';
 import { SEARCH_ATTRIBUTES } from '../plan/search-attributes.js';
-import { createPipelineWorker } from '../worker.js';
+import { parseGsUri } from '../clients/gcs.js';
+import { parseSpecText } from '../spec/load.js';
+import { emulatorStorage, gcsEmulatorAnswers, startGcsEmulator, type GcsEmulator } from '../targets/local/gcs-emulator.js';
+import { LOCAL_TARGET_FACTS } from '../targets/local/index.js';
+import { createPipelineWorker, localConfigFromEnv, type LocalTargetConfig } from '../worker.js';
 import { EXIT, runCli } from './cli.js';
 import { codecFromEnv } from '../codec/aes-gcm.js';
 import { createCodecServer, listenCodecServer } from '../codec/server.js';
@@ -60,12 +67,57 @@ async function startDevServer(stateDir: string, codecEndpoint: string | undefine
   throw new Error('the Temporal dev server did not answer within 30 s');
 }
 
+const USAGE = `usage: npm start [-- --target sim|local] [-f spec.yaml] [--exit]
+  --target sim    (default) the calibrated simulator of GKE and T4 GPUs; examples/sim-seed.yaml
+  --target local  a real kube-apiserver with kwok nodes, real Helm, the GCS emulator; examples/local.yaml
+  -f FILE         another spec (its target must match)
+  --exit          exit with the pipeline's outcome (default with CI=true) instead of serving the Web UI`;
+
+/** The GCS emulator at the endpoint, started here (objects kept under the state dir) unless one answers. */
+async function ensureGcsEmulator(endpoint: string, stateDir: string): Promise<GcsEmulator | undefined> {
+  if (await gcsEmulatorAnswers(endpoint)) {
+    console.log(`using the GCS emulator already answering at ${endpoint}`);
+    return undefined;
+  }
+  const url = new URL(endpoint);
+  if (url.hostname !== '127.0.0.1' && url.hostname !== 'localhost') throw new Error(`no GCS emulator answers at ${endpoint}`);
+  const dataDir = join(stateDir, 'gcs-emulator');
+  await mkdir(dataDir, { recursive: true });
+  console.log(`starting the GCS emulator at ${endpoint} (objects in ${dataDir})`);
+  return startGcsEmulator({ port: Number(url.port), dataDir });
+}
+
+/** The spec's bucket in the emulator (on GCP the bucket is the user's, made beforehand); returns the cluster's name. */
+async function ensureBucket(endpoint: string, specPath: string): Promise<string | undefined> {
+  const parsed = parseSpecText(await readFile(specPath, 'utf8'));
+  if (!parsed.ok) return undefined; // the deploy command reports the spec's errors
+  const bucket = emulatorStorage(endpoint).bucket(parseGsUri(parsed.spec.bucket).bucket);
+  const [exists] = await bucket.exists();
+  if (!exists) await bucket.create();
+  return parsed.spec.cluster.name;
+}
+
 async function main(): Promise<number> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const { values } = parseArgs({
     args: process.argv.slice(2),
-    options: { file: { type: 'string', short: 'f', default: 'examples/sim-seed.yaml' }, exit: { type: 'boolean', default: false } },
+    options: {
+      target: { type: 'string', default: 'sim' },
+      file: { type: 'string', short: 'f' },
+      exit: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
   });
+  if (values.help) {
+    console.log(USAGE);
+    return EXIT.ok;
+  }
+  const target = values.target;
+  if (target !== 'sim' && target !== 'local') {
+    console.error(`--target must be sim or local (got "${target}"); the gke target runs from \`npm run worker\` with PIPELINE_TARGET=gke\n\n${USAGE}`);
+    return EXIT.invalid;
+  }
+  const specFile = values.file ?? (target === 'sim' ? 'examples/sim-seed.yaml' : 'examples/local.yaml');
   const exitWhenDone = values.exit || process.env['CI'] === 'true';
   const stateDir = process.env['PIPELINE_STATE_DIR'] ?? join(PROJECT_ROOT, '.pipeline');
   let address = process.env['TEMPORAL_ADDRESS'];
@@ -89,14 +141,28 @@ async function main(): Promise<number> {
   }
   const namespace = clientConfig.namespace;
   const connection = await NativeConnection.connect(connectionOptions({ ...clientConfig, address }));
-  const worker = await createPipelineWorker({ connection, namespace, target: 'sim', stateDir, dataConverter: clientConfig.dataConverter });
+  let gcs: GcsEmulator | undefined;
+  let local: LocalTargetConfig | undefined;
+  let localCluster: string | undefined;
+  if (target === 'local') {
+    local = localConfigFromEnv(process.env, stateDir);
+    gcs = await ensureGcsEmulator(local.gcsEndpoint, stateDir);
+    localCluster = await ensureBucket(local.gcsEndpoint, join(PROJECT_ROOT, specFile));
+  }
+  const worker = await createPipelineWorker({ connection, namespace, target, stateDir, dataConverter: clientConfig.dataConverter, ...(local ? { local } : {}) });
   const running = worker.run();
-  console.log(`worker: sim target (a calibrated simulator of GKE + T4 GPUs, not GCP), state in ${join(stateDir, 'sim')}`);
+  if (local) {
+    console.log(`worker: local target; kwok clusters in ${local.kwokDir}, GCS emulator at ${local.gcsEndpoint}`);
+    console.log(`  real:      ${LOCAL_TARGET_FACTS.real.join('\n             ')}`);
+    console.log(`  simulated: ${LOCAL_TARGET_FACTS.simulated.join('\n             ')}`);
+  } else {
+    console.log(`worker: sim target (a calibrated simulator of GKE + T4 GPUs, not GCP), state in ${join(stateDir, 'sim')}`);
+  }
   console.log(`Web UI: ${UI_URL}/namespaces/${namespace}/workflows\n`);
 
   const out = { log: (l: string) => console.log(l), error: (l: string) => console.error(l) };
   let client: Awaited<ReturnType<typeof connectClient>> | undefined;
-  const code = await runCli(['deploy', '-f', join(PROJECT_ROOT, values.file)], out, async () => (client = await connectClient({ ...clientConfig, address: address!, namespace })));
+  const code = await runCli(['deploy', '-f', join(PROJECT_ROOT, specFile)], out, async () => (client = await connectClient({ ...clientConfig, address: address!, namespace })));
   await client?.connection.close();
 
   if (!exitWhenDone) {
@@ -110,6 +176,8 @@ async function main(): Promise<number> {
   await running;
   await connection.close();
   codecServer?.close();
+  await gcs?.stop();
+  if (localCluster) console.log(`The local cluster keeps running for the next run; stop it with scripts/local-cluster.sh stop ${localCluster}`);
   server?.kill('SIGTERM');
   await server?.catch(() => undefined);
   return code;

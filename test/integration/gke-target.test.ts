@@ -2,7 +2,7 @@
  * The deployment workflow on the gke task queue with the gke activities, end to end against local
  * stand-ins that speak the same protocols: real gcloud → GKE API stand-in, @kubernetes/client-node
  * and real helm → a real kube-apiserver with kwok nodes, @google-cloud/storage → the GCS
- * emulator. No real perf_analyzer runs here (kwok completes the Job without output), so the run
+ * emulator. No real perf_analyzer runs here (the Job's pod exits 0 without output), so the run
  * must stop at validation with a typed failure and undo what it did: the first install is
  * uninstalled and the unserved repository version deleted.
  */
@@ -42,6 +42,7 @@ let gcs: GcsEmulator;
 let worker: Worker;
 let running: Promise<void>;
 let spec: DeploymentSpec;
+let jobPods: { stop(): void };
 const taskQueue = unique('gke-target');
 
 before(async () => {
@@ -114,9 +115,11 @@ before(async () => {
     }),
   });
   running = worker.run();
+  jobPods = kwok.exitJobPods(JOB_NAMESPACE, 0);
 });
 
 after(async () => {
+  jobPods?.stop();
   worker?.shutdown();
   await running;
   await Promise.all([env?.teardown(), gkeApi?.close(), kwok?.stop(), gcs?.stop()]);

@@ -1,7 +1,7 @@
 /**
  * The gke activities' Kubernetes and Helm half against a real kube-apiserver (kwok nodes): the
  * driver DaemonSet by server-side apply and the wait for allocatable GPUs, an engine-build Job
- * created, heartbeated and deleted on cancel, `helm upgrade --install --wait` of
+ * created, heartbeated and deleted on cancel, a failing one surfacing as a typed failure, `helm upgrade --install --wait` of
  * deploy/charts/triton, a second revision, rollback to revision 1 with the Deployment back at
  * revision 1's repository, the HPA and the metrics adapter accepted by the API server, and every
  * manifest in deploy/ accepted by `kubectl apply --dry-run=server`.
@@ -108,6 +108,22 @@ describe('Kubernetes and Helm against a real API server (kwok nodes)', () => {
     assert.equal(await kube().jobStatus(JOB_NAMESPACE, job), null, 'deleted on cancel');
     const scripts = await cluster.kubectl(['get', 'configmap', 'triton-pipeline-job-scripts', '-n', JOB_NAMESPACE, '-o', 'jsonpath={.data}']);
     assert.match(scripts, /build-engine\.sh/);
+  });
+
+  it('surfaces a failing engine-build Job as a permanent EngineBuildFailed with the Job\'s reason', async () => {
+    const store = { read: async () => null, stat: async () => ({ uri: '', md5: 'source-md5', size: 1 }) } as unknown as ObjectStore;
+    const activities = createEngineActivities({ kube, store, pollIntervalMs: 200, jobScripts: await loadJobScripts(JOB_NAMESPACE) });
+    const request = { run, cluster: ref, bucket: 'gs://models', model: spec.models[0]!, tensorrtImage: 'nvcr.io/nvidia/tensorrt:24.08-py3', nodePool: 'accel', acceleratorType: 'nvidia-tesla-t4', engineKey: 'f00dfeedf00dfeed' };
+    // Every pod of the Job exits 1 (the Job allows one retry), as a crashing TensorRT build would.
+    const pods = cluster.exitJobPods(JOB_NAMESPACE, 1);
+    try {
+      const failure = await failureOf(runActivity(activities.buildEngine, request));
+      assert.equal(failure.type, 'EngineBuildFailed');
+      assert.equal(failure.nonRetryable, true);
+      assert.match(failure.message, /failed: BackoffLimitExceeded/);
+    } finally {
+      pods.stop();
+    }
   });
 
   it('installs the Triton release with --wait, upgrades it, rolls back to revision 1 and uninstalls', async () => {

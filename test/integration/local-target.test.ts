@@ -20,6 +20,7 @@ import { applicationFailureIn } from '../../src/errors.js';
 import { deploymentWorkflowId } from '../../src/plan/ids.js';
 import type { DeploymentSpec } from '../../src/spec/schema.js';
 import { validateSpec } from '../../src/spec/validate.js';
+import { createLocalClients } from '../../src/targets/local/index.js';
 import { createPipelineWorker } from '../../src/worker.js';
 import { progressQuery, type SlaEvidence } from '../../src/workflows/definitions.js';
 import type { deployTriton } from '../../src/workflows/deploy.js';
@@ -121,5 +122,28 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
     assert.match(history[2]!.description, /Rollback to 1/);
     const args = await kubectl('get', 'deployment', spec.release.name, '-n', spec.release.namespace, '-o', 'jsonpath={.spec.template.spec.containers[0].args}');
     assert.ok(args.includes(firstRepository), `${args} serves ${firstRepository}`);
+  });
+
+  it('resizes a node pool by adding and removing kwok nodes, and forgets a cluster whose control plane was stopped', async () => {
+    const clients = createLocalClients({ kwokDir, stateDir: await tempDir('local-clients'), storage: gcs.storage, helm: join(PROJECT_ROOT, '.tools/bin/helm') });
+    const ref = { project: spec.project, zone: spec.zone, cluster: spec.cluster.name };
+    const poolNodes = async () => (await kubectl('get', 'nodes', '-l', 'cloud.google.com/gke-nodepool=spare', '-o', 'name')).split('\n').filter(Boolean).sort();
+    await clients.gke.createNodePool(ref, { name: 'spare', machineType: 'n1-standard-4', acceleratorType: 'nvidia-tesla-t4', acceleratorCount: 1, diskSizeGb: 100, initialNodes: 1, minNodes: 1, maxNodes: 3, autoRepair: true, gpuDriver: 'gke-default' });
+    assert.deepEqual(await poolNodes(), ['node/gke-local-' + process.pid + '-spare-0']);
+    await clients.gke.setNodePoolAutoscaling(ref, 'spare', 2, 3);
+    assert.equal((await poolNodes()).length, 2, 'raising the minimum adds a node');
+    assert.equal((await clients.gke.getNodePool(ref, 'spare'))?.nodeCount, 2);
+    await clients.gke.setNodePoolAutoscaling(ref, 'spare', 1, 1);
+    assert.equal((await poolNodes()).length, 1, 'lowering the maximum removes one');
+    // GKE manages this pool's driver: its GPU is reported once the node is listed by the pipeline.
+    const gpus = await clients.kube(ref).listNodes({ 'cloud.google.com/gke-nodepool': 'spare' });
+    assert.deepEqual(gpus.map((n) => n.allocatableGpus), [1]);
+    await clients.gke.deleteNodePool(ref, 'spare');
+    await clients.gke.deleteNodePool(ref, 'spare');
+    assert.deepEqual(await poolNodes(), []);
+    assert.equal(await clients.gke.getNodePool(ref, 'spare'), null);
+
+    await execa('bash', [join(PROJECT_ROOT, 'scripts/local-cluster.sh'), 'stop', spec.cluster.name], { env: { ...process.env, PIPELINE_KWOK_DIR: kwokDir } });
+    assert.equal(await clients.gke.getCluster(ref), null, 'stopping the cluster forgets it');
   });
 });

@@ -1,12 +1,14 @@
 /**
  * A real Kubernetes control plane for tests, started by scripts/local-cluster.sh (kube-apiserver,
  * kube-controller-manager, kube-scheduler and etcd run by kwokctl's binary runtime, kwok playing
- * the nodes' kubelets) in a directory of its own. Loopback only.
+ * the nodes' kubelets) in a directory of its own. Loopback only. A Job's pod runs until its exit
+ * code is set (deploy/kwok/stages.yaml).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { EXIT_CODE_ANNOTATION } from '../../src/targets/local/nodes.js';
 import { PROJECT_ROOT } from '../helpers/specs.js';
 
 
@@ -16,6 +18,8 @@ export interface KwokCluster {
   kubectl(args: string[], input?: string): Promise<string>;
   /** What a GPU device plugin does once the driver is installed: report the node's GPUs. */
   setNodeGpus(node: string, gpus: number): Promise<void>;
+  /** Ends each running Job pod of the namespace with this exit code, as its container would, until stopped. */
+  exitJobPods(namespace: string, exitCode: number): { stop(): void };
   stop(): Promise<void>;
 }
 
@@ -35,6 +39,19 @@ export async function startKwokCluster(name: string): Promise<KwokCluster> {
     async setNodeGpus(node, gpus) {
       const resources = { cpu: '8', memory: '30Gi', pods: '110', 'nvidia.com/gpu': String(gpus) };
       await execa('kubectl', ['--kubeconfig', kubeconfig, 'patch', 'node', node, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { capacity: resources, allocatable: resources } })]);
+    },
+    exitJobPods(namespace, exitCode) {
+      let stopped = false;
+      void (async () => {
+        while (!stopped) {
+          const pods = await execa('kubectl', ['--kubeconfig', kubeconfig, 'get', 'pods', '-n', namespace, '-l', 'job-name', '--field-selector=status.phase=Running', '-o', 'name'], { reject: false });
+          for (const pod of pods.stdout.split('\n').filter(Boolean)) {
+            await execa('kubectl', ['--kubeconfig', kubeconfig, 'annotate', '--overwrite', '-n', namespace, pod, `${EXIT_CODE_ANNOTATION}=${exitCode}`], { reject: false });
+          }
+          await new Promise((r) => setTimeout(r, 300));
+        }
+      })();
+      return { stop: () => void (stopped = true) };
     },
     async stop() {
       await script('stop').catch(() => undefined);
