@@ -24,7 +24,7 @@ export function createPipelineActivities(clients: TargetClients, options: Activi
     ...createClusterActivities({ gke }),
     ...createDriverActivities({ kube, driverInstaller: options.driverInstaller }),
     ...createEngineActivities({ kube, store, pollIntervalMs, jobScripts: options.jobScripts }),
-    ...createRepositoryActivities({ store }),
+    ...createRepositoryActivities({ store, ...(clients.modelSupportFiles ? { modelSupportFiles: clients.modelSupportFiles } : {}) }),
     ...createHelmActivities({ helm, triton, chart: clients.tritonChart, heartbeatIntervalMs: Math.max(pollIntervalMs, 1000) }),
     ...createPerfActivities({ kube, pollIntervalMs }),
     ...createAutoscalingActivities({ gke, kube, metricsAdapter: options.metricsAdapter }),

@@ -153,6 +153,8 @@ export interface TargetClients {
   reportDir: string;
   /** Triton chart reference passed to helm (a path to deploy/charts/triton or a chart ref). */
   tritonChart: string;
+  /** Files the target's Triton needs beside each model file (the local target's python-backend model.py). */
+  modelSupportFiles?: Record<string, string>;
 }
 
 /** Error codes the ports throw, close to gRPC/GCP codes so real clients map onto them directly. */

@@ -15,7 +15,8 @@ export interface PublishRequest {
   bucket: string;
   prefix: string;
   version: string;
-  variants: Array<{ name: string; configPbtxt: string; planUri: string }>;
+  /** modelFile: the name in <variant>/1/ (default model.plan, a TensorRT engine). */
+  variants: Array<{ name: string; configPbtxt: string; planUri: string; modelFile?: string }>;
 }
 
 export interface PublishedRepository {
@@ -51,7 +52,13 @@ function decode(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
-export function createRepositoryActivities({ store }: { store: ObjectStore }) {
+export interface RepositoryDeps {
+  store: ObjectStore;
+  /** Files written beside each model file (the local target's python-backend model.py), by name. */
+  modelSupportFiles?: Record<string, string>;
+}
+
+export function createRepositoryActivities({ store, modelSupportFiles = {} }: RepositoryDeps) {
   /** Writes an object unless an identical one is there (idempotent re-runs); never overwrites a different one. */
   async function putOnce(uri: string, write: () => Promise<ObjectInfo>, expectedMd5: string | null): Promise<ObjectInfo> {
     const existing = await calling(`stat ${uri}`, () => store.stat(uri));
@@ -83,7 +90,8 @@ export function createRepositoryActivities({ store }: { store: ObjectStore }) {
       const models: RepositoryManifest['models'] = [];
       for (const variant of request.variants) {
         const configUri = joinUri(repositoryUri, variant.name, 'config.pbtxt');
-        const planUri = joinUri(repositoryUri, variant.name, '1', 'model.plan');
+        const modelFile = variant.modelFile ?? 'model.plan';
+        const planUri = joinUri(repositoryUri, variant.name, '1', modelFile);
         const configMd5 = createHash('md5').update(variant.configPbtxt).digest('base64');
         const config = await putOnce(configUri, () => store.write(configUri, variant.configPbtxt, { ifAbsent: true, contentType: 'text/plain' }), configMd5);
         const source = await calling('stat engine plan', () => store.stat(variant.planUri));
@@ -91,19 +99,23 @@ export function createRepositoryActivities({ store }: { store: ObjectStore }) {
           throw permanentFailure(FailureType.InvalidArgument, `engine plan ${variant.planUri} is missing; rebuild the engine`);
         }
         const plan = await putOnce(planUri, () => store.copy(variant.planUri, planUri), source.md5);
-        models.push({
-          name: variant.name,
-          files: [
-            { path: `${variant.name}/config.pbtxt`, md5: config.md5, size: config.size },
-            { path: `${variant.name}/1/model.plan`, md5: plan.md5, size: plan.size },
-          ],
-        });
+        const files = [
+          { path: `${variant.name}/config.pbtxt`, md5: config.md5, size: config.size },
+          { path: `${variant.name}/1/${modelFile}`, md5: plan.md5, size: plan.size },
+        ];
+        for (const [name, content] of Object.entries(modelSupportFiles)) {
+          const uri = joinUri(repositoryUri, variant.name, '1', name);
+          const md5 = createHash('md5').update(content).digest('base64');
+          const written = await putOnce(uri, () => store.write(uri, content, { ifAbsent: true, contentType: 'text/plain' }), md5);
+          files.push({ path: `${variant.name}/1/${name}`, md5: written.md5, size: written.size });
+        }
+        models.push({ name: variant.name, files });
       }
       const manifest: RepositoryManifest = { version: request.version, deploymentId: request.run.deploymentId, models };
       await calling('write manifest', () =>
         store.write(manifestUri, JSON.stringify(manifest, null, 2), { ifAbsent: true, contentType: 'application/json' }),
       );
-      return { version: request.version, repositoryUri, manifestUri, files: models.length * 2 };
+      return { version: request.version, repositoryUri, manifestUri, files: models.flatMap((m) => m.files).length };
     },
 
     /** Saga inverse of publishRepository; refuses to delete the version a release serves. */

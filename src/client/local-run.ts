@@ -16,7 +16,8 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { execa, type ResultPromise } from 'execa';
 import { PROJECT_ROOT } from '../assets.js';
 import { SEARCH_ATTRIBUTES } from '../plan/search-attributes.js';
-import { parseGsUri } from '../clients/gcs.js';
+import { createGcsStore, parseGsUri } from '../clients/gcs.js';
+import { ensureLocalModels } from '../targets/local/models.js';
 import { parseSpecText } from '../spec/load.js';
 import { emulatorStorage, gcsEmulatorAnswers, startGcsEmulator, type GcsEmulator } from '../targets/local/gcs-emulator.js';
 import { LOCAL_TARGET_FACTS } from '../targets/local/index.js';
@@ -87,13 +88,15 @@ async function ensureGcsEmulator(endpoint: string, stateDir: string): Promise<Gc
   return startGcsEmulator({ port: Number(url.port), dataDir });
 }
 
-/** The spec's bucket in the emulator (on GCP the bucket is the user's, made beforehand); returns the cluster's name. */
-async function ensureBucket(endpoint: string, specPath: string): Promise<string | undefined> {
+/** The spec's bucket in the emulator (on GCP the bucket is the user's, made beforehand) with the local models; returns the cluster's name. */
+async function ensureBucket(endpoint: string, specPath: string, stateDir: string): Promise<string | undefined> {
   const parsed = parseSpecText(await readFile(specPath, 'utf8'));
   if (!parsed.ok) return undefined; // the deploy command reports the spec's errors
-  const bucket = emulatorStorage(endpoint).bucket(parseGsUri(parsed.spec.bucket).bucket);
+  const storage = emulatorStorage(endpoint);
+  const bucket = storage.bucket(parseGsUri(parsed.spec.bucket).bucket);
   const [exists] = await bucket.exists();
   if (!exists) await bucket.create();
+  await ensureLocalModels(createGcsStore(storage), parsed.spec.bucket, join(stateDir, 'local-models'));
   return parsed.spec.cluster.name;
 }
 
@@ -147,7 +150,7 @@ async function main(): Promise<number> {
   if (target === 'local') {
     local = localConfigFromEnv(process.env, stateDir);
     gcs = await ensureGcsEmulator(local.gcsEndpoint, stateDir);
-    localCluster = await ensureBucket(local.gcsEndpoint, join(PROJECT_ROOT, specFile));
+    localCluster = await ensureBucket(local.gcsEndpoint, join(PROJECT_ROOT, specFile), stateDir);
   }
   const worker = await createPipelineWorker({ connection, namespace, target, stateDir, dataConverter: clientConfig.dataConverter, ...(local ? { local } : {}) });
   const running = worker.run();

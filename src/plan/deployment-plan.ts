@@ -2,6 +2,7 @@
 import type { KubeObject } from '../activities/ports.js';
 import type { DeploymentSpec, StageName } from '../spec/schema.js';
 import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
+import { servingTargetFor } from './serving.js';
 import { renderHpa, tritonValues, type TritonValues } from './helm-values.js';
 import { deploymentWorkflowId, taskQueueFor } from './ids.js';
 import { tensorrtImageFor } from './jobs.js';
@@ -30,7 +31,7 @@ export function planDeployment(spec: DeploymentSpec, { driverInstaller, metricsA
   const modelConfigs = spec.models.flatMap((model) =>
     model.variants.map((variant) => ({
       path: `${repository}/${variant.name}/config.pbtxt`,
-      text: renderModelConfig(modelConfigFromVariant(model, variant, { platform: 'tensorrt_plan', kind: 'KIND_GPU' })),
+      text: renderModelConfig(modelConfigFromVariant(model, variant, servingTargetFor(spec.target))),
     })),
   );
   const hpa = renderHpa(spec);

@@ -359,6 +359,14 @@ export const DeploymentSpecSchema = z
           message: 'the local cluster has no Prometheus Operator or Managed Prometheus CRDs; set release.monitoring: none',
         });
       }
+      spec.models.forEach((model, m) => {
+        if (model.format !== 'onnx') {
+          ctx.addIssue({ code: 'custom', path: ['models', m, 'format'], message: 'the local target serves ONNX models on the CPU (TensorRT and TF checkpoints need a GPU); use format: onnx' });
+        }
+        if (!model.source.startsWith('gs://')) {
+          ctx.addIssue({ code: 'custom', path: ['models', m, 'source'], message: 'the local target reads model sources from its GCS emulator; use a gs:// URI (npm start uploads the example models)' });
+        }
+      });
       if (spec.release.internalLoadBalancer) {
         ctx.addIssue({
           code: 'custom',

@@ -21,6 +21,7 @@ import { runReport } from '../plan/run-report.js';
 import { PIPELINE_OUTCOME, TRITON_MODELS, TRITON_RELEASE, TRITON_TARGET } from '../plan/search-attributes.js';
 import { STAGE_NAMES, type StageName } from '../spec/schema.js';
 import { compareWithBaseline } from '../sla/evaluate.js';
+import { servingTargetFor } from '../plan/serving.js';
 import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
 import { activitiesFor } from './activities.js';
 import {
@@ -129,12 +130,14 @@ export async function deployTriton(input: DeployInput): Promise<DeployResult> {
     );
 
     const published = await stage('repository', async () => {
+      const serving = servingTargetFor(spec.target);
       const variantsToPublish = spec.models.flatMap((model) => {
         const engine = engines.find((e) => e.model === model.name)!;
         return model.variants.map((variant) => ({
           name: variant.name,
-          configPbtxt: renderModelConfig(modelConfigFromVariant(model, variant, { platform: 'tensorrt_plan', kind: 'KIND_GPU' })),
+          configPbtxt: renderModelConfig(modelConfigFromVariant(model, variant, serving)),
           planUri: engine.planUri,
+          modelFile: serving.modelFile,
         }));
       });
       compensations.push({

@@ -16,6 +16,7 @@ import { deploymentWorkflowId, repositoryVersionFor } from '../plan/ids.js';
 import { bestOf, candidateKey, nextCandidate, type ScoredCandidate, type ServingCandidate } from '../search/config-search.js';
 import { ReoptimizationSchema, type DeploymentSpec, type ModelSpec } from '../spec/schema.js';
 import { beatsByMargin } from '../sla/evaluate.js';
+import { servingTargetFor } from '../plan/serving.js';
 import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
 import { activitiesFor } from './activities.js';
 import type { DeployResult } from './definitions.js';
@@ -86,6 +87,7 @@ export async function reoptimizeTriton(input: ReoptimizeInput): Promise<Reoptimi
   const versionBase = repositoryVersionFor(info.startTime, info.firstExecutionRunId);
   const candidateVersions: string[] = [];
   const results: ModelSearchResult[] = [];
+  const serving = servingTargetFor(spec.target);
   try {
     for (const model of spec.models) {
       // The variant to improve: the one serving the model best today.
@@ -109,7 +111,7 @@ export async function reoptimizeTriton(input: ReoptimizeInput): Promise<Reoptimi
           modelConfigFromVariant(
             model,
             { ...variant, instances: candidate.instances, maxBatchSize: candidate.maxBatchSize, dynamicBatching: { preferredBatchSizes: candidate.preferredBatchSizes, maxQueueDelayMicroseconds: candidate.maxQueueDelayMicroseconds } },
-            { platform: 'tensorrt_plan', kind: 'KIND_GPU' },
+            serving,
           ),
         );
         const published = await act.publishRepository({
@@ -117,7 +119,7 @@ export async function reoptimizeTriton(input: ReoptimizeInput): Promise<Reoptimi
           bucket: spec.bucket,
           prefix: spec.repositoryPrefix,
           version,
-          variants: [{ name: variant.name, configPbtxt, planUri: engine.planUri }],
+          variants: [{ name: variant.name, configPbtxt, planUri: engine.planUri, modelFile: serving.modelFile }],
         });
         const values = tritonValues({ ...spec, release: { ...spec.release, replicas: 1 } }, published.repositoryUri, { deploymentId: run.deploymentId, repositoryVersion: version });
         values.models = [variant.name];

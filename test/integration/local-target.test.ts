@@ -1,10 +1,10 @@
 /**
  * The deployment workflow on the local target, end to end: the cluster stage creates a real
  * control plane (kube-apiserver, controller-manager, scheduler, etcd) with kwok nodes shaped like
- * a GKE T4 pool, the driver DaemonSet makes the GPUs appear, engine builds and perf sweeps run as
- * real Jobs (their GPU work played by the simulator inside the pods), the repository goes to the
- * GCS emulator, Helm installs the chart for real, and a regressing second release is rolled
- * back by real `helm rollback`.
+ * a GKE T4 pool, the driver DaemonSet makes the GPUs appear, the engine build and perf sweeps run
+ * as real Jobs whose containers run on this CPU, the repository goes to the GCS emulator, Helm
+ * installs the chart for real, a real Triton serves each Triton pod's repository version and the
+ * real perf_analyzer measures it; a slower model version is rolled back by real `helm rollback`.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ import { deploymentWorkflowId } from '../../src/plan/ids.js';
 import type { DeploymentSpec } from '../../src/spec/schema.js';
 import { validateSpec } from '../../src/spec/validate.js';
 import { createLocalClients } from '../../src/targets/local/index.js';
+import { ensureLocalModels } from '../../src/targets/local/models.js';
 import { createPipelineWorker } from '../../src/worker.js';
 import { progressQuery, type SlaEvidence } from '../../src/workflows/definitions.js';
 import type { deployTriton } from '../../src/workflows/deploy.js';
@@ -34,6 +35,7 @@ let worker: Worker;
 let running: Promise<void>;
 let kwokDir: string;
 let spec: DeploymentSpec;
+let models: Awaited<ReturnType<typeof ensureLocalModels>>;
 const taskQueue = unique('local-target');
 
 const kubeconfig = () => join(kwokDir, `${spec.cluster.name}.kubeconfig`);
@@ -51,6 +53,7 @@ before(async () => {
   assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
   spec = result.spec;
   await gcs.storage.createBucket('local-models');
+  models = await ensureLocalModels(createGcsStore(gcs.storage), spec.bucket, await tempDir('local-models'));
   const stateDir = await tempDir('local-target');
   worker = await createPipelineWorker({
     connection: env.nativeConnection,
@@ -74,9 +77,13 @@ after(async () => {
 describe('the deployment workflow on the local target (real kube-apiserver, kwok nodes, Helm, GCS emulator)', () => {
   let firstRepository: string;
 
-  it('creates the cluster and GPU pool, builds engines in Jobs, publishes, installs, validates and autoscales', async () => {
+  it('creates the cluster and GPU pool, builds the engine in a Job, publishes, installs, serves, measures and autoscales', async () => {
     const handle = await deploy(spec);
-    const result = await handle.result();
+    const result = await handle.result().catch((error: unknown) => {
+      const causes: string[] = [];
+      for (let e = error as { message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) causes.push(e.message ?? String(e));
+      return assert.fail(causes.join(' <- '));
+    });
     firstRepository = result.repositoryUri;
     const progress = await handle.query(progressQuery);
     assert.deepEqual(progress.stages.map((s) => s.status), Array(8).fill('completed'), JSON.stringify(progress.stages));
@@ -90,14 +97,17 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
     }
     assert.match(await kubectl('get', 'daemonset', 'nvidia-driver-installer', '-n', 'kube-system', '-o', 'jsonpath={.status.numberReady}'), /^2$/);
 
-    // The engine-build Jobs completed; their pods' logs say what built the engine.
+    // The engine-build Job completed; its pod's log is the CPU build's output.
     const jobs = JSON.parse(await kubectl('get', 'jobs', '-n', JOB_NAMESPACE, '-o', 'json')) as { items: Array<{ metadata: { name: string }; status: { succeeded?: number } }> };
     const builds = jobs.items.filter((j) => j.metadata.name.startsWith('trt-'));
-    assert.equal(builds.length, 2, jobs.items.map((j) => j.metadata.name).join(' '));
-    assert.ok(builds.every((j) => j.status.succeeded === 1));
-    assert.match(await kubectl('logs', `job/${builds[0]!.metadata.name}`, '-n', JOB_NAMESPACE), /simulated, no GPU work is done[\s\S]*PASSED TensorRT engine build/);
-    const perf = jobs.items.find((j) => j.metadata.name.startsWith('perf-'));
-    assert.match(await kubectl('logs', `job/${perf!.metadata.name}`, '-n', JOB_NAMESPACE), /===PERF_CSV_BEGIN===/);
+    assert.equal(builds.length, 1, jobs.items.map((j) => j.metadata.name).join(' '));
+    assert.equal(builds[0]!.status.succeeded, 1);
+    assert.match(await kubectl('logs', `job/${builds[0]!.metadata.name}`, '-n', JOB_NAMESPACE), /prepared for Triton's python backend[\s\S]*PASSED CPU engine build/);
+    // Each variant was measured by the real perf_analyzer against the real Triton.
+    const perf = jobs.items.filter((j) => j.metadata.name.startsWith('perf-'));
+    assert.equal(perf.length, 2);
+    assert.match(await kubectl('logs', `job/${perf[0]!.metadata.name}`, '-n', JOB_NAMESPACE), /perf_analyzer 2\.51 against the Triton of pod[\s\S]*Request concurrency: 4[\s\S]*===PERF_CSV_BEGIN===/);
+    for (const variant of result.variants) assert.ok(variant.verdict.passed && variant.verdict.bestThroughput! >= 20, JSON.stringify(variant.verdict));
 
     // Real Helm release, HPA and the repository in the GCS emulator.
     assert.deepEqual((await helm().history(spec.release.name, spec.release.namespace)).map((r) => [r.revision, r.status]), [[1, 'deployed']]);
@@ -106,9 +116,10 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
     assert.ok(objects.some((uri) => uri.endsWith('/config.pbtxt')), objects.join('\n'));
   });
 
-  it('rolls a regressing release back to revision 1 with helm rollback and fails with SlaRegression', async () => {
+  it('rolls a slower model version back to revision 1 with helm rollback and fails with SlaRegression', async () => {
     assert.ok(firstRepository, 'needs the first release');
-    const regressing = validateSpec({ ...exampleSpec('local'), cluster: { name: spec.cluster.name }, approval: { required: false }, simulation: { regression: 0.4 } });
+    const example = exampleSpec('local');
+    const regressing = validateSpec({ ...example, cluster: { name: spec.cluster.name }, approval: { required: false }, models: example.models.map((m) => ({ ...m, source: models['resnet-mini-slow'] })) });
     assert.ok(regressing.ok);
     const handle = await deploy(regressing.spec);
     const failure = applicationFailureIn(await handle.result().then(() => assert.fail('the regression must fail the run'), (e: unknown) => e));

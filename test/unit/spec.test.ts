@@ -41,6 +41,8 @@ describe('deployment spec', () => {
     ['negative latency bound', (s) => (s.models[0]!.sla.latencyMs = -5), 'models[0].sla.latencyMs', /> 0/],
     ['simulation on gke', (s) => (s.target = 'gke'), 'simulation', /only apply to targets "sim" and "local"/],
     ['monitoring CRDs on the local cluster', (s) => ((s.target = 'local'), (s.release = { ...s.release, monitoring: 'podmonitoring', internalLoadBalancer: false })), 'release.monitoring', /set release.monitoring: none/],
+    ['a TF checkpoint on the local target', (s) => ((s.target = 'local'), (s.release = { ...s.release, monitoring: 'none', internalLoadBalancer: false })), 'models[1].format', /serves ONNX models on the CPU/],
+    ['an https model source on the local target', (s) => ((s.target = 'local'), (s.release = { ...s.release, monitoring: 'none', internalLoadBalancer: false })), 'models[0].source', /gs:\/\/ URI/],
     ['a load balancer on the local cluster', (s) => ((s.target = 'local'), (s.release = { ...s.release, monitoring: 'none', internalLoadBalancer: true })), 'release.internalLoadBalancer', /no load-balancer controller/],
     ['upper-case release name', (s) => (s.release = { name: 'Triton' }), 'release.name', /lowercase/],
   ];

@@ -1,10 +1,11 @@
 /**
  * The local target: the gke target's Kubernetes and Helm code, unchanged, against a real
  * kube-apiserver on this machine whose nodes are kwok's (scripts/local-cluster.sh), the model
- * repository in the GCS emulator (fake-gcs-server), and GKE's control plane, the GPUs and the
- * Jobs' GPU work simulated (gke.ts, kubelet.ts). What is real and what is simulated is listed
- * in LOCAL_TARGET_FACTS and printed by `npm start -- --target local`.
+ * repository in the GCS emulator (fake-gcs-server), Triton and perf_analyzer run for real on the
+ * CPU (kubelet.ts, serving.ts); GKE's control plane and the GPUs are simulated (gke.ts). What is
+ * real and what is simulated is listed in LOCAL_TARGET_FACTS, printed by `npm start -- --target local`.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Storage } from '@google-cloud/storage';
 import { CoreV1Api, VersionApi } from '@kubernetes/client-node';
@@ -15,11 +16,11 @@ import { exec } from '../../clients/exec.js';
 import { createGcsStore } from '../../clients/gcs.js';
 import { createHelmCli } from '../../clients/helm.js';
 import { createKubeClient, kubeConfigFromFile } from '../../clients/kube.js';
-import { createTritonProbe } from '../../clients/triton-probe.js';
+import { deploymentServing } from '../../clients/triton-probe.js';
 import { lazy } from '../lazy.js';
 import { createLocalGke, type LocalControlPlane } from './gke.js';
 import { createLocalKubelet } from './kubelet.js';
-import { recordingSlowdowns, releaseSlowdowns } from './releases.js';
+import { createLocalServing } from './serving.js';
 
 export const LOCAL_TARGET_FACTS = {
   real: [
@@ -27,12 +28,14 @@ export const LOCAL_TARGET_FACTS = {
     'Kubernetes API calls: server-side apply, Jobs, DaemonSets, Deployments, HPA (@kubernetes/client-node)',
     'Helm releases: upgrade --install --wait, history, rollback (helm CLI)',
     'the model repository in Cloud Storage (fake-gcs-server through @google-cloud/storage)',
+    'Triton 2.51 on the CPU for each Ready Triton pod (python backend running the ONNX model with ONNX Runtime)',
+    'perf_analyzer 2.51 in the perf Job\'s pod, against that Triton; the SLA gate and rollbacks use its numbers',
   ],
   simulated: [
     'GKE control plane: a cluster is a local control plane, a node pool is a set of kwok nodes',
-    'GPUs: a node reports nvidia.com/gpu once the driver installer pod on it is Ready',
-    'pods: kwok plays the kubelet (no container runs)',
-    'TensorRT engine builds and perf_analyzer sweeps: played by the calibrated T4 simulator inside the Jobs\' pods',
+    'GPUs: a node reports nvidia.com/gpu once the driver installer pod on it is Ready; Triton runs on the CPU',
+    'pods: kwok plays the kubelet; the pipeline\'s Job containers and Triton run as local processes',
+    'the TensorRT build: the engine-build Job prepares the ONNX model for the CPU instead (INT8 by ONNX Runtime quantization)',
   ],
 } as const;
 
@@ -77,17 +80,10 @@ export function createLocalClients(options: LocalTargetOptions): TargetClients {
         });
         const config = kubeConfigFromFile(kubeconfig);
         const real = createKubeClient(config);
-        const slowdowns = releaseSlowdowns(join(options.kwokDir, `${ref.cluster}.releases.json`));
-        const helm = recordingSlowdowns(createHelmCli({ exec, kubeconfig, ...(options.helm ? { helm: options.helm } : {}) }), slowdowns);
-        const kubelet = createLocalKubelet({
-          cluster: ref.cluster,
-          core: config.makeApiClient(CoreV1Api),
-          kube: real,
-          helm,
-          store,
-          slowdowns,
-          logDir: join(options.kwokDir, `${ref.cluster}-pod-logs`),
-        });
+        const helm = createHelmCli({ exec, kubeconfig, ...(options.helm ? { helm: options.helm } : {}) });
+        const core = config.makeApiClient(CoreV1Api);
+        const serving = createLocalServing({ core, store, workDir: join(options.kwokDir, `${ref.cluster}-triton`) });
+        const kubelet = createLocalKubelet({ cluster: ref.cluster, core, kube: real, helm, store, serving, logDir: join(options.kwokDir, `${ref.cluster}-pod-logs`) });
         const kube: KubeApi = {
           ...real,
           async listNodes(selector) {
@@ -99,7 +95,22 @@ export function createLocalClients(options: LocalTargetOptions): TargetClients {
             return real.jobStatus(namespace, name);
           },
         };
-        return { kube, helm, triton: createTritonProbe(kube, config, { checkHealth: false }) };
+        const triton: TritonProbe = {
+          // Rolled out, and every Ready pod's Triton (a real local process) serves the Deployment's repository.
+          async ready({ release, namespace }) {
+            const deployment = await real.get('apps/v1', 'Deployment', namespace, release);
+            if (deployment === null) return { ready: false, models: [] };
+            const wanted = deploymentServing(deployment as Parameters<typeof deploymentServing>[0]);
+            const servers = wanted.rolledOut ? await serving.sync(namespace, release) : [];
+            const healthy = await Promise.all(servers.map(async (s) => s.repository === wanted.modelRepository && (await s.server.ready())));
+            return {
+              ready: servers.length >= Math.max(1, Number((deployment['spec'] as { replicas?: number } | undefined)?.replicas ?? 1)) && healthy.every(Boolean),
+              models: wanted.models,
+              ...(wanted.modelRepository === undefined ? {} : { modelRepository: wanted.modelRepository }),
+            };
+          },
+        };
+        return { kube, helm, triton };
       };
       let built: ReturnType<typeof buildClients> | undefined;
       const load = () =>
@@ -125,5 +136,6 @@ export function createLocalClients(options: LocalTargetOptions): TargetClients {
     store,
     reportDir: join(options.stateDir, 'reports'),
     tritonChart: join(PROJECT_ROOT, 'deploy/charts/triton'),
+    modelSupportFiles: { 'model.py': readFileSync(join(PROJECT_ROOT, 'deploy/local/triton_onnx_model.py'), 'utf8') },
   };
 }

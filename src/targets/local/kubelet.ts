@@ -1,22 +1,25 @@
 /**
- * What the local cluster's nodes do that kwok does not: the GPU device plugin (a GPU node reports
- * nvidia.com/gpu once the driver installer's pod on it is Ready, or at once where GKE manages the
- * driver) and the containers of the pipeline's Jobs. kwok plays each pod's kubelet; the work the
- * container would do on a T4 (a TensorRT build, a perf_analyzer sweep) is played by the simulator
- * (src/sim/job-effects.ts) reading the same environment variables, its output is served as the
- * pod's log (a kwok Logs object) and its exit code ends the pod (kwok stage pod-exit).
- * Both advance when the pipeline looks (listing nodes, reading a Job), like the sim world does.
+ * What the local cluster's nodes do that kwok does not. The GPU device plugin: a GPU node reports
+ * nvidia.com/gpu once the driver installer's pod on it is Ready (at once where GKE manages the
+ * driver). The containers of the pipeline's Jobs, run for real on this machine's CPU from the same
+ * environment variables the GKE containers read: the engine build prepares the ONNX model for
+ * Triton's python backend (INT8 by ONNX Runtime quantization; TensorRT needs a GPU), the perf Job
+ * runs the real perf_analyzer against the release's real Triton (serving.ts). A container's
+ * output is served as its pod's log (a kwok Logs object) and its exit code ends the pod (kwok
+ * stage pod-exit). Both advance when the pipeline looks (listing nodes, reading a Job).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import type { HelmApi, KubeApi, ObjectStore } from '../../activities/ports.js';
-import { PIPELINE_LABEL } from '../../plan/jobs.js';
-import { runJobEffect, type ServedRelease } from '../../sim/job-effects.js';
-import { withLock } from '../../sim/mutex.js';
-import { modelRepositoryOf } from '../../sim/triton.js';
+import { PROJECT_ROOT } from '../../assets.js';
+import { exec } from '../../clients/exec.js';
+import { ENGINE_BUILD_COMPONENT, PERF_COMPONENT, PERF_CSV_BEGIN, PERF_CSV_END, PIPELINE_LABEL } from '../../plan/jobs.js';
+import type { EngineBuildRecord } from '../../plan/layout.js';
 import { criLog, EXIT_CODE_ANNOTATION, EXIT_MESSAGE_ANNOTATION, GPU_COUNT_ANNOTATION, GPU_DRIVER_ANNOTATION, gpuStatusPatch } from './nodes.js';
-import type { ReleaseSlowdowns } from './releases.js';
+import { runPerfAnalyzer } from './perf-analyzer.js';
+import type { LocalServing } from './serving.js';
 
 export interface LocalKubeletDeps {
   cluster: string;
@@ -24,12 +27,16 @@ export interface LocalKubeletDeps {
   kube: KubeApi;
   helm: HelmApi;
   store: ObjectStore;
-  slowdowns: ReleaseSlowdowns;
+  serving: LocalServing;
   /** Where pod log files are written (kwok reads them). */
   logDir: string;
 }
 
 const DRIVER_POD_SELECTOR = 'name=nvidia-driver-installer';
+const PYTHON = join(PROJECT_ROOT, '.tools/triton/venv/bin/python');
+
+/** A container's failure: the pod exits 1 with this message. */
+class ContainerFailure extends Error {}
 
 function isReady(pod: V1Pod): boolean {
   return pod.status?.phase === 'Running' && (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
@@ -40,17 +47,72 @@ function annotationPatch(pod: V1Pod, values: Record<string, string>): object[] {
   return Object.entries(values).map(([key, value]) => ({ op: 'add', path: `/metadata/annotations/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`, value }));
 }
 
-export function createLocalKubelet(deps: LocalKubeletDeps) {
-  const { core, kube, helm, store, slowdowns } = deps;
+function required(env: Record<string, string>, name: string): string {
+  const value = env[name];
+  if (value === undefined || value === '') throw new ContainerFailure(`environment variable ${name} is not set`);
+  return value;
+}
 
-  /** The release's deployed revision as its clients would see it. */
-  async function served(namespace: string, release: string): Promise<ServedRelease | undefined> {
-    const deployed = (await helm.history(release, namespace)).filter((r) => r.status === 'deployed').at(-1);
-    if (deployed === undefined) return undefined;
-    const repository = modelRepositoryOf(await helm.values(release, namespace, deployed.revision));
-    if (repository === undefined) return undefined;
-    const pods = await core.listNamespacedPod({ namespace, labelSelector: `app.kubernetes.io/instance=${release}` });
-    return { repository, replicas: pods.items.filter(isReady).length, slowdown: await slowdowns.of(namespace, release, deployed.revision) };
+export function createLocalKubelet(deps: LocalKubeletDeps) {
+  const { core, kube, store } = deps;
+  /** Containers running now, by pod: they run in the background while the pipeline polls the Job. */
+  const running = new Set<string>();
+
+  async function buildEngine(env: Record<string, string>): Promise<string> {
+    const source = required(env, 'MODEL_SOURCE');
+    if (!source.startsWith('gs://')) throw new ContainerFailure(`the local target reads model sources from its GCS emulator (gs://…), got ${source}`);
+    if (required(env, 'MODEL_FORMAT') !== 'onnx') throw new ContainerFailure(`the local target builds ONNX models only, got MODEL_FORMAT=${env['MODEL_FORMAT']}`);
+    const precision = required(env, 'PRECISION');
+    const bytes = await store.read(source);
+    if (bytes === null) throw new ContainerFailure(`model source ${source} does not exist`);
+    const dir = await mkdtemp(join(tmpdir(), 'cpu-engine-'));
+    try {
+      await writeFile(join(dir, 'source.onnx'), bytes);
+      const { stdout } = await exec(PYTHON, [join(PROJECT_ROOT, 'deploy/local/build_cpu_engine.py'), join(dir, 'source.onnx'), join(dir, 'model.onnx'), precision]).catch((error: Error) => {
+        throw new ContainerFailure(error.message);
+      });
+      const planUri = required(env, 'PLAN_URI');
+      const plan = await store.write(planUri, await readFile(join(dir, 'model.onnx')));
+      const record: EngineBuildRecord = {
+        engineKey: required(env, 'ENGINE_KEY'),
+        model: required(env, 'MODEL_NAME'),
+        planUri,
+        planMd5: plan.md5,
+        tensorrtImage: required(env, 'TENSORRT_IMAGE'),
+        gpu: 'cpu (local target)',
+        flags: [precision === 'int8' ? 'onnxruntime quantize_dynamic QInt8' : 'onnx as is'],
+        profiles: required(env, 'PROFILES'),
+        builtAt: new Date().toISOString(),
+      };
+      await store.write(required(env, 'RECORD_URI'), JSON.stringify(record, null, 2));
+      return `[local] ONNX model ${source} prepared for Triton's python backend on the CPU (TensorRT needs a GPU)\n${stdout}\n[I] Wrote ${planUri} (md5 ${plan.md5}, ${plan.size} bytes)\n`;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async function runPerf(env: Record<string, string>): Promise<string> {
+    const namespace = required(env, 'PERF_NAMESPACE');
+    const release = required(env, 'PERF_RELEASE');
+    const [start, end, step] = required(env, 'PERF_CONCURRENCY').split(':').map(Number);
+    const servers = await deps.serving.started(namespace, release);
+    const target = servers[0];
+    if (target === undefined) throw new ContainerFailure(`failed to get model metadata: no Triton of release ${release} in namespace ${namespace} is running`);
+    const run = await runPerfAnalyzer({
+      model: required(env, 'PERF_MODEL'),
+      url: target.server.grpcUrl,
+      protocol: 'grpc',
+      batchSize: Number(required(env, 'PERF_BATCH')),
+      concurrency: { start: start!, end: end!, step: step! },
+      percentile: Number(required(env, 'PERF_PERCENTILE')),
+      measurementIntervalMs: 1000,
+      shapes: [],
+      maxTrials: 10,
+      stabilityPercentage: 50,
+    }).catch((error: Error) => {
+      throw new ContainerFailure(error.message);
+    });
+    return `[local] perf_analyzer 2.51 against the Triton of pod ${target.pod} (CPU), ${servers.length} replica(s) running\n${run.stdout}\n${PERF_CSV_BEGIN}\n${run.csv}${PERF_CSV_END}\n`;
   }
 
   async function runContainer(pod: V1Pod): Promise<void> {
@@ -59,17 +121,25 @@ export function createLocalKubelet(deps: LocalKubeletDeps) {
     const container = pod.spec!.containers[0]!;
     const env = Object.fromEntries((container.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
     const component = pod.metadata?.labels?.[PIPELINE_LABEL] ?? '';
-    const outcome = await runJobEffect(component, env, { objects: store, doneAt: Date.now(), served });
+    let logs: string;
+    let exit: Record<string, string>;
+    try {
+      logs = component === ENGINE_BUILD_COMPONENT ? await buildEngine(env) : component === PERF_COMPONENT ? await runPerf(env) : '';
+      exit = { [EXIT_CODE_ANNOTATION]: '0' };
+    } catch (error) {
+      if (!(error instanceof ContainerFailure)) throw error;
+      logs = `error: ${error.message}\n`;
+      exit = { [EXIT_CODE_ANNOTATION]: '1', [EXIT_MESSAGE_ANNOTATION]: error.message.slice(0, 1000) };
+    }
     const logFile = join(deps.logDir, `${namespace}_${name}.log`);
     await mkdir(deps.logDir, { recursive: true });
-    await writeFile(logFile, criLog(outcome.logs, new Date()));
+    await writeFile(logFile, criLog(logs, new Date()));
     await kube.apply({
       apiVersion: 'kwok.x-k8s.io/v1alpha1',
       kind: 'Logs',
       metadata: { name, namespace },
       spec: { logs: [{ containers: [container.name], logsFile: logFile }] },
     });
-    const exit: Record<string, string> = outcome.phase === 'succeeded' ? { [EXIT_CODE_ANNOTATION]: '0' } : { [EXIT_CODE_ANNOTATION]: '1', [EXIT_MESSAGE_ANNOTATION]: (outcome.message ?? 'failed').slice(0, 1000) };
     await core.patchNamespacedPod({ name, namespace, body: annotationPatch(pod, exit) });
   }
 
@@ -91,15 +161,17 @@ export function createLocalKubelet(deps: LocalKubeletDeps) {
       }
     },
 
-    /** The containers' part: run each running pod of the Job that has not exited yet, once. */
+    /** The containers' part: start each running pod of the Job that has not exited and is not running yet. */
     async runJobPods(namespace: string, job: string): Promise<void> {
       const pods = await core.listNamespacedPod({ namespace, labelSelector: `job-name=${job}` });
       for (const pod of pods.items) {
-        if (pod.status?.phase !== 'Running' || pod.metadata?.annotations?.[EXIT_CODE_ANNOTATION] !== undefined) continue;
-        await withLock(`${deps.cluster}/${namespace}/${pod.metadata!.name!}`, async () => {
-          const current = await core.readNamespacedPod({ name: pod.metadata!.name!, namespace });
-          if (current.metadata?.annotations?.[EXIT_CODE_ANNOTATION] === undefined) await runContainer(current);
-        });
+        const key = `${deps.cluster}/${namespace}/${pod.metadata!.name!}`;
+        if (pod.status?.phase !== 'Running' || pod.metadata?.annotations?.[EXIT_CODE_ANNOTATION] !== undefined || running.has(key)) continue;
+        running.add(key);
+        // A container the kubelet could not run (API unreachable) is tried again on the next look.
+        void runContainer(pod)
+          .catch((error: unknown) => console.error(`local kubelet: pod ${namespace}/${pod.metadata!.name!}: ${(error as Error).message}`))
+          .finally(() => running.delete(key));
       }
     },
   };
