@@ -352,6 +352,13 @@ export const DeploymentSpecSchema = z
       });
     }
     if (spec.target === 'local') {
+      if ((spec.simulation?.regression ?? 0) > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['simulation', 'regression'],
+          message: 'the local target measures a real Triton; to drill a regression deploy a slower model (e.g. gs://<bucket>/sources/resnet-mini-slow.onnx) instead',
+        });
+      }
       if (spec.release.monitoring !== 'none') {
         ctx.addIssue({
           code: 'custom',

@@ -17,7 +17,7 @@ import { exec } from '../../src/clients/exec.js';
 import { createGcsStore } from '../../src/clients/gcs.js';
 import { createHelmCli } from '../../src/clients/helm.js';
 import { applicationFailureIn } from '../../src/errors.js';
-import { deploymentWorkflowId } from '../../src/plan/ids.js';
+import { deploymentWorkflowId, reoptimizationWorkflowId } from '../../src/plan/ids.js';
 import type { DeploymentSpec } from '../../src/spec/schema.js';
 import { validateSpec } from '../../src/spec/validate.js';
 import { createLocalClients } from '../../src/targets/local/index.js';
@@ -25,6 +25,7 @@ import { ensureLocalModels } from '../../src/targets/local/models.js';
 import { createPipelineWorker } from '../../src/worker.js';
 import { progressQuery, type SlaEvidence } from '../../src/workflows/definitions.js';
 import type { deployTriton } from '../../src/workflows/deploy.js';
+import type { reoptimizeTriton } from '../../src/workflows/reoptimize.js';
 import { exampleSpec, PROJECT_ROOT } from '../helpers/specs.js';
 import { bundleWorkflows, startTemporal, tempDir, unique } from '../helpers/temporal.js';
 import { startGcsEmulator, type GcsEmulator } from '../standins/gcs-emulator.js';
@@ -133,6 +134,36 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
     assert.match(history[2]!.description, /Rollback to 1/);
     const args = await kubectl('get', 'deployment', spec.release.name, '-n', spec.release.namespace, '-o', 'jsonpath={.spec.template.spec.containers[0].args}');
     assert.ok(args.includes(firstRepository), `${args} serves ${firstRepository}`);
+  });
+
+  it('re-optimizes on real measurements: promotes a config that beats the live one (1 instance, no batching)', async () => {
+    const example = exampleSpec('local');
+    const model = example.models[0]!;
+    const input = {
+      ...example,
+      cluster: { name: `reopt-${process.pid}` },
+      // The canary and a rollout's surge pod each need a free GPU.
+      nodePool: { ...example.nodePool, initialNodes: 3 },
+      approval: { required: false },
+      models: [{ ...model, variants: [{ name: 'mini', instances: 1, maxBatchSize: 8 }] }],
+      reoptimize: { margin: 0.1, maxCandidates: 3, space: { instances: [1, 2], maxBatchSize: [8], preferredBatchSizes: [[4, 8]], maxQueueDelayMicroseconds: [2000] } },
+    };
+    const validated = validateSpec(input);
+    assert.ok(validated.ok, JSON.stringify(!validated.ok && validated.errors));
+    try {
+      await (await deploy(validated.spec)).result();
+      const handle = await env.client.workflow.start<typeof reoptimizeTriton>('reoptimizeTriton', { workflowId: `${reoptimizationWorkflowId(validated.spec)}-${unique('run')}`, taskQueue, args: [{ spec: input }] });
+      const result = await handle.result();
+      assert.equal(result.outcome, 'promoted', JSON.stringify(result.models));
+      const best = result.models[0]!.best;
+      assert.ok(best.candidate.instances === 2 || best.candidate.preferredBatchSizes.length > 0, JSON.stringify(best));
+      // The promoted config is what the live Triton loaded.
+      const reoptKubeconfig = join(kwokDir, `${validated.spec.cluster.name}.kubeconfig`);
+      const history = await createHelmCli({ exec, helm: join(PROJECT_ROOT, '.tools/bin/helm'), kubeconfig: reoptKubeconfig }).history('triton', 'default');
+      assert.deepEqual(history.map((r) => r.status), ['superseded', 'deployed']);
+    } finally {
+      await execa('bash', [join(PROJECT_ROOT, 'scripts/local-cluster.sh'), 'stop', validated.spec.cluster.name], { env: { ...process.env, PIPELINE_KWOK_DIR: kwokDir }, reject: false });
+    }
   });
 
   it('resizes a node pool by adding and removing kwok nodes, and forgets a cluster whose control plane was stopped', async () => {

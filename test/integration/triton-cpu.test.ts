@@ -31,7 +31,7 @@ before(async () => {
     await copyFile(join(dir, 'onnx', 'resnet-mini.onnx'), join(repository, config.name, '1', 'model.onnx'));
     await copyFile(join(PROJECT_ROOT, 'deploy/local/triton_onnx_model.py'), join(repository, config.name, '1', 'model.py'));
   }
-  triton = await startTritonServer({ repository, models: [batched.name, single.name], ports: { http: await freePort(), grpc: await freePort(), metrics: await freePort() } });
+  triton = await startTritonServer({ repository, models: [batched.name, single.name], ports: { http: await freePort(), grpc: await freePort(), metrics: await freePort() }, logFile: join(dir, 'triton.log') });
 });
 
 after(() => triton?.stop());
@@ -54,7 +54,7 @@ describe('Triton on the CPU with the pipeline\'s config.pbtxt, measured by perf_
     assert.deepEqual(config.dynamic_batching?.preferred_batch_size, [4, 8]);
     assert.equal(config.dynamic_batching?.max_queue_delay_microseconds, 2000);
     assert.deepEqual(config.input.map((i) => [i.name, i.dims.map(Number)]), [['input', [3, 64, 64]]]);
-    assert.match(triton.log(), /mini-batched_0_1|mini-batched_0_0/, 'two model instances started');
+    assert.match(await triton.log(), /mini-batched_0_1/, 'a second model instance started');
   });
 
   it('batches concurrent requests with dynamic batching, and executes one by one without it', async () => {

@@ -43,6 +43,7 @@ describe('deployment spec', () => {
     ['monitoring CRDs on the local cluster', (s) => ((s.target = 'local'), (s.release = { ...s.release, monitoring: 'podmonitoring', internalLoadBalancer: false })), 'release.monitoring', /set release.monitoring: none/],
     ['a TF checkpoint on the local target', (s) => ((s.target = 'local'), (s.release = { ...s.release, monitoring: 'none', internalLoadBalancer: false })), 'models[1].format', /serves ONNX models on the CPU/],
     ['an https model source on the local target', (s) => ((s.target = 'local'), (s.release = { ...s.release, monitoring: 'none', internalLoadBalancer: false })), 'models[0].source', /gs:\/\/ URI/],
+    ['a simulated slowdown on the local target', (s) => ((s.target = 'local'), (s.release = { ...s.release, monitoring: 'none', internalLoadBalancer: false }), (s.simulation = { regression: 0.4 })), 'simulation.regression', /deploy a slower model/],
     ['a load balancer on the local cluster', (s) => ((s.target = 'local'), (s.release = { ...s.release, monitoring: 'none', internalLoadBalancer: true })), 'release.internalLoadBalancer', /no load-balancer controller/],
     ['upper-case release name', (s) => (s.release = { name: 'Triton' }), 'release.name', /lowercase/],
   ];

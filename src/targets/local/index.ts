@@ -84,6 +84,12 @@ export function createLocalClients(options: LocalTargetOptions): TargetClients {
         const core = config.makeApiClient(CoreV1Api);
         const serving = createLocalServing({ core, store, workDir: join(options.kwokDir, `${ref.cluster}-triton`) });
         const kubelet = createLocalKubelet({ cluster: ref.cluster, core, kube: real, helm, store, serving, logDir: join(options.kwokDir, `${ref.cluster}-pod-logs`) });
+        // The device plugin runs on every node all the time: a node whose driver comes up later
+        // (a pool grown after the driver stage) gets its GPUs too. Ends with the cluster.
+        const devicePlugin = setInterval(() => {
+          kubelet.reportGpus().catch(() => access(kubeconfig).catch(() => clearInterval(devicePlugin)));
+        }, 1000);
+        devicePlugin.unref();
         const kube: KubeApi = {
           ...real,
           async listNodes(selector) {

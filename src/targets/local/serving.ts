@@ -56,6 +56,7 @@ export function createLocalServing({ core, store, workDir }: { core: CoreV1Api; 
       repository: join(dir, 'repository'),
       models: serving.models,
       ports: { http: await freePort(), grpc: await freePort(), metrics: await freePort() },
+      logFile: join(dir, 'triton.log'),
     });
     return { pod: name, repository: serving.modelRepository, models: serving.models, server };
   }

@@ -4,8 +4,10 @@
  * control, asked over its HTTP API (health, model config, load/unload, statistics) and scraped on
  * its Prometheus metrics port.
  */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
 import { PROJECT_ROOT } from '../../assets.js';
 
 export const TRITONSERVER = join(PROJECT_ROOT, '.tools/bin/tritonserver');
@@ -28,17 +30,22 @@ export interface TritonServer {
   statistics(model: string): Promise<{ inferenceCount: number; executionCount: number }>;
   metrics(): Promise<string>;
   /** The server's log so far (stdout and stderr). */
-  log(): string;
+  log(): Promise<string>;
   stop(): Promise<void>;
 }
 
 export class TritonError extends Error {}
 
-export async function startTritonServer(options: { repository: string; models: string[]; ports: TritonPorts; readyTimeoutMs?: number }): Promise<TritonServer> {
+/**
+ * Starts the server, its output going to logFile. The process does not keep the caller's event
+ * loop alive (no pipes to it) and is killed when the caller exits; stop() ends it earlier.
+ */
+export async function startTritonServer(options: { repository: string; models: string[]; ports: TritonPorts; logFile: string; readyTimeoutMs?: number }): Promise<TritonServer> {
   const { ports } = options;
   const base = `http://127.0.0.1:${ports.http}`;
-  let output = '';
-  const child: ResultPromise = execa(
+  const output = () => readFile(options.logFile, 'utf8').then((text) => text.slice(-4000), () => '');
+  const log = openSync(options.logFile, 'w');
+  const child = spawn(
     TRITONSERVER,
     [
       `--model-repository=${options.repository}`,
@@ -54,11 +61,13 @@ export async function startTritonServer(options: { repository: string; models: s
       '--strict-readiness=true',
       '--exit-timeout-secs=5',
     ],
-    { all: true, buffer: false, reject: false, cleanup: true },
+    { stdio: ['ignore', log, log] },
   );
-  child.all?.on('data', (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-200_000);
-  });
+  closeSync(log);
+  child.unref();
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
 
   const call = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${base}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
@@ -70,10 +79,10 @@ export async function startTritonServer(options: { repository: string; models: s
 
   const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
   while (!(await ready())) {
-    if (child.exitCode !== null) throw new TritonError(`tritonserver exited with code ${child.exitCode}:\n${output.slice(-4000)}`);
+    if (child.exitCode !== null) throw new TritonError(`tritonserver exited with code ${child.exitCode}:\n${await output()}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new TritonError(`tritonserver was not ready within ${options.readyTimeoutMs ?? 60_000} ms:\n${output.slice(-4000)}`);
+      throw new TritonError(`tritonserver was not ready within ${options.readyTimeoutMs ?? 60_000} ms:\n${await output()}`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -97,12 +106,13 @@ export async function startTritonServer(options: { repository: string; models: s
       return { inferenceCount: Number(latest?.inference_count ?? 0), executionCount: Number(latest?.execution_count ?? 0) };
     },
     metrics: () => fetch(`http://127.0.0.1:${ports.metrics}/metrics`).then((r) => r.text()),
-    log: () => output,
+    log: () => readFile(options.logFile, 'utf8'),
     async stop() {
-      if (child.exitCode !== null) return;
+      process.off('exit', killOnExit);
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await child;
+      await exited;
       clearTimeout(timer);
     },
   };
