@@ -83,7 +83,7 @@ export function createLocalClients(options: LocalTargetOptions): TargetClients {
         const helm = createHelmCli({ exec, kubeconfig, ...(options.helm ? { helm: options.helm } : {}) });
         const core = config.makeApiClient(CoreV1Api);
         const serving = createLocalServing({ core, store, workDir: join(options.kwokDir, `${ref.cluster}-triton`) });
-        const kubelet = createLocalKubelet({ cluster: ref.cluster, core, kube: real, helm, store, serving, logDir: join(options.kwokDir, `${ref.cluster}-pod-logs`) });
+        const kubelet = createLocalKubelet({ cluster: ref.cluster, core, kube: real, store, serving, logDir: join(options.kwokDir, `${ref.cluster}-pod-logs`) });
         // The device plugin runs on every node all the time: a node whose driver comes up later
         // (a pool grown after the driver stage) gets its GPUs too. Ends with the cluster.
         const devicePlugin = setInterval(() => {

@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
-import type { HelmApi, KubeApi, ObjectStore } from '../../activities/ports.js';
+import type { KubeApi, ObjectStore } from '../../activities/ports.js';
 import { PROJECT_ROOT } from '../../assets.js';
 import { exec } from '../../clients/exec.js';
 import { ENGINE_BUILD_COMPONENT, PERF_COMPONENT, PERF_CSV_BEGIN, PERF_CSV_END, PIPELINE_LABEL } from '../../plan/jobs.js';
@@ -25,7 +25,6 @@ export interface LocalKubeletDeps {
   cluster: string;
   core: CoreV1Api;
   kube: KubeApi;
-  helm: HelmApi;
   store: ObjectStore;
   serving: LocalServing;
   /** Where pod log files are written (kwok reads them). */

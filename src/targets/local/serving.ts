@@ -108,12 +108,6 @@ export function createLocalServing({ core, store, workDir }: { core: CoreV1Api; 
     async started(namespace: string, release: string): Promise<PodServer[]> {
       return Promise.all((await reconcile(namespace, release)).map((e) => e.pending));
     },
-
-    async stopAll(): Promise<void> {
-      const all = [...servers.values()];
-      servers.clear();
-      await Promise.all(all.map((e) => e.pending.then((s) => s.server.stop(), () => undefined)));
-    },
   };
 }
 
