@@ -19,7 +19,7 @@ import { ENGINE_BUILD_COMPONENT, PERF_COMPONENT, PERF_CSV_BEGIN, PERF_CSV_END, P
 import type { EngineBuildRecord } from '../../plan/layout.js';
 import { criLog, EXIT_CODE_ANNOTATION, EXIT_MESSAGE_ANNOTATION, GPU_COUNT_ANNOTATION, GPU_DRIVER_ANNOTATION, gpuStatusPatch } from './nodes.js';
 import { runPerfAnalyzer } from './perf-analyzer.js';
-import type { LocalServing } from './serving.js';
+import { isReady, type LocalServing } from './serving.js';
 
 export interface LocalKubeletDeps {
   cluster: string;
@@ -36,10 +36,6 @@ const PYTHON = join(PROJECT_ROOT, '.tools/triton/venv/bin/python');
 
 /** A container's failure: the pod exits 1 with this message. */
 class ContainerFailure extends Error {}
-
-function isReady(pod: V1Pod): boolean {
-  return pod.status?.phase === 'Running' && (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-}
 
 function annotationPatch(pod: V1Pod, values: Record<string, string>): object[] {
   if (pod.metadata?.annotations === undefined) return [{ op: 'add', path: '/metadata/annotations', value: values }];

@@ -20,7 +20,8 @@ export interface PodServer {
   server: TritonServer;
 }
 
-function isReady(pod: V1Pod): boolean {
+/** A pod that is Running with its Ready condition true. */
+export function isReady(pod: V1Pod): boolean {
   return pod.status?.phase === 'Running' && (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
