@@ -26,7 +26,7 @@ export function createPipelineActivities(clients: TargetClients, options: Activi
     ...createEngineActivities({ kube, store, pollIntervalMs, jobScripts: options.jobScripts }),
     ...createRepositoryActivities({ store, ...(clients.modelSupportFiles ? { modelSupportFiles: clients.modelSupportFiles } : {}) }),
     ...createHelmActivities({ helm, triton, chart: clients.tritonChart, heartbeatIntervalMs: Math.max(pollIntervalMs, 1000) }),
-    ...createPerfActivities({ kube, pollIntervalMs }),
+    ...createPerfActivities({ kube, triton, pollIntervalMs }),
     ...createAutoscalingActivities({ gke, kube, metricsAdapter: options.metricsAdapter }),
     ...createReportActivities({ store, reportDir: clients.reportDir }),
   };

@@ -1,19 +1,21 @@
 /**
  * Chapter "Demonstrate Triton multi instance performance": a perf_analyzer Job off the GPU pool
  * sweeps concurrency against the release; its CSV (collected from the pod log, unlike the sample,
- * which left results in the client pod) is parsed by the pure parser.
+ * which left results in the client pod) is parsed by the pure parser. The serving pods' Triton
+ * metrics are scraped before and after the sweep: the autoscaling metric under that load.
  */
 import { createHash } from 'node:crypto';
-import { Context } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { FailureType, permanentFailure, transientFailure } from '../errors.js';
 import { extractPerfCsv, renderPerfJob, tritonSdkImageFor } from '../plan/jobs.js';
 import type { SlaSpec } from '../spec/schema.js';
+import { loadMetricsBetween, type LoadMetrics, type PodScrape } from '../triton/metrics.js';
 import { buildPerfAnalyzerArgs, parsePerfCsv } from '../triton/perf-output.js';
 import type { PerfPoint } from '../triton/perf-types.js';
 import type { ReleaseRef } from './helm.js';
 import { JOB_NAMESPACE, runJob } from './jobs.js';
 import { calling } from './errors.js';
-import type { ClusterRef, KubeApi } from './ports.js';
+import type { ClusterRef, KubeApi, TritonProbe } from './ports.js';
 
 export interface MeasureRequest extends ReleaseRef {
   variant: string;
@@ -27,11 +29,31 @@ export interface Measurement {
   variant: string;
   points: PerfPoint[];
   job: string;
+  /** Triton's own metrics over the sweep (absent where none are exported or a scrape failed). */
+  serverMetrics?: LoadMetrics;
 }
 
 const PERF_CSV_PATH = '/tmp/perf.csv';
+const SCRAPE_TIMEOUT_MS = 10_000;
 
-export function createPerfActivities({ kube, pollIntervalMs }: { kube(ref: ClusterRef): KubeApi; pollIntervalMs: number }) {
+export function createPerfActivities({ kube, triton, pollIntervalMs }: { kube(ref: ClusterRef): KubeApi; triton(ref: ClusterRef): TritonProbe; pollIntervalMs: number }) {
+  /** The serving pods' metrics; a failed scrape costs the reading, never the measurement. */
+  const scrape = async (request: MeasureRequest): Promise<PodScrape[] | null> => {
+    const probe = triton(request.cluster);
+    if (probe.scrapeMetrics === undefined) return null;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        probe.scrapeMetrics({ release: request.release, namespace: request.namespace }),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${SCRAPE_TIMEOUT_MS} ms`)), SCRAPE_TIMEOUT_MS))),
+      ]);
+    } catch (error) {
+      log.warn('Triton metrics scrape failed', { release: request.release, error: (error as Error).message });
+      return null;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   return {
     async measureVariant(request: MeasureRequest): Promise<Measurement> {
       const context = Context.current();
@@ -55,6 +77,7 @@ export function createPerfActivities({ kube, pollIntervalMs }: { kube(ref: Clust
         csvPath: PERF_CSV_PATH,
         maxTrials: 10,
       });
+      const before = await scrape(request);
       await runJob({
         api,
         job: renderPerfJob({
@@ -77,9 +100,11 @@ export function createPerfActivities({ kube, pollIntervalMs }: { kube(ref: Clust
         // A failed sweep is usually the server or the network; another attempt (a new Job) may pass.
         failure: (status, logTail) => transientFailure(`perf_analyzer job ${name} failed${status?.message ? `: ${status.message}` : ''}`, { logTail }),
       });
+      const after = before === null ? null : await scrape(request);
+      const serverMetrics = after === null ? null : loadMetricsBetween(before!, after, request.variant);
       const logs = await calling('read perf job logs', () => api.jobLogs(JOB_NAMESPACE, name));
       try {
-        return { variant: request.variant, points: parsePerfCsv(extractPerfCsv(logs)), job: name };
+        return { variant: request.variant, points: parsePerfCsv(extractPerfCsv(logs)), job: name, ...(serverMetrics === null ? {} : { serverMetrics }) };
       } catch (error) {
         throw permanentFailure(FailureType.InvalidArgument, `cannot read perf_analyzer output of ${name}: ${(error as Error).message}`, {
           logTail: logs.slice(-4000),

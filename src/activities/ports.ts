@@ -140,6 +140,8 @@ export interface ObjectStore {
 /** Reachability of a release's Triton endpoint (HTTP /v2/health/ready and the served repository). */
 export interface TritonProbe {
   ready(target: { release: string; namespace: string }): Promise<{ ready: boolean; modelRepository?: string; models: string[] }>;
+  /** Prometheus text of each serving pod's metrics port; absent where no Triton exports metrics (the sim target). */
+  scrapeMetrics?(target: { release: string; namespace: string }): Promise<Array<{ pod: string; text: string }>>;
 }
 
 export interface TargetClients {

@@ -28,8 +28,12 @@ export interface PublishedRepository {
 
 export interface VariantBaseline {
   variant: string;
+  /** SLA-bounded throughput; the mean of the sweeps when repeated. */
   bestThroughput: number | null;
   latencyMsAtBest: number | null;
+  /** With repeated sweeps: their number and coefficient of variation (the noise the next gate uses). */
+  samples?: number;
+  cv?: number | null;
 }
 
 export interface Baseline {

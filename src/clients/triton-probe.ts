@@ -1,9 +1,10 @@
 /**
  * TritonProbe through the Kubernetes API: the release's Deployment fully rolled out (what helm
  * --wait checks), the repository and models it was started with (its args), and Triton's own
- * /v2/health/ready answered through the API server's service proxy.
+ * /v2/health/ready answered through the API server's service proxy; each Ready pod's metrics port
+ * scraped through the pod proxy.
  */
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { KubeApi, TritonProbe } from '../activities/ports.js';
 
 interface DeploymentLike {
@@ -27,6 +28,14 @@ export function deploymentServing(deployment: DeploymentLike): { rolledOut: bool
   return { rolledOut, ...(modelRepository === undefined ? {} : { modelRepository }), models: flag('load-model') };
 }
 
+/** A pod that is Running with its Ready condition true. */
+export function isReady(pod: V1Pod): boolean {
+  return pod.status?.phase === 'Running' && (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+/** The chart's metrics port (deploy/charts/triton). */
+const METRICS_PORT = 8002;
+
 export interface TritonProbeOptions {
   /** Also ask Triton itself (/v2/health/ready through the service proxy); off where no real Triton runs (kwok). */
   checkHealth: boolean;
@@ -47,6 +56,15 @@ export function createTritonProbe(kube: KubeApi, config: KubeConfig, { checkHeal
             () => false,
           )));
       return { ready: healthy, models: serving.models, ...(serving.modelRepository ? { modelRepository: serving.modelRepository } : {}) };
+    },
+    async scrapeMetrics({ release, namespace }) {
+      const pods = (await core.listNamespacedPod({ namespace, labelSelector: `app.kubernetes.io/instance=${release}` })).items.filter(isReady);
+      return Promise.all(
+        pods.map(async (pod) => ({
+          pod: pod.metadata!.name!,
+          text: String(await core.connectGetNamespacedPodProxyWithPath({ name: `${pod.metadata!.name!}:${METRICS_PORT}`, namespace, path: 'metrics' })),
+        })),
+      );
     },
   };
 }

@@ -1,6 +1,7 @@
 /** The report's data from a run's progress and measurements. Pure (the activity renders and writes it). */
 import type { RunReport } from '../report/html.js';
 import type { DeploymentSpec } from '../spec/schema.js';
+import { describeReading } from '../triton/metrics.js';
 import type { DeployProgress, Outcome, VariantResult } from '../workflows/definitions.js';
 
 export interface RunReportInput {
@@ -42,6 +43,7 @@ export function runReport(input: RunReportInput): RunReport {
         sla: { latencyMs: model.sla.latencyMs, percentile: model.sla.percentile, minThroughput: model.sla.minThroughput },
         verdict: v.verdict,
         baselineThroughput: v.baselineThroughput,
+        ...(v.autoscaling === undefined ? {} : { autoscaling: describeReading(v.autoscaling) }),
       };
     }),
     simulated,

@@ -26,6 +26,8 @@ export interface ReportVariant {
   sla: { latencyMs: number; percentile: 50 | 90 | 95 | 99; minThroughput: number };
   verdict: { passed: boolean; bestThroughput: number | null; latencyMsAtBest: number | null; reason: string };
   baselineThroughput?: number | null;
+  /** The autoscaling metric read from Triton's /metrics over the sweep, described. */
+  autoscaling?: string;
 }
 
 export interface RunReport {
@@ -562,6 +564,7 @@ function renderVariantSection(v: ReportVariant, index: number): string {
       `${escapeHtml(v.verdict.reason)}</p>`,
   );
   parts.push(`<p class="baseline">Baseline comparison: ${baselineHtml(v)}</p>`);
+  if (v.autoscaling !== undefined) parts.push(`<p class="autoscaling">Autoscaling metric at the SLA load (Triton /metrics): ${escapeHtml(v.autoscaling)}</p>`);
   parts.push(`<div class="chart-wrap">${renderThroughputLatencyChart(v)}</div>`);
   if (points.length === 0) {
     parts.push('<p class="muted">No perf_analyzer measurements were recorded.</p>');

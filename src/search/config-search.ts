@@ -5,6 +5,7 @@
  * better, or at the budget. It measures a few axes instead of the whole grid. Pure.
  */
 import type { SearchSpace } from '../spec/schema.js';
+import type { ModelConfigInput } from '../triton/model-config.js';
 
 export interface ServingCandidate {
   instances: number;
@@ -24,6 +25,16 @@ export interface ScoredCandidate {
   candidate: ServingCandidate;
   /** SLA-bounded throughput (null: no point within the latency bound). */
   score: number | null;
+}
+
+/** The serving config a model config describes (without dynamic batching: no preferred sizes, no delay). */
+export function servingCandidateOf(config: Pick<ModelConfigInput, 'instances' | 'maxBatchSize' | 'dynamicBatching'>): ServingCandidate {
+  return {
+    instances: config.instances,
+    maxBatchSize: config.maxBatchSize,
+    preferredBatchSizes: config.dynamicBatching?.preferredBatchSizes ?? [],
+    maxQueueDelayMicroseconds: config.dynamicBatching?.maxQueueDelayMicroseconds ?? 0,
+  };
 }
 
 export function candidateKey(c: ServingCandidate): string {

@@ -9,6 +9,7 @@ import type { ObjectStore } from '../activities/ports.js';
 import { ENGINE_BUILD_COMPONENT, parseProfiles, PERF_COMPONENT, PERF_CSV_BEGIN, PERF_CSV_END } from '../plan/jobs.js';
 import type { EngineBuildRecord } from '../plan/layout.js';
 import type { ModelSpec } from '../spec/schema.js';
+import { servingCandidateOf } from '../search/config-search.js';
 import { renderPerfCsv } from '../triton/perf-output.js';
 import { latencyAt, type LatencyPercentile, type PerfPoint } from '../triton/perf-types.js';
 import { perfProfileFor, simulateSweep } from './perf-model.js';
@@ -181,13 +182,7 @@ async function runPerfAnalyzer(env: Record<string, string>, { objects, served: s
   const points = simulateSweep({
     profile: plan.perfProfile,
     precision: plan.precision,
-    config: {
-      instances: config.instances,
-      maxBatchSize: config.maxBatchSize,
-      preferredBatchSizes: config.dynamicBatching?.preferredBatchSizes ?? [],
-      maxQueueDelayMicroseconds: config.dynamicBatching?.maxQueueDelayMicroseconds ?? 0,
-      gpus,
-    },
+    config: { ...servingCandidateOf(config), gpus },
     batchSize,
     concurrency,
     slowdown: serving.slowdown,

@@ -1,9 +1,9 @@
 /**
- * Measurement noise and the regression gate. Two measurements of one unchanged config differ by
- * noise alone; their relative difference has a standard deviation of about √2 × CV (CV: the
- * coefficient of variation of one measurement). A gate that calls a drop larger than
- * z × √2 × CV a regression rolls an unchanged release back with probability about 1 − Φ(z),
- * and misses a real drop d with probability about Φ((threshold − d) / (√2 × CV)).
+ * Measurement noise and the regression gate. A release's SLA-bounded throughput is the mean of
+ * `repeats` sweeps; two such means of one unchanged config differ by noise alone, with a relative
+ * standard deviation (the width) of √(CV₁²/n₁ + CV₂²/n₂). A gate that calls a drop larger than
+ * z × width a regression rolls an unchanged release back with probability 1 − Φ(z), and misses a
+ * real drop d with probability Φ((tolerance − d) / width). Pure.
  */
 
 export interface NoiseEstimate {
@@ -23,10 +23,9 @@ export function estimateNoise(throughputs: readonly number[]): NoiseEstimate {
   return { samples: throughputs.length, mean, sd, cv: sd / mean };
 }
 
-/** The regression tolerance for this noise: at least `minimum`, and z noise widths of a difference. */
-export function noiseAwareTolerance(noise: NoiseEstimate, { minimum, z }: { minimum: number; z: number }): number {
-  if (!(z > 0)) throw new Error(`z must be > 0, got ${z}`);
-  return Math.min(0.95, Math.max(minimum, z * Math.SQRT2 * noise.cv));
+/** Relative standard deviation of (mean A / mean B − 1) when A and B measure the same thing. */
+export function differenceWidth(a: Pick<NoiseEstimate, 'cv' | 'samples'>, b: Pick<NoiseEstimate, 'cv' | 'samples'>): number {
+  return Math.sqrt(a.cv ** 2 / a.samples + b.cv ** 2 / b.samples);
 }
 
 /** Standard normal CDF (Abramowitz–Stegun 7.1.26; error below 1.5e-7). */
@@ -37,9 +36,102 @@ export function normalCdf(x: number): number {
   return x >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
 }
 
-/** Expected error rates of a tolerance under this noise: unchanged releases rolled back, and a real drop missed. */
-export function expectedGateErrors(noise: NoiseEstimate, tolerance: number, realDrop: number): { falseRollback: number; missedRegression: number } {
-  const width = Math.SQRT2 * noise.cv;
+/** ln Γ(x) for x > 0 (Lanczos, g = 7; relative error below 1e-13). */
+function logGamma(x: number): number {
+  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
+  const y = x - 1;
+  let sum = c[0]!;
+  for (let i = 1; i < 9; i++) sum += c[i]! / (y + i);
+  const t = y + 7.5;
+  return 0.5 * Math.log(2 * Math.PI) + (y + 0.5) * Math.log(t) - t + Math.log(sum);
+}
+
+/** P(T > t) for Student's t with `df` degrees of freedom, t >= 0 (Simpson's rule on the density). */
+function studentUpperTail(t: number, df: number): number {
+  const logNorm = logGamma((df + 1) / 2) - logGamma(df / 2) - 0.5 * Math.log(df * Math.PI);
+  const density = (x: number) => Math.exp(logNorm - ((df + 1) / 2) * Math.log(1 + (x * x) / df));
+  const steps = 2000;
+  const h = t / steps;
+  let area = density(0) + density(t);
+  for (let i = 1; i < steps; i++) area += (i % 2 === 1 ? 4 : 2) * density(i * h);
+  return 0.5 - (area * h) / 3;
+}
+
+/**
+ * The t with P(T > t) = p (bisection): Student's t with `df` degrees of freedom, or the normal
+ * distribution when df is Infinity. For 0 < p < 0.5.
+ */
+export function upperQuantile(p: number, df = Number.POSITIVE_INFINITY): number {
+  if (!(p > 0 && p < 0.5)) throw new Error(`a one-sided error rate must be in (0, 0.5), got ${p}`);
+  if (!(df > 0)) throw new Error(`degrees of freedom must be > 0, got ${df}`);
+  const tail = Number.isFinite(df) ? (t: number) => studentUpperTail(t, df) : (t: number) => 1 - normalCdf(t);
+  let lo = 0;
+  let hi = 1;
+  while (tail(hi) > p) hi *= 2;
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    if (tail(mid) > p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/**
+ * The regression tolerance: the spec's, widened so that noise of this width rolls an unchanged
+ * release back at most `falseRollbackRate` of the time. `df`: the degrees of freedom of the width's
+ * estimate (few sweeps estimate the noise poorly, so Student's t widens it further).
+ */
+export function noiseAwareTolerance(
+  width: number,
+  { minimum, falseRollbackRate, df = Number.POSITIVE_INFINITY }: { minimum: number; falseRollbackRate: number; df?: number },
+): number {
+  return Math.min(0.95, Math.max(minimum, upperQuantile(falseRollbackRate, df) * width));
+}
+
+/** Expected error rates of a tolerance at this width: unchanged releases rolled back, and a real drop missed. */
+export function expectedGateErrors(width: number, tolerance: number, realDrop: number): { falseRollback: number; missedRegression: number } {
   if (width === 0) return { falseRollback: 0, missedRegression: realDrop > tolerance ? 0 : 1 };
   return { falseRollback: 1 - normalCdf(tolerance / width), missedRegression: normalCdf((tolerance - realDrop) / width) };
+}
+
+export interface RepeatedScore {
+  /** Mean SLA-bounded throughput over the sweeps (a sweep with no point within the bound counts 0). */
+  mean: number;
+  samples: number;
+  /** Coefficient of variation; null with one sweep or a zero mean. */
+  cv: number | null;
+}
+
+export function repeatedScore(scores: readonly (number | null)[]): RepeatedScore {
+  if (scores.length === 0) throw new Error('no sweeps to combine');
+  const values = scores.map((s) => s ?? 0);
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  if (values.length < 2 || mean <= 0) return { mean, samples: values.length, cv: null };
+  const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1));
+  return { mean, samples: values.length, cv: sd / mean };
+}
+
+/**
+ * The tolerance for comparing `current` with `baseline`: noise-aware when either side was
+ * repeated (a side measured once is taken as noisy as the other), with Welch's degrees of freedom
+ * for the noise estimated from the repeated sides; else the spec's.
+ */
+export function gateTolerance(
+  current: RepeatedScore,
+  baseline: { cv?: number | null; samples?: number } | null,
+  { regressionTolerance, falseRollbackRate }: { regressionTolerance: number; falseRollbackRate: number },
+): { tolerance: number; width: number | null } {
+  const sides = [
+    { cv: current.cv ?? null, samples: current.samples },
+    { cv: baseline?.cv ?? null, samples: baseline?.samples ?? 1 },
+  ];
+  const estimated = sides.filter((s): s is { cv: number; samples: number } => s.cv !== null && s.samples > 1);
+  if (estimated.length === 0) return { tolerance: regressionTolerance, width: null };
+  const cv = estimated[0]!.cv;
+  const [a, b] = sides.map((s) => ({ cv: s.cv ?? cv, samples: s.samples })) as [{ cv: number; samples: number }, { cv: number; samples: number }];
+  const width = differenceWidth(a, b);
+  const parts = estimated.map((s) => (s.cv ** 2 / s.samples) ** 2 / (s.samples - 1));
+  const df = width === 0 ? Number.POSITIVE_INFINITY : estimated.reduce((sum, s) => sum + s.cv ** 2 / s.samples, 0) ** 2 / parts.reduce((x, y) => x + y, 0);
+  return { tolerance: noiseAwareTolerance(width, { minimum: regressionTolerance, falseRollbackRate, df }), width };
 }

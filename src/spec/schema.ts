@@ -75,6 +75,10 @@ export const SlaSchema = z
     batchSize: positiveInt('sla.batchSize').default(1),
     /** Fraction of the previous release's SLA-bounded throughput that may be lost before rollback. */
     regressionTolerance: z.number().min(0).max(0.9).default(0.1),
+    /** Sweeps per variant. With 2 or more the gate compares means, widening the tolerance by the measured noise. */
+    repeats: positiveInt('sla.repeats').max(10).default(1),
+    /** With repeats: how often noise alone may roll an unchanged release back (sets the widening). */
+    falseRollbackRate: z.number().gt(0, { error: 'sla.falseRollbackRate must be > 0' }).lt(0.5, { error: 'sla.falseRollbackRate must be < 0.5' }).default(0.01),
   })
   .strict();
 

@@ -7,6 +7,7 @@ import { FailureType } from '../errors.js';
 import { tensorrtImageFor } from '../plan/jobs.js';
 import { evaluateSla, type SlaVerdict } from '../sla/evaluate.js';
 import type { DeploymentSpec, ModelSpec } from '../spec/schema.js';
+import { autoscalingReading, type AutoscalingReading } from '../triton/metrics.js';
 import type { PerfPoint } from '../triton/perf-types.js';
 import type { activitiesFor } from './activities.js';
 import { formatSpecErrors, validateSpec } from '../spec/validate.js';
@@ -63,7 +64,7 @@ export async function measureAgainstSla(
   spec: DeploymentSpec,
   model: ModelSpec,
   variant: string,
-): Promise<{ points: PerfPoint[]; verdict: SlaVerdict }> {
+): Promise<{ points: PerfPoint[]; verdict: SlaVerdict; autoscaling?: AutoscalingReading }> {
   const measured = await act.measureVariant({
     ...release,
     variant,
@@ -72,5 +73,13 @@ export async function measureAgainstSla(
     sla: model.sla,
     shapes: model.inputs,
   });
-  return { points: measured.points, verdict: evaluateSla(measured.points, model.sla) };
+  const verdict = evaluateSla(measured.points, model.sla);
+  const load = measured.serverMetrics;
+  return {
+    points: measured.points,
+    verdict,
+    ...(load === undefined || verdict.bestThroughput === null
+      ? {}
+      : { autoscaling: autoscalingReading(spec.autoscaling, load, verdict.bestThroughput / model.sla.batchSize) }),
+  };
 }

@@ -3,6 +3,8 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { BuiltEngine, ResolvedEngine } from '../activities/engines.js';
 import type { StageName } from '../spec/schema.js';
 import type { BaselineComparison, SlaVerdict } from '../sla/evaluate.js';
+import type { RepeatedScore } from '../sla/noise.js';
+import type { AutoscalingReading } from '../triton/metrics.js';
 import type { PerfPoint } from '../triton/perf-types.js';
 
 export type StageStatus = 'pending' | 'running' | 'completed' | 'skipped' | 'failed' | 'compensated';
@@ -32,6 +34,10 @@ export interface VariantResult {
   verdict: SlaVerdict;
   comparison: BaselineComparison;
   baselineThroughput: number | null;
+  /** With repeated sweeps: their mean and noise, and the tolerance the gate used. */
+  repeated?: RepeatedScore & { tolerance: number; width: number | null };
+  /** The HPA metric read from Triton's /metrics over the sweep, at the SLA operating point. */
+  autoscaling?: AutoscalingReading;
 }
 
 export interface RollbackEvidence {

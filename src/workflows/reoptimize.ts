@@ -1,7 +1,8 @@
 /**
  * Re-optimization (run by a Temporal Schedule): search Triton configs for each model's serving
  * variant on a canary release, and promote the best through the normal deployment workflow only
- * if it beats the live release's SLA-bounded throughput by the spec's margin. Otherwise nothing
+ * if it beats the live release's SLA-bounded throughput by the spec's margin. Each candidate is a
+ * child workflow (publish, serve on the canary, measure). Otherwise nothing
  * changes. The canary and the candidate repository versions are removed in every case.
  */
 import {
@@ -11,17 +12,15 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { tritonValues } from '../plan/helm-values.js';
 import { deploymentWorkflowId, repositoryVersionFor } from '../plan/ids.js';
 import { bestOf, candidateKey, nextCandidate, type ScoredCandidate, type ServingCandidate } from '../search/config-search.js';
 import { ReoptimizationSchema, type DeploymentSpec, type ModelSpec } from '../spec/schema.js';
 import { beatsByMargin } from '../sla/evaluate.js';
-import { servingTargetFor } from '../plan/serving.js';
-import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
 import { activitiesFor } from './activities.js';
+import { measureServingCandidate } from './candidate.js';
 import type { DeployResult } from './definitions.js';
 import { deployTriton } from './deploy.js';
-import { clusterOf, ensureEngine, measureAgainstSla, requireValidSpec, runContextFor } from './common.js';
+import { clusterOf, ensureEngine, requireValidSpec, runContextFor } from './common.js';
 
 export interface ReoptimizeInput {
   spec: unknown;
@@ -87,7 +86,6 @@ export async function reoptimizeTriton(input: ReoptimizeInput): Promise<Reoptimi
   const versionBase = repositoryVersionFor(info.startTime, info.firstExecutionRunId);
   const candidateVersions: string[] = [];
   const results: ModelSearchResult[] = [];
-  const serving = servingTargetFor(spec.target);
   try {
     for (const model of spec.models) {
       // The variant to improve: the one serving the model best today.
@@ -107,27 +105,12 @@ export async function reoptimizeTriton(input: ReoptimizeInput): Promise<Reoptimi
       ) {
         const version = `${versionBase}-${model.name.toLowerCase().replace(/[^a-z0-9]+/g, '')}-${candidateKey(candidate)}`;
         candidateVersions.push(version);
-        const configPbtxt = renderModelConfig(
-          modelConfigFromVariant(
-            model,
-            { ...variant, instances: candidate.instances, maxBatchSize: candidate.maxBatchSize, dynamicBatching: { preferredBatchSizes: candidate.preferredBatchSizes, maxQueueDelayMicroseconds: candidate.maxQueueDelayMicroseconds } },
-            serving,
-          ),
-        );
-        const published = await act.publishRepository({
-          run,
-          bucket: spec.bucket,
-          prefix: spec.repositoryPrefix,
-          version,
-          variants: [{ name: variant.name, configPbtxt, planUri: engine.planUri, modelFile: serving.modelFile }],
+        const { score } = await executeChild(measureServingCandidate, {
+          workflowId: `${info.workflowId}/candidate/${version}`,
+          args: [{ spec, run, canary, model: model.name, variant: variant.name, candidate, version, planUri: engine.planUri }],
         });
-        const values = tritonValues({ ...spec, release: { ...spec.release, replicas: 1 } }, published.repositoryUri, { deploymentId: run.deploymentId, repositoryVersion: version });
-        values.models = [variant.name];
-        await act.upgradeRelease({ ...canary, values });
-        await act.awaitReleaseServing({ ...canary, repositoryUri: published.repositoryUri });
-        const { verdict } = await measureAgainstSla(act, canary, spec, model, variant.name);
-        scored.push({ candidate, score: verdict.passed ? verdict.bestThroughput : null });
-        log.info('candidate measured', { model: model.name, candidate: candidateKey(candidate), throughput: verdict.bestThroughput });
+        scored.push({ candidate, score });
+        log.info('candidate measured', { model: model.name, candidate: candidateKey(candidate), score });
       }
       const best = bestOf(scored.slice(1)) ?? incumbent;
       results.push({

@@ -104,11 +104,23 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
     assert.equal(builds.length, 1, jobs.items.map((j) => j.metadata.name).join(' '));
     assert.equal(builds[0]!.status.succeeded, 1);
     assert.match(await kubectl('logs', `job/${builds[0]!.metadata.name}`, '-n', JOB_NAMESPACE), /prepared for Triton's python backend[\s\S]*PASSED CPU engine build/);
-    // Each variant was measured by the real perf_analyzer against the real Triton.
+    // Each variant was measured by the real perf_analyzer against the real Triton, `repeats` times.
+    const { repeats } = spec.models[0]!.sla;
     const perf = jobs.items.filter((j) => j.metadata.name.startsWith('perf-'));
-    assert.equal(perf.length, 2);
+    assert.equal(perf.length, 2 * repeats);
     assert.match(await kubectl('logs', `job/${perf[0]!.metadata.name}`, '-n', JOB_NAMESPACE), /perf_analyzer 2\.51 against the Triton of pod[\s\S]*Request concurrency: 4[\s\S]*===PERF_CSV_BEGIN===/);
-    for (const variant of result.variants) assert.ok(variant.verdict.passed && variant.verdict.bestThroughput! >= 20, JSON.stringify(variant.verdict));
+    for (const variant of result.variants) {
+      assert.ok(variant.verdict.passed && variant.verdict.bestThroughput! >= 20, JSON.stringify(variant.verdict));
+      assert.equal(variant.repeated?.samples, repeats);
+      assert.ok(variant.repeated.cv! > 0 && variant.repeated.cv! < 0.5, `real sweeps vary a little: ${JSON.stringify(variant.repeated)}`);
+    }
+    // The HPA's metric, scraped from the serving Tritons' /metrics before and after each sweep.
+    for (const { autoscaling } of result.variants) {
+      assert.equal(autoscaling?.metric, 'triton-queue-time-us', JSON.stringify(autoscaling));
+      assert.ok(autoscaling.value! > 0 && autoscaling.pods >= 1, JSON.stringify(autoscaling));
+      assert.ok(autoscaling.desiredReplicas! >= spec.autoscaling.minReplicas && autoscaling.desiredReplicas! <= spec.autoscaling.maxReplicas);
+    }
+    assert.match(progress.stages.find((s) => s.name === 'autoscaling')!.detail!, /at the SLA load triton-queue-time-us \d+ per pod/);
 
     // Real Helm release, HPA and the repository in the GCS emulator.
     assert.deepEqual((await helm().history(spec.release.name, spec.release.namespace)).map((r) => [r.revision, r.status]), [[1, 'deployed']]);
@@ -145,8 +157,9 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
       // The canary and a rollout's surge pod each need a free GPU.
       nodePool: { ...example.nodePool, initialNodes: 3 },
       approval: { required: false },
-      models: [{ ...model, variants: [{ name: 'mini', instances: 1, maxBatchSize: 8 }] }],
-      reoptimize: { margin: 0.1, maxCandidates: 3, space: { instances: [1, 2], maxBatchSize: [8], preferredBatchSizes: [[4, 8]], maxQueueDelayMicroseconds: [2000] } },
+      // One sweep per measurement: this test is about the search, not the gate.
+      models: [{ ...model, variants: [{ name: 'mini', instances: 1, maxBatchSize: 8 }], sla: { ...model.sla, repeats: 1 } }],
+      reoptimize: { margin: 0.1, maxCandidates: 3, space: { instances: [1, 2], maxBatchSize: [4, 8], preferredBatchSizes: [[4]], maxQueueDelayMicroseconds: [500] } },
     };
     const validated = validateSpec(input);
     assert.ok(validated.ok, JSON.stringify(!validated.ok && validated.errors));
@@ -156,7 +169,9 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
       const result = await handle.result();
       assert.equal(result.outcome, 'promoted', JSON.stringify(result.models));
       const best = result.models[0]!.best;
-      assert.ok(best.candidate.instances === 2 || best.candidate.preferredBatchSizes.length > 0, JSON.stringify(best));
+      // Coordinate ascent: one axis at a time from the live config (instances, then preferred sizes, then delay).
+      assert.equal(result.models[0]!.measured.length, 3, JSON.stringify(result.models[0]!.measured));
+      assert.ok(best.score! >= result.models[0]!.live.score! * 1.1, JSON.stringify(best));
       // The promoted config is what the live Triton loaded.
       const reoptKubeconfig = join(kwokDir, `${validated.spec.cluster.name}.kubeconfig`);
       const history = await createHelmCli({ exec, helm: join(PROJECT_ROOT, '.tools/bin/helm'), kubeconfig: reoptKubeconfig }).history('triton', 'default');

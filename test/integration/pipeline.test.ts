@@ -110,6 +110,25 @@ describe('deployment workflow on the sim target', () => {
     assert.equal(release.revisions[2]!.values['modelRepositoryPath'], firstResult.repositoryUri);
   });
 
+  it('with repeated sweeps, gates on the mean with a noise-aware tolerance and keeps the noise in the baseline', async () => {
+    const first = testSpec((spec) => {
+      for (const model of spec.models) model.sla = { ...model.sla!, repeats: 3 };
+    });
+    const result = await (await start(first)).result();
+    for (const v of result.variants) {
+      // The sim's numbers are deterministic: no noise, so the spec's tolerance stands.
+      assert.deepEqual([v.repeated?.samples, v.repeated?.cv, v.repeated?.width], [3, 0, 0], JSON.stringify(v.repeated));
+      assert.equal(v.repeated?.mean, v.verdict.bestThroughput);
+    }
+    const second = specWith(() => undefined);
+    Object.assign(second, structuredClone(first), { simulation: { speed: 0, faults: [], regression: 0.4 } });
+    const failure = await failureOf((await start(second)).result());
+    assert.equal(failure.type, 'SlaRegression');
+    const evidence = failure.details?.[0] as SlaEvidence;
+    const regressed = evidence.variants.filter((v) => v.comparison.regressed);
+    assert.ok(regressed.length > 0 && regressed.every((v) => v.repeated?.samples === 3 && v.comparison.change! < -0.3), JSON.stringify(regressed.map((v) => v.comparison)));
+  });
+
   it('waits at the approval gate and promotes on approve', async () => {
     const spec = testSpec((s) => (s.approval = { required: true }));
     const handle = await start(spec);

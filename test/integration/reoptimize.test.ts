@@ -39,7 +39,14 @@ async function reoptimize(spec: DeploymentSpecInput) {
     taskQueue: TASK_QUEUE,
     args: [{ spec }],
   });
-  return handle.result();
+  const result = await handle.result();
+  // Each measured candidate ran as its own child workflow.
+  const children = (await handle.fetchHistory()).events!.flatMap((e) => {
+    const started = e.startChildWorkflowExecutionInitiatedEventAttributes;
+    return started?.workflowType?.name === 'measureServingCandidate' ? [started.workflowId!] : [];
+  });
+  assert.equal(children.length, result.models.reduce((n, m) => n + m.measured.length, 0), children.join('\n'));
+  return result;
 }
 
 async function servedConfig(spec: DeploymentSpecInput, variant: string) {

@@ -231,7 +231,7 @@ const resnetModel: ModelSpec = {
   ],
   sla: {
     latencyMs: 100, percentile: 90, minThroughput: 3000, batchSize: 32,
-    concurrency: { start: 1, end: 10, step: 1 }, regressionTolerance: 0.1,
+    concurrency: { start: 1, end: 10, step: 1 }, regressionTolerance: 0.1, repeats: 1, falseRollbackRate: 0.01,
   },
 };
 

@@ -1,6 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { estimateNoise, expectedGateErrors, noiseAwareTolerance, normalCdf } from '../../src/sla/noise.js';
+import {
+  differenceWidth,
+  estimateNoise,
+  expectedGateErrors,
+  gateTolerance,
+  noiseAwareTolerance,
+  normalCdf,
+  repeatedScore,
+  upperQuantile,
+} from '../../src/sla/noise.js';
+
+const close = (a: number, b: number, eps = 1e-6) => assert.ok(Math.abs(a - b) < eps, `${a} vs ${b}`);
 
 describe('measurement noise and the regression gate (pure)', () => {
   it('estimates mean, sample deviation and CV', () => {
@@ -16,24 +27,70 @@ describe('measurement noise and the regression gate (pure)', () => {
     assert.throws(() => estimateNoise([100, 0]), /positive/);
   });
 
+  it('computes the normal CDF and its upper quantiles', () => {
+    close(normalCdf(0), 0.5, 1e-7);
+    close(normalCdf(1.959964), 0.975);
+    close(normalCdf(-3), 0.0013499);
+    close(upperQuantile(0.025), 1.959964, 1e-4);
+    close(upperQuantile(0.01), 2.326348, 1e-4);
+    assert.throws(() => upperQuantile(0.5), /\(0, 0.5\)/);
+  });
+
+  it("computes Student's t quantiles (t tables)", () => {
+    close(upperQuantile(0.01, 2), 6.965, 1e-3);
+    close(upperQuantile(0.01, 4), 3.747, 1e-3);
+    close(upperQuantile(0.025, 10), 2.228, 1e-3);
+    close(upperQuantile(0.01, 1), 31.821, 1e-2);
+    assert.ok(upperQuantile(0.01, 1000) - upperQuantile(0.01) < 0.01);
+    assert.throws(() => upperQuantile(0.01, 0), /degrees of freedom/);
+  });
+
+  it('narrows the width of a difference of means with more sweeps', () => {
+    close(differenceWidth({ cv: 0.1, samples: 1 }, { cv: 0.1, samples: 1 }), 0.1 * Math.SQRT2);
+    close(differenceWidth({ cv: 0.1, samples: 4 }, { cv: 0.1, samples: 4 }), 0.1 * Math.SQRT2 / 2);
+  });
+
   it('widens the tolerance with the noise, never below the minimum', () => {
-    const quiet = estimateNoise([100, 100.5, 99.5]);
-    assert.equal(noiseAwareTolerance(quiet, { minimum: 0.1, z: 3 }), 0.1);
-    const noisy = estimateNoise([80, 100, 120]);
-    assert.ok(Math.abs(noiseAwareTolerance(noisy, { minimum: 0.1, z: 3 }) - 3 * Math.SQRT2 * 0.2) < 1e-12);
+    assert.equal(noiseAwareTolerance(0.01, { minimum: 0.1, falseRollbackRate: 0.01 }), 0.1);
+    close(noiseAwareTolerance(0.1, { minimum: 0.05, falseRollbackRate: 0.01 }), 0.2326348, 1e-4);
+    assert.equal(noiseAwareTolerance(2, { minimum: 0.05, falseRollbackRate: 0.01 }), 0.95);
   });
 
-  it('computes the normal CDF', () => {
-    assert.ok(Math.abs(normalCdf(0) - 0.5) < 1e-7);
-    assert.ok(Math.abs(normalCdf(1.959964) - 0.975) < 1e-6);
-    assert.ok(Math.abs(normalCdf(-3) - 0.0013499) < 1e-6);
+  it("predicts the gate's error rates: the chosen rate of false rollbacks, and a large drop caught", () => {
+    const width = 0.05;
+    const tolerance = noiseAwareTolerance(width, { minimum: 0, falseRollbackRate: 0.01 });
+    const rates = expectedGateErrors(width, tolerance, 0.4);
+    close(rates.falseRollback, 0.01, 1e-5);
+    assert.ok(rates.missedRegression < 1e-6, 'a 40% drop is caught');
+    assert.deepEqual(expectedGateErrors(0, 0.1, 0.05), { falseRollback: 0, missedRegression: 1 });
   });
 
-  it('predicts the gate\'s error rates: a 3-sigma tolerance rarely rolls back an unchanged release', () => {
-    const noise = estimateNoise([95, 100, 105]);
-    const tolerance = noiseAwareTolerance(noise, { minimum: 0, z: 3 });
-    const rates = expectedGateErrors(noise, tolerance, 0.5);
-    assert.ok(Math.abs(rates.falseRollback - 0.0013499) < 1e-5);
-    assert.ok(rates.missedRegression < 1e-4, 'a 50% drop is caught');
+  it('combines repeated sweeps: a sweep with nothing within the bound counts 0', () => {
+    assert.deepEqual(repeatedScore([100]), { mean: 100, samples: 1, cv: null });
+    const r = repeatedScore([90, 110, null]);
+    close(r.mean, 200 / 3);
+    assert.equal(r.samples, 3);
+    assert.ok(r.cv! > 0.5);
+    assert.throws(() => repeatedScore([]), /no sweeps/);
+  });
+
+  it("keeps the spec's tolerance without repeats, and widens it by both sides' noise with them", () => {
+    const settings = { regressionTolerance: 0.05, falseRollbackRate: 0.01 };
+    assert.deepEqual(gateTolerance({ mean: 100, samples: 1, cv: null }, null, settings), { tolerance: 0.05, width: null });
+    assert.deepEqual(gateTolerance({ mean: 100, samples: 1, cv: null }, { samples: 1 }, settings), { tolerance: 0.05, width: null });
+    const repeated = repeatedScore([90, 100, 110]);
+    // Against a baseline measured once: taken as noisy as this side; the noise is estimated from 3 sweeps (2 degrees of freedom).
+    const againstOnce = gateTolerance(repeated, null, settings);
+    close(againstOnce.width!, Math.sqrt(0.01 / 3 + 0.01));
+    close(againstOnce.tolerance, upperQuantile(0.01, 2) * againstOnce.width!, 1e-9);
+    // Both sides of 3 sweeps: Welch's 4 degrees of freedom.
+    const againstRepeated = gateTolerance(repeated, { cv: 0.1, samples: 3 }, settings);
+    close(againstRepeated.width!, Math.sqrt(0.02 / 3));
+    close(againstRepeated.tolerance, upperQuantile(0.01, 4) * againstRepeated.width!, 1e-9);
+    // A repeated baseline makes the gate noise-aware for a release measured once.
+    const fromBaseline = gateTolerance({ mean: 95, samples: 1, cv: null }, { cv: 0.1, samples: 3 }, settings);
+    close(fromBaseline.width!, Math.sqrt(0.01 + 0.01 / 3));
+    assert.equal(gateTolerance(repeatedScore([100, 100.1]), { cv: 0.001, samples: 2 }, settings).tolerance, 0.05, "quiet: the spec's minimum");
+    assert.deepEqual(gateTolerance(repeatedScore([100, 100]), { cv: 0, samples: 2 }, settings), { tolerance: 0.05, width: 0 });
   });
 });

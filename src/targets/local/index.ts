@@ -115,6 +115,10 @@ export function createLocalClients(options: LocalTargetOptions): TargetClients {
               ...(wanted.modelRepository === undefined ? {} : { modelRepository: wanted.modelRepository }),
             };
           },
+          async scrapeMetrics({ release, namespace }) {
+            const servers = await serving.sync(namespace, release);
+            return Promise.all(servers.map(async (s) => ({ pod: s.pod, text: await s.server.metrics() })));
+          },
         };
         return { kube, helm, triton };
       };

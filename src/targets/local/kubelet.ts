@@ -19,7 +19,8 @@ import { ENGINE_BUILD_COMPONENT, PERF_COMPONENT, PERF_CSV_BEGIN, PERF_CSV_END, P
 import type { EngineBuildRecord } from '../../plan/layout.js';
 import { criLog, EXIT_CODE_ANNOTATION, EXIT_MESSAGE_ANNOTATION, GPU_COUNT_ANNOTATION, GPU_DRIVER_ANNOTATION, gpuStatusPatch } from './nodes.js';
 import { runPerfAnalyzer } from './perf-analyzer.js';
-import { isReady, type LocalServing } from './serving.js';
+import { isReady } from '../../clients/triton-probe.js';
+import type { LocalServing } from './serving.js';
 
 export interface LocalKubeletDeps {
   cluster: string;

@@ -9,7 +9,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import type { ObjectStore } from '../../activities/ports.js';
-import { deploymentServing } from '../../clients/triton-probe.js';
+import { deploymentServing, isReady } from '../../clients/triton-probe.js';
 import { freePort } from './ports.js';
 import { startTritonServer, type TritonServer } from './triton-server.js';
 
@@ -18,11 +18,6 @@ export interface PodServer {
   repository: string;
   models: string[];
   server: TritonServer;
-}
-
-/** A pod that is Running with its Ready condition true. */
-export function isReady(pod: V1Pod): boolean {
-  return pod.status?.phase === 'Running' && (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
 interface Entry {

@@ -1,0 +1,67 @@
+/**
+ * Child workflow of re-optimization: one serving config of one model variant, published as its own
+ * repository version, served by the canary release and measured against the model's SLA.
+ */
+import type { RunContext } from '../activities/context.js';
+import type { ReleaseRef } from '../activities/helm.js';
+import { tritonValues } from '../plan/helm-values.js';
+import { servingTargetFor } from '../plan/serving.js';
+import type { ServingCandidate } from '../search/config-search.js';
+import type { SlaVerdict } from '../sla/evaluate.js';
+import type { DeploymentSpec } from '../spec/schema.js';
+import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
+import { activitiesFor } from './activities.js';
+import { measureAgainstSla } from './common.js';
+
+export interface MeasureCandidateInput {
+  /** The validated spec of the re-optimization run. */
+  spec: DeploymentSpec;
+  run: RunContext;
+  canary: ReleaseRef;
+  model: string;
+  variant: string;
+  candidate: ServingCandidate;
+  /** The repository version to publish it as. */
+  version: string;
+  planUri: string;
+}
+
+export interface CandidateMeasurement {
+  /** SLA-bounded throughput if the SLA passed, else null. */
+  score: number | null;
+  verdict: SlaVerdict;
+  repositoryUri: string;
+}
+
+export async function measureServingCandidate(input: MeasureCandidateInput): Promise<CandidateMeasurement> {
+  const { spec, run, canary, candidate } = input;
+  const act = activitiesFor(spec.target);
+  const model = spec.models.find((m) => m.name === input.model)!;
+  const variant = model.variants.find((v) => v.name === input.variant)!;
+  const serving = servingTargetFor(spec.target);
+  const configPbtxt = renderModelConfig(
+    modelConfigFromVariant(
+      model,
+      {
+        ...variant,
+        instances: candidate.instances,
+        maxBatchSize: candidate.maxBatchSize,
+        dynamicBatching: { preferredBatchSizes: candidate.preferredBatchSizes, maxQueueDelayMicroseconds: candidate.maxQueueDelayMicroseconds },
+      },
+      serving,
+    ),
+  );
+  const published = await act.publishRepository({
+    run,
+    bucket: spec.bucket,
+    prefix: spec.repositoryPrefix,
+    version: input.version,
+    variants: [{ name: variant.name, configPbtxt, planUri: input.planUri, modelFile: serving.modelFile }],
+  });
+  const values = tritonValues({ ...spec, release: { ...spec.release, replicas: 1 } }, published.repositoryUri, { deploymentId: run.deploymentId, repositoryVersion: input.version });
+  values.models = [variant.name];
+  await act.upgradeRelease({ ...canary, values });
+  await act.awaitReleaseServing({ ...canary, repositoryUri: published.repositoryUri });
+  const { verdict } = await measureAgainstSla(act, canary, spec, model, variant.name);
+  return { score: verdict.passed ? verdict.bestThroughput : null, verdict, repositoryUri: published.repositoryUri };
+}
