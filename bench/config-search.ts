@@ -127,7 +127,7 @@ async function runModelAnalyzer(lab: Lab): Promise<AnalyzerPick | string> {
       failures.push(`run ${attempt}: measured ${measuredConfigs} configs (${profiled.length} perf_analyzer runs), then looped without measuring ("Existing measurement found for run config. Skipping profile" ${run.looped} times in a row); stopped after ${seconds.toFixed(0)} s`);
       continue;
     }
-    if (run.exitCode !== 0) return [...failures, `run ${attempt}: exit ${run.exitCode}: ${run.log.split('\n').slice(-3).join(' | ')}`].join('; ');
+    if (run.exitCode !== 0) return [...failures, `run ${attempt}: exit ${run.exitCode}: ${run.log.trim().split('\n').at(-1)!.replaceAll(PROJECT_ROOT, '.')}`].join('; ');
     // It names its best configs, best first, when it writes their detailed reports.
     const best = /best configurations ([\w-]+?)[,:]/.exec(run.log)?.[1];
     if (best === undefined) return [...failures, `run ${attempt}: no best config in its output`].join('; ');

@@ -29,7 +29,7 @@ options:
   kwokControllerBinary: $bin/kwok
   etcdBinary: $bin/etcd
 CONFIG
-    if "$bin/kwokctl" get clusters 2>/dev/null | grep -qx "$name"; then
+    if "$bin/kwokctl" get clusters 2>/dev/null | grep -x "$name" >/dev/null; then
       "$bin/kwokctl" --config "$dir/kwok.yaml" start cluster --name "$name" --wait 3m >&2
     else
       "$bin/kwokctl" --config "$dir/kwok.yaml" create cluster --name "$name" --enable-crds=Stage,Logs --wait 3m --kubeconfig "$dir/unused.kubeconfig" >&2
@@ -46,7 +46,7 @@ CONFIG
     echo "cluster $name deleted"
     ;;
   status)
-    if "$bin/kwokctl" get clusters 2>/dev/null | grep -qx "$name" && [ -f "$kubeconfig" ]; then
+    if "$bin/kwokctl" get clusters 2>/dev/null | grep -x "$name" >/dev/null && [ -f "$kubeconfig" ]; then
       kubectl --kubeconfig "$kubeconfig" version 2>/dev/null | grep -i server || true
       kubectl --kubeconfig "$kubeconfig" get nodes
     else

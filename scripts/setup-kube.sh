@@ -50,5 +50,5 @@ for tool in kwok kwokctl; do
   have "$tool" || GOBIN="$bin" go install -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/${tool}@v${KWOK_VERSION}" >&2
 done
 "$bin/kube-apiserver" --version >&2
-"$bin/etcd" --version | head -1 >&2
+"$bin/etcd" --version | sed -n 1p >&2  # sed reads it all: head could end etcd with SIGPIPE (exit 141 under pipefail)
 "$bin/kwokctl" --version >&2

@@ -176,7 +176,11 @@ async function deploy(client: Client, spec: DeploymentSpec, detach: boolean, out
     const result: DeployResult = await handle.result();
     if (progress) out.log(`\n${stageTable(progress)}`);
     out.log(`\nsucceeded: ${result.release} revision ${result.revision}, repository ${result.repositoryUri}`);
-    for (const v of result.variants) out.log(`  ${v.variant.padEnd(20)} ${v.verdict.reason}`);
+    for (const v of result.variants) {
+      out.log(`  ${v.variant.padEnd(20)} ${v.verdict.reason}`);
+      const noise = v.repeated ? `; mean of ${v.repeated.samples} sweeps, CV ${((v.repeated.cv ?? 0) * 100).toFixed(1)}%` : '';
+      if (v.comparison.change !== null) out.log(`  ${''.padEnd(20)} ${v.comparison.reason}${noise}`);
+    }
     if (result.report) out.log(`report: ${result.report.path}`);
     return EXIT.ok;
   } catch (error) {

@@ -18,7 +18,7 @@ import { validateSpec } from '../../src/spec/validate.js';
 import { createPipelineWorker } from '../../src/worker.js';
 import type { deployTriton } from '../../src/workflows/deploy.js';
 import { specWith } from './specs.js';
-import { bundleWorkflows, HISTORY_FIXTURES, startTemporal, tempDir, unique } from './temporal.js';
+import { bundleWorkflows, HISTORY_FIXTURES, startTemporal, startTogether, tempDir, unique } from './temporal.js';
 
 export let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundle;
@@ -99,7 +99,7 @@ export async function inspect(spec: DeploymentSpecInput) {
 /** Registers the file's before/after hooks. */
 export function useHarness(): void {
   before(async () => {
-  [env, bundle, stateDir] = await Promise.all([startTemporal(), bundleWorkflows(), tempDir('pipeline-it')]);
+  await startTogether([startTemporal(), bundleWorkflows(), tempDir('pipeline-it')], (s) => ([env, bundle, stateDir] = s as [typeof env, typeof bundle, typeof stateDir]));
   worker = await createPipelineWorker({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',

@@ -48,3 +48,15 @@ export function unique(name: string): string {
   counter += 1;
   return `${name}-${process.pid}-${counter}`;
 }
+
+/**
+ * Starts things side by side like Promise.all, but waits for every one: those that started are
+ * handed to `keep` before a failure is thrown, so the file's after hook can stop them (a server
+ * left running keeps the test process, and the run, from ending).
+ */
+export async function startTogether<T extends readonly unknown[]>(starts: { [K in keyof T]: Promise<T[K]> }, keep: (started: { [K in keyof T]: T[K] | undefined }) => void): Promise<void> {
+  const settled = await Promise.allSettled(starts as readonly Promise<unknown>[]);
+  keep(settled.map((s) => (s.status === 'fulfilled' ? s.value : undefined)) as unknown as { [K in keyof T]: T[K] | undefined });
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+}

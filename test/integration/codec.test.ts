@@ -16,7 +16,7 @@ import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/wor
 import { execa } from 'execa';
 import { AesGcmPayloadCodec, dataConverterFromEnv, ENCODING_ENCRYPTED } from '../../src/codec/aes-gcm.js';
 import { createCodecServer, listenCodecServer, payloadToJson } from '../../src/codec/server.js';
-import { PROJECT_ROOT, startTemporal, unique } from '../helpers/temporal.js';
+import { PROJECT_ROOT, startTemporal, startTogether, unique } from '../helpers/temporal.js';
 import type { codecEcho, EchoInput } from '../fixtures/codec-workflows.js';
 
 const SECRET = `hf_${randomBytes(12).toString('hex')}`;
@@ -58,13 +58,16 @@ describe('payload encryption in workflow history', () => {
     });
     assert.ok(dataConverter);
     codec = dataConverter.payloadCodecs![0] as AesGcmPayloadCodec;
-    [env, bundle] = await Promise.all([
-      startTemporal(),
-      bundleWorkflowCode({
-        workflowsPath: join(PROJECT_ROOT, 'test/fixtures/codec-workflows.ts'),
-        logger: { info: () => undefined, warn: () => undefined, error: console.error, debug: () => undefined, trace: () => undefined, log: () => undefined },
-      }),
-    ]);
+    await startTogether(
+      [
+        startTemporal(),
+        bundleWorkflowCode({
+          workflowsPath: join(PROJECT_ROOT, 'test/fixtures/codec-workflows.ts'),
+          logger: { info: () => undefined, warn: () => undefined, error: console.error, debug: () => undefined, trace: () => undefined, log: () => undefined },
+        }),
+      ],
+      (s) => ([env, bundle] = s as [typeof env, typeof bundle]),
+    );
     // Guarded like a shared deployment would be: only namespace "default", bearer token required.
     codecServer = createCodecServer({ codec, token: CODEC_TOKEN, namespaces: ['default'] });
     codecUrl = await listenCodecServer(codecServer, 0);

@@ -30,7 +30,7 @@ import { progressQuery } from '../../src/workflows/definitions.js';
 import type { deployTriton } from '../../src/workflows/deploy.js';
 import { runActivity } from '../helpers/activity-env.js';
 import { exampleSpec, PROJECT_ROOT } from '../helpers/specs.js';
-import { bundleWorkflows, startTemporal, tempDir, unique } from '../helpers/temporal.js';
+import { bundleWorkflows, startTemporal, startTogether, tempDir, unique } from '../helpers/temporal.js';
 import { startGcsEmulator, type GcsEmulator } from '../standins/gcs-emulator.js';
 import { startGkeStandIn, type GkeStandIn } from '../standins/gke-api.js';
 import { cpuNode, gpuNode, startKwokCluster, type KwokCluster } from '../standins/kwok-cluster.js';
@@ -46,7 +46,7 @@ let jobPods: { stop(): void };
 const taskQueue = unique('gke-target');
 
 before(async () => {
-  [env, gkeApi, kwok, gcs] = await Promise.all([startTemporal(), startGkeStandIn(), startKwokCluster(`gke-${process.pid}`), startGcsEmulator()]);
+  await startTogether([startTemporal(), startGkeStandIn(), startKwokCluster(`gke-${process.pid}`), startGcsEmulator()], (s) => ([env, gkeApi, kwok, gcs] = s as [typeof env, typeof gkeApi, typeof kwok, typeof gcs]));
   const example = exampleSpec('gke');
   const result = validateSpec({
     ...example,

@@ -27,7 +27,7 @@ import { progressQuery, type SlaEvidence } from '../../src/workflows/definitions
 import type { deployTriton } from '../../src/workflows/deploy.js';
 import type { reoptimizeTriton } from '../../src/workflows/reoptimize.js';
 import { exampleSpec, PROJECT_ROOT } from '../helpers/specs.js';
-import { bundleWorkflows, startTemporal, tempDir, unique } from '../helpers/temporal.js';
+import { bundleWorkflows, startTemporal, startTogether, tempDir, unique } from '../helpers/temporal.js';
 import { startGcsEmulator, type GcsEmulator } from '../standins/gcs-emulator.js';
 
 let env: TestWorkflowEnvironment;
@@ -48,7 +48,7 @@ function deploy(withSpec: DeploymentSpec) {
 }
 
 before(async () => {
-  [env, gcs] = await Promise.all([startTemporal(), startGcsEmulator()]);
+  await startTogether([startTemporal(), startGcsEmulator()], (s) => ([env, gcs] = s as [typeof env, typeof gcs]));
   kwokDir = await tempDir('kwok-local');
   const result = validateSpec({ ...exampleSpec('local'), cluster: { name: `local-${process.pid}` }, approval: { required: false } });
   assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
