@@ -89,12 +89,6 @@ export function noiseAwareTolerance(
   return Math.min(0.95, Math.max(minimum, upperQuantile(falseRollbackRate, df) * width));
 }
 
-/** Expected error rates of a tolerance at this width: unchanged releases rolled back, and a real drop missed. */
-export function expectedGateErrors(width: number, tolerance: number, realDrop: number): { falseRollback: number; missedRegression: number } {
-  if (width === 0) return { falseRollback: 0, missedRegression: realDrop > tolerance ? 0 : 1 };
-  return { falseRollback: 1 - normalCdf(tolerance / width), missedRegression: normalCdf((tolerance - realDrop) / width) };
-}
-
 export interface RepeatedScore {
   /** Mean SLA-bounded throughput over the sweeps (a sweep with no point within the bound counts 0). */
   mean: number;
