@@ -100,8 +100,8 @@ export function createPerfActivities({ kube, triton, pollIntervalMs }: { kube(re
         // A failed sweep is usually the server or the network; another attempt (a new Job) may pass.
         failure: (status, logTail) => transientFailure(`perf_analyzer job ${name} failed${status?.message ? `: ${status.message}` : ''}`, { logTail }),
       });
-      const after = before === null ? null : await scrape(request);
-      const serverMetrics = after === null ? null : loadMetricsBetween(before!, after, request.variant);
+      const after = before && (await scrape(request));
+      const serverMetrics = before && after ? loadMetricsBetween(before, after, request.variant) : null;
       const logs = await calling('read perf job logs', () => api.jobLogs(JOB_NAMESPACE, name));
       try {
         return { variant: request.variant, points: parsePerfCsv(extractPerfCsv(logs)), job: name, ...(serverMetrics === null ? {} : { serverMetrics }) };

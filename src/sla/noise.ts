@@ -17,8 +17,9 @@ export interface NoiseEstimate {
 
 export function estimateNoise(throughputs: readonly number[]): NoiseEstimate {
   if (throughputs.length < 2) throw new Error(`noise needs at least 2 measurements, got ${throughputs.length}`);
-  if (throughputs.some((t) => !Number.isFinite(t) || t <= 0)) throw new Error('throughputs must be positive numbers');
+  if (throughputs.some((t) => !Number.isFinite(t) || t < 0)) throw new Error('throughputs must be non-negative numbers');
   const mean = throughputs.reduce((a, b) => a + b, 0) / throughputs.length;
+  if (mean === 0) throw new Error('noise of all-zero throughputs is undefined');
   const sd = Math.sqrt(throughputs.reduce((a, b) => a + (b - mean) ** 2, 0) / (throughputs.length - 1));
   return { samples: throughputs.length, mean, sd, cv: sd / mean };
 }
@@ -101,9 +102,7 @@ export function repeatedScore(scores: readonly (number | null)[]): RepeatedScore
   if (scores.length === 0) throw new Error('no sweeps to combine');
   const values = scores.map((s) => s ?? 0);
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  if (values.length < 2 || mean <= 0) return { mean, samples: values.length, cv: null };
-  const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1));
-  return { mean, samples: values.length, cv: sd / mean };
+  return { mean, samples: values.length, cv: values.length < 2 || mean === 0 ? null : estimateNoise(values).cv };
 }
 
 /**

@@ -2,7 +2,6 @@
  * Child workflow of re-optimization: one serving config of one model variant, published as its own
  * repository version, served by the canary release and measured against the model's SLA.
  */
-import type { RunContext } from '../activities/context.js';
 import type { ReleaseRef } from '../activities/helm.js';
 import { tritonValues } from '../plan/helm-values.js';
 import { servingTargetFor } from '../plan/serving.js';
@@ -16,7 +15,6 @@ import { measureAgainstSla } from './common.js';
 export interface MeasureCandidateInput {
   /** The validated spec of the re-optimization run. */
   spec: DeploymentSpec;
-  run: RunContext;
   canary: ReleaseRef;
   model: string;
   variant: string;
@@ -34,7 +32,8 @@ export interface CandidateMeasurement {
 }
 
 export async function measureServingCandidate(input: MeasureCandidateInput): Promise<CandidateMeasurement> {
-  const { spec, run, canary, candidate } = input;
+  const { spec, canary, candidate } = input;
+  const { run } = canary;
   const act = activitiesFor(spec.target);
   const model = spec.models.find((m) => m.name === input.model)!;
   const variant = model.variants.find((v) => v.name === input.variant)!;

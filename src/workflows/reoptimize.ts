@@ -107,7 +107,7 @@ export async function reoptimizeTriton(input: ReoptimizeInput): Promise<Reoptimi
         candidateVersions.push(version);
         const { score } = await executeChild(measureServingCandidate, {
           workflowId: `${info.workflowId}/candidate/${version}`,
-          args: [{ spec, run, canary, model: model.name, variant: variant.name, candidate, version, planUri: engine.planUri }],
+          args: [{ spec, canary, model: model.name, variant: variant.name, candidate, version, planUri: engine.planUri }],
         });
         scored.push({ candidate, score });
         log.info('candidate measured', { model: model.name, candidate: candidateKey(candidate), score });

@@ -23,7 +23,8 @@ describe('measurement noise and the regression gate (pure)', () => {
 
   it('refuses too few or non-positive measurements', () => {
     assert.throws(() => estimateNoise([100]), /at least 2/);
-    assert.throws(() => estimateNoise([100, 0]), /positive/);
+    assert.throws(() => estimateNoise([100, -1]), /non-negative/);
+    assert.throws(() => estimateNoise([0, 0]), /all-zero/);
   });
 
   it('computes the normal CDF and its upper quantiles', () => {
