@@ -7,6 +7,7 @@ import { createHelmActivities } from './helm.js';
 import { createPerfActivities } from './perf.js';
 import type { KubeObject, TargetClients } from './ports.js';
 import { createReportActivities } from './report.js';
+import { createReleaseRecordActivities } from './release-record.js';
 import { createRepositoryActivities } from './repository.js';
 
 export interface ActivityOptions {
@@ -25,6 +26,7 @@ export function createPipelineActivities(clients: TargetClients, options: Activi
     ...createDriverActivities({ kube, driverInstaller: options.driverInstaller }),
     ...createEngineActivities({ kube, store, pollIntervalMs, jobScripts: options.jobScripts }),
     ...createRepositoryActivities({ store, ...(clients.modelSupportFiles ? { modelSupportFiles: clients.modelSupportFiles } : {}) }),
+    ...createReleaseRecordActivities({ store }),
     ...createHelmActivities({ helm, triton, chart: clients.tritonChart, heartbeatIntervalMs: Math.max(pollIntervalMs, 1000) }),
     ...createPerfActivities({ kube, triton, pollIntervalMs }),
     ...createAutoscalingActivities({ gke, kube, metricsAdapter: options.metricsAdapter }),

@@ -10,8 +10,8 @@ import { FailureType, permanentFailure, transientFailure } from '../errors.js';
 import { extractPerfCsv, renderPerfJob, tritonSdkImageFor } from '../plan/jobs.js';
 import type { SlaSpec } from '../spec/schema.js';
 import { loadMetricsBetween, type LoadMetrics, type PodScrape } from '../triton/metrics.js';
-import { buildPerfAnalyzerArgs, parsePerfCsv } from '../triton/perf-output.js';
-import type { PerfPoint } from '../triton/perf-types.js';
+import { buildPerfAnalyzerArgs, findUnstableConcurrency, parsePerfCsv } from '../triton/perf-output.js';
+import type { PerfCutShort, PerfPoint } from '../triton/perf-types.js';
 import type { ReleaseRef } from './helm.js';
 import { JOB_NAMESPACE, runJob } from './jobs.js';
 import { calling } from './errors.js';
@@ -31,6 +31,12 @@ export interface Measurement {
   job: string;
   /** Triton's own metrics over the sweep (absent where none are exported or a scrape failed). */
   serverMetrics?: LoadMetrics;
+  /**
+   * perf_analyzer gave up the sweep at this concurrency (no stable measurement within its trials):
+   * `points` holds only the lower concurrencies (none when it was the first), so the sweep is
+   * inconclusive, not a measurement of the whole range.
+   */
+  cutShort?: PerfCutShort;
 }
 
 const PERF_CSV_PATH = '/tmp/perf.csv';
@@ -104,7 +110,18 @@ export function createPerfActivities({ kube, triton, pollIntervalMs }: { kube(re
       const serverMetrics = before && after ? loadMetricsBetween(before, after, request.variant) : null;
       const logs = await calling('read perf job logs', () => api.jobLogs(JOB_NAMESPACE, name));
       try {
-        return { variant: request.variant, points: parsePerfCsv(extractPerfCsv(logs)), job: name, ...(serverMetrics === null ? {} : { serverMetrics }) };
+        const cutShort = findUnstableConcurrency(logs);
+        const csv = extractPerfCsv(logs);
+        // Cut short at the first concurrency, perf_analyzer writes no CSV: the Job prints an empty block.
+        const points = cutShort !== null && csv === '' ? [] : parsePerfCsv(csv);
+        if (cutShort !== null) log.warn('perf_analyzer sweep cut short', { job: name, variant: request.variant, concurrency: cutShort.concurrency, measured: points.length });
+        return {
+          variant: request.variant,
+          points,
+          job: name,
+          ...(serverMetrics === null ? {} : { serverMetrics }),
+          ...(cutShort === null ? {} : { cutShort }),
+        };
       } catch (error) {
         throw permanentFailure(FailureType.InvalidArgument, `cannot read perf_analyzer output of ${name}: ${(error as Error).message}`, {
           logTail: logs.slice(-4000),

@@ -3,7 +3,7 @@
  * exits with the outcome: 0 succeeded, 2 invalid spec or usage, 3 SLA regression (rolled back) or
  * SLA not met, 4 the release already has a deployment running, 5 aborted, 1 any other failure.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
@@ -22,14 +22,17 @@ import { loadDriverInstaller, loadMetricsAdapter } from '../assets.js';
 import { applicationFailureIn, FailureType } from '../errors.js';
 import { planDeployment } from '../plan/deployment-plan.js';
 import { deploymentWorkflowId, reoptimizationWorkflowId, scheduleIdFor, taskQueueFor } from '../plan/ids.js';
+import { describeKey, releaseKeyOf, type ReleaseRecord } from '../release/record.js';
+import { reoptimizeRequestOf } from '../spec/reoptimize-request.js';
 import { candidateKey } from '../search/config-search.js';
 import { PIPELINE_OUTCOME, TRITON_MODELS, TRITON_RELEASE, TRITON_TARGET } from '../plan/search-attributes.js';
-import { parseSpecText, specJsonSchema } from '../spec/load.js';
+import { MAX_SPEC_BYTES, parseSpecText, specJsonSchema, specTooLarge } from '../spec/load.js';
 import type { DeploymentSpec } from '../spec/schema.js';
 import { formatSpecErrors } from '../spec/validate.js';
 import { abortSignal, approveSignal, progressQuery, type DeployProgress, type DeployResult, type SlaEvidence } from '../workflows/definitions.js';
 import type { deployTriton } from '../workflows/deploy.js';
-import type { reoptimizeTriton } from '../workflows/reoptimize.js';
+import type { readReleaseRecord } from '../workflows/record.js';
+import type { reoptimizeTriton, ReoptimizeResult } from '../workflows/reoptimize.js';
 import { clientConfigFromEnv, connectClient, ensureSearchAttributes } from './temporal.js';
 
 export const EXIT = { ok: 0, failed: 1, invalid: 2, sla: 3, busy: 4, aborted: 5 } as const;
@@ -44,19 +47,23 @@ Commands:
   deploy -f SPEC [--detach]   start a deployment, stream its stages, exit with its outcome
   plan -f SPEC                dry run: stages, config.pbtxt files, Helm values, manifests (touches nothing)
   validate -f SPEC            check a spec; print the field-path errors
-  status -f SPEC              progress of the release's current or last deployment
+  status -f SPEC              progress of the release's current or last run, and its release record
+                              (what serves, its baselines, promotions and rollbacks)
   approve -f SPEC [--by NAME] approve promotion of a run waiting at the approval gate
   abort -f SPEC [--reason R]  abort a running deployment (the release is rolled back)
-  reoptimize -f SPEC          search better Triton configs now; promote only a config better by the margin
+  reoptimize -f SPEC          search better Triton configs for the live release now (its spec comes from
+                              the release record; SPEC names the release and the search settings);
+                              promote only a config better by the margin and the noise
   schedule create -f SPEC [--every 24h | --cron "0 3 * * *"]
-                              re-optimize on a Temporal Schedule (re-running updates it)
+                              re-optimize on a Temporal Schedule (re-running updates it); it stores
+                              the release and the search settings, never the spec
   schedule list               the pipeline's schedules
   schedule delete -f SPEC     remove the release's schedule
   schema [--out FILE]         print or write the spec's JSON Schema
 
 Environment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default).
 Exit codes: 0 succeeded, 1 failed, 2 invalid spec/usage, 3 SLA regression or SLA not met (rolled back),
-            4 a deployment of this release is already running, 5 aborted.`;
+            4 the release is busy (a deployment or re-optimization of it is running), 5 aborted.`;
 
 export interface Output {
   log(line: string): void;
@@ -65,10 +72,11 @@ export interface Output {
 
 async function loadSpec(path: string | undefined, out: Output): Promise<DeploymentSpec | null> {
   if (path === undefined) throw new UsageError('missing -f SPEC (a YAML or JSON deployment spec)');
-  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+  const cannotRead = (error: NodeJS.ErrnoException): never => {
     throw new UsageError(`cannot read ${path}: ${error.code ?? error.message}`);
-  });
-  const result = parseSpecText(text);
+  };
+  const { size } = await stat(path).catch(cannotRead);
+  const result = size > MAX_SPEC_BYTES ? specTooLarge(size) : parseSpecText(await readFile(path, 'utf8').catch(cannotRead));
   if (!result.ok) {
     out.error(`${path} is not a valid deployment spec:\n${formatSpecErrors(result.errors)}`);
     return null;
@@ -139,6 +147,16 @@ function exitCodeFor(failure: unknown): number {
   return EXIT.failed;
 }
 
+/** Names what holds the release's ID: a deployment or a re-optimization, with its run. */
+async function busyWith(client: Client, workflowId: string, spec: DeploymentSpec): Promise<string> {
+  const running = await client.workflow.getHandle(workflowId).describe().catch(() => null);
+  const what = running?.type === 'reoptimizeRelease' ? 're-optimization' : 'deployment';
+  return (
+    `release ${spec.release.namespace}/${spec.release.name} already has a ${what} running: workflow ${workflowId}` +
+    (running ? ` (${running.type}, run ${running.runId}, started ${running.startTime.toISOString()})` : '')
+  );
+}
+
 async function deploy(client: Client, spec: DeploymentSpec, detach: boolean, out: Output): Promise<number> {
   await ensureSearchAttributes(client);
   const workflowId = deploymentWorkflowId(spec);
@@ -159,12 +177,7 @@ async function deploy(client: Client, spec: DeploymentSpec, detach: boolean, out
     });
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError) {
-      const running = await client.workflow.getHandle(workflowId).describe().catch(() => null);
-      out.error(
-        `refused: release ${spec.release.namespace}/${spec.release.name} already has a deployment running: workflow ${workflowId}` +
-          (running ? ` (run ${running.runId}, started ${running.startTime.toISOString()})` : '') +
-          `. Wait for it, or abort it with: npm run cli -- abort -f <spec>`,
-      );
+      out.error(`refused: ${await busyWith(client, workflowId, spec)}. Wait for it, or abort it with: npm run cli -- abort -f <spec>`);
       return EXIT.busy;
     }
     throw error;
@@ -197,23 +210,28 @@ async function deploy(client: Client, spec: DeploymentSpec, detach: boolean, out
 
 async function reoptimize(client: Client, spec: DeploymentSpec, out: Output): Promise<number> {
   await ensureSearchAttributes(client);
-  const workflowId = reoptimizationWorkflowId(spec);
-  const handle = await client.workflow
-    .start<typeof reoptimizeTriton>('reoptimizeTriton', { workflowId, taskQueue: taskQueueFor(spec.target), args: [{ spec }], workflowIdConflictPolicy: 'FAIL' })
-    .catch((error: unknown) => {
-      if (error instanceof WorkflowExecutionAlreadyStartedError) {
-        throw new UsageError(`a re-optimization of this release is already running: workflow ${workflowId}`);
-      }
-      throw error;
+  const workflowId = reoptimizationWorkflowId(releaseKeyOf(spec));
+  let handle: WorkflowHandleWithFirstExecutionRunId<typeof reoptimizeTriton>;
+  try {
+    handle = await client.workflow.start<typeof reoptimizeTriton>('reoptimizeTriton', {
+      workflowId,
+      taskQueue: taskQueueFor(spec.target),
+      args: [{ release: reoptimizeRequestOf(spec) }],
+      workflowIdConflictPolicy: 'FAIL',
     });
-  out.log(`started ${workflowId} (run ${handle.firstExecutionRunId})`);
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    out.error(`refused: a re-optimization of ${describeKey(releaseKeyOf(spec))} is already running: workflow ${workflowId}`);
+    return EXIT.busy;
+  }
+  out.log(`started ${workflowId} (run ${handle.firstExecutionRunId}); the live spec comes from the release record`);
   try {
     const result = await handle.result();
-    for (const m of result.models) {
-      const fmt = (x: number | null) => (x === null ? 'none within SLA' : `${x.toFixed(1)} infer/s`);
-      out.log(`  ${m.model}/${m.variant}: live ${fmt(m.live.score)}, best candidate ${candidateKey(m.best.candidate)} ${fmt(m.best.score)} after ${m.measured.length} measurements${m.improves ? ' -> promote' : ''}`);
+    printReoptimization(result, out);
+    if (result.outcome === 'busy') {
+      out.error(`refused: ${await busyWith(client, deploymentWorkflowId(spec), spec)}`);
+      return EXIT.busy;
     }
-    out.log(`outcome: ${result.outcome}${result.deployment ? ` (revision ${result.deployment.revision})` : ''}`);
     return EXIT.ok;
   } catch (error) {
     const cause = applicationFailureIn(error);
@@ -222,16 +240,28 @@ async function reoptimize(client: Client, spec: DeploymentSpec, out: Output): Pr
   }
 }
 
+export function printReoptimization(result: ReoptimizeResult, out: Output): void {
+  const fmt = (x: number | null) => (x === null ? 'none within SLA' : `${x.toFixed(1)} infer/s`);
+  for (const m of result.models) {
+    out.log(`  ${m.model}/${m.variant}: incumbent on the canary ${fmt(m.live.score)}, search best ${candidateKey(m.best.candidate)} ${fmt(m.best.score)} after ${m.measured.length} candidates`);
+    for (const f of m.confirmation?.finalists ?? []) {
+      out.log(`    finalist ${candidateKey(f.candidate)}: ${f.verdict.reason}${f.verdict.promote ? ' -> promote' : ''}`);
+    }
+  }
+  out.log(`outcome: ${result.outcome}${result.detail ? ` (${result.detail})` : ''}${result.deployment ? ` (revision ${result.deployment.revision})` : ''}`);
+}
+
 async function createSchedule(client: Client, spec: DeploymentSpec, when: { every?: string; cron?: string }, out: Output): Promise<number> {
   if (when.every !== undefined && when.cron !== undefined) throw new UsageError('give --every or --cron, not both');
-  const scheduleId = scheduleIdFor(spec);
+  const scheduleId = scheduleIdFor(releaseKeyOf(spec));
   const scheduleSpec = when.cron !== undefined ? { cronExpressions: [when.cron] } : { intervals: [{ every: (when.every ?? '24h') as Duration }] };
   const action = {
     type: 'startWorkflow' as const,
     workflowType: 'reoptimizeTriton',
-    workflowId: reoptimizationWorkflowId(spec),
+    workflowId: reoptimizationWorkflowId(releaseKeyOf(spec)),
     taskQueue: taskQueueFor(spec.target),
-    args: [{ spec }] as [{ spec: unknown }],
+    // The release and the search settings, not the spec: each run reads the live spec from the record.
+    args: [{ release: reoptimizeRequestOf(spec) }] as [{ release: unknown }],
   };
   await ensureSearchAttributes(client);
   try {
@@ -251,6 +281,49 @@ async function createSchedule(client: Client, spec: DeploymentSpec, when: { ever
   return EXIT.ok;
 }
 
+async function status(client: Client, spec: DeploymentSpec, out: Output): Promise<number> {
+  const workflowId = deploymentWorkflowId(spec);
+  const handle = client.workflow.getHandle(workflowId);
+  const description = await handle.describe().catch(() => null);
+  if (description === null) out.log(`${workflowId}: no run yet`);
+  else {
+    out.log(`${workflowId} (${description.type}) run ${description.runId}: ${description.status.name}`);
+    const progress = await handle.query(progressQuery).catch(() => null);
+    if (progress) out.log(stageTable(progress));
+  }
+  const key = releaseKeyOf(spec);
+  const record = await client.workflow.execute<typeof readReleaseRecord>('readReleaseRecord', {
+    workflowId: `record/${describeKey(key)}`,
+    taskQueue: taskQueueFor(spec.target),
+    args: [{ target: spec.target, bucket: spec.bucket, key }],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+  out.log(`\n${describeRecord(record)}`);
+  return EXIT.ok;
+}
+
+/** The release record as `status` prints it: what serves, its baselines, the recent history. */
+export function describeRecord(record: ReleaseRecord): string {
+  const lines = [`release record ${describeKey(record.key)}, generation ${record.generation}`];
+  const live = record.live;
+  if (live === null) lines.push('  live: none (nothing promoted, or the last release was uninstalled)');
+  else {
+    lines.push(`  live: ${live.repositoryVersion} at Helm revision ${live.helmRevision}, promoted ${live.promotedAt} by ${live.workflowId} (${live.reason})`);
+    lines.push(`  image ${live.spec.release.image}; models ${live.spec.models.map((m) => `${m.name} [${m.variants.map((v) => `${v.name} x${v.instances} b${v.maxBatchSize}`).join(', ')}]`).join('; ')}`);
+    for (const b of live.baselines) {
+      lines.push(`  baseline ${b.variant}: ${b.bestThroughput === null ? 'none within SLA' : `${b.bestThroughput.toFixed(1)} infer/s`} from ${b.samples.length} sweeps [${b.samples.map((x) => x.toFixed(0)).join(', ')}]`);
+    }
+  }
+  for (const e of record.events.slice(-10)) {
+    lines.push(
+      e.kind === 'promoted'
+        ? `  ${e.at} promoted ${e.repositoryVersion} (revision ${e.helmRevision}, ${e.reason})`
+        : `  ${e.at} rolled back ${e.attemptedRepositoryVersion}: ${e.servingRepositoryUri === null ? 'uninstalled' : `serving ${e.servingRepositoryUri} at revision ${e.helmRevision}`}; ${e.cause}`,
+    );
+  }
+  return lines.join('\n');
+}
+
 async function listSchedules(client: Client, out: Output): Promise<number> {
   let count = 0;
   for await (const schedule of client.schedule.list()) {
@@ -264,7 +337,7 @@ async function listSchedules(client: Client, out: Output): Promise<number> {
 }
 
 async function deleteSchedule(client: Client, spec: DeploymentSpec, out: Output): Promise<number> {
-  const scheduleId = scheduleIdFor(spec);
+  const scheduleId = scheduleIdFor(releaseKeyOf(spec));
   try {
     await client.schedule.getHandle(scheduleId).delete();
     out.log(`deleted schedule ${scheduleId}`);
@@ -329,14 +402,8 @@ export async function runCli(argv: string[], out: Output, connect: () => Promise
   switch (command) {
     case 'deploy':
       return deploy(client, spec, values.detach ?? false, out);
-    case 'status': {
-      const handle = client.workflow.getHandle(workflowId);
-      const description = await handle.describe();
-      out.log(`${workflowId} run ${description.runId}: ${description.status.name}`);
-      const progress = await handle.query(progressQuery).catch(() => null);
-      if (progress) out.log(stageTable(progress));
-      return EXIT.ok;
-    }
+    case 'status':
+      return status(client, spec, out);
     case 'approve':
       await client.workflow.getHandle(workflowId).signal(approveSignal, { by: values.by ?? process.env['USER'] ?? 'cli' });
       out.log(`approved ${workflowId}`);

@@ -1,17 +1,26 @@
 /** Business keys: workflow IDs, task queues and repository versions derive from the spec. Pure. */
+import { describeKey, releaseKeyOf, type ReleaseKey } from '../release/record.js';
 import type { DeploymentSpec, Target } from '../spec/schema.js';
 
-/** One deployment per release at a time: the ID is the release's key. */
+/**
+ * The release's lock: whatever changes a release (a deployment, or a re-optimization's search and
+ * promotion) runs under this ID, so Temporal refuses a second one while it runs.
+ */
+export function releaseWorkflowId(key: ReleaseKey): string {
+  return `deploy/${describeKey(key)}`;
+}
+
 export function deploymentWorkflowId(spec: Pick<DeploymentSpec, 'project' | 'cluster' | 'release'>): string {
-  return `deploy/${spec.project}/${spec.cluster.name}/${spec.release.namespace}/${spec.release.name}`;
+  return releaseWorkflowId(releaseKeyOf(spec));
 }
 
-export function reoptimizationWorkflowId(spec: Pick<DeploymentSpec, 'project' | 'cluster' | 'release'>): string {
-  return `reoptimize/${spec.project}/${spec.cluster.name}/${spec.release.namespace}/${spec.release.name}`;
+/** The ID a re-optimization request starts under (a Schedule appends its time to it). */
+export function reoptimizationWorkflowId(key: ReleaseKey): string {
+  return `reoptimize/${describeKey(key)}`;
 }
 
-export function scheduleIdFor(spec: Pick<DeploymentSpec, 'project' | 'cluster' | 'release'>): string {
-  return reoptimizationWorkflowId(spec).replace(/\//g, '.');
+export function scheduleIdFor(key: ReleaseKey): string {
+  return reoptimizationWorkflowId(key).replace(/\//g, '.');
 }
 
 export function taskQueueFor(target: Target): string {

@@ -5,6 +5,7 @@
  */
 import type { KubeObject } from '../activities/ports.js';
 import type { ModelSpec, OptimizationProfile } from '../spec/schema.js';
+import { PERF_STABILITY_EXIT_CODE, PERF_UNSTABLE_PREFIX } from '../triton/perf-output.js';
 
 export const PIPELINE_LABEL = 'triton-pipeline.dev/component';
 export const ENGINE_BUILD_COMPONENT = 'engine-build';
@@ -119,8 +120,28 @@ export interface PerfJobInput {
   env: Record<string, string>;
 }
 
+const shellQuote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The perf container's bash script. perf_analyzer's output goes to the log (stderr) and to a file;
+ * its CSV follows on stdout between markers. A sweep cut short at an unstable concurrency is not a
+ * failed Job: exit 0 (a later concurrency: the CSV has the earlier ones) or PERF_STABILITY_EXIT_CODE
+ * with perf_analyzer's stability line in its output (the first concurrency: no CSV, so an empty
+ * block). Any other exit status fails the Job with that status.
+ */
+export function perfJobScript(args: readonly string[], csvPath: string): string {
+  const csv = shellQuote(csvPath);
+  const output = shellQuote(`${csvPath}.log`);
+  return [
+    `perf_analyzer ${args.map(shellQuote).join(' ')} 2>&1 | tee ${output} 1>&2`,
+    'rc=${PIPESTATUS[0]}',
+    `if [ "$rc" -eq 0 ]; then echo '${PERF_CSV_BEGIN}' && cat ${csv} && echo '${PERF_CSV_END}'`,
+    `elif [ "$rc" -eq ${PERF_STABILITY_EXIT_CODE} ] && grep -qF ${shellQuote(PERF_UNSTABLE_PREFIX)} ${output}; then echo '${PERF_CSV_BEGIN}' && { [ ! -f ${csv} ] || cat ${csv}; } && echo '${PERF_CSV_END}'`,
+    'else exit "$rc"; fi',
+  ].join('\n');
+}
+
 export function renderPerfJob(input: PerfJobInput): KubeObject {
-  const shellQuoted = input.args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -150,11 +171,7 @@ export function renderPerfJob(input: PerfJobInput): KubeObject {
             {
               name: 'perf-analyzer',
               image: input.image,
-              command: [
-                'bash',
-                '-c',
-                `perf_analyzer ${shellQuoted} 1>&2 && echo '${PERF_CSV_BEGIN}' && cat '${input.csvPath}' && echo '${PERF_CSV_END}'`,
-              ],
+              command: ['bash', '-c', perfJobScript(input.args, input.csvPath)],
               env: Object.entries(input.env).map(([name, value]) => ({ name, value })),
               resources: { requests: { cpu: '2', memory: '2Gi' } },
             },

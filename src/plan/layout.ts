@@ -45,3 +45,12 @@ export interface EngineBuildRecord {
   profiles: string;
   builtAt: string;
 }
+
+/** A release record's generations: one immutable object per change, the highest is current. */
+export function releaseRecordPrefix(bucket: string, key: { project: string; cluster: string; namespace: string; release: string }): string {
+  return `${joinUri(bucket, 'releases', key.project, key.cluster, key.namespace, key.release)}/`;
+}
+
+export function releaseRecordUri(bucket: string, key: Parameters<typeof releaseRecordPrefix>[1], generation: number): string {
+  return `${releaseRecordPrefix(bucket, key)}generation-${String(generation).padStart(8, '0')}.json`;
+}

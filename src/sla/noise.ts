@@ -128,3 +128,91 @@ export function gateTolerance(
   const df = width === 0 ? Number.POSITIVE_INFINITY : estimated.reduce((sum, s) => sum + s.cv ** 2 / s.samples, 0) ** 2 / parts.reduce((x, y) => x + y, 0);
   return { tolerance: noiseAwareTolerance(width, { minimum: regressionTolerance, falseRollbackRate, df }), width };
 }
+
+/**
+ * Pooled relative noise of several sweep sets, each one release's sweeps of one variant (the
+ * release record's history): each set is normalised by its own mean, so releases of different
+ * speed pool. Null when no set has two sweeps.
+ */
+export function pooledNoise(sets: readonly (readonly number[])[]): { cv: number; df: number } | null {
+  let squares = 0;
+  let df = 0;
+  for (const set of sets) {
+    const mean = set.reduce((a, b) => a + b, 0) / set.length;
+    if (set.length < 2 || !(mean > 0)) continue;
+    squares += set.reduce((sum, x) => sum + (x / mean - 1) ** 2, 0);
+    df += set.length - 1;
+  }
+  return df === 0 ? null : { cv: Math.sqrt(squares / df), df };
+}
+
+export interface GateTolerance {
+  tolerance: number;
+  /** Relative sd of (new mean / baseline mean − 1) under noise alone; null without noise history. */
+  width: number | null;
+  /** Degrees of freedom of the noise estimate; null without noise history. */
+  df: number | null;
+}
+
+/**
+ * The regression gate's tolerance from the release record's noise history: the width
+ * cv √(1/n + 1/n_baseline) widened by Student's t for the history's degrees of freedom. The
+ * release under test adds only its number of sweeps, never its spread, so a noisy or broken
+ * release cannot loosen its own gate. Without history, the spec's fixed tolerance.
+ */
+export function historyTolerance(
+  history: readonly (readonly number[])[],
+  sweeps: { current: number; baseline: number },
+  { regressionTolerance, falseRollbackRate }: { regressionTolerance: number; falseRollbackRate: number },
+): GateTolerance {
+  const noise = pooledNoise(history);
+  if (noise === null) return { tolerance: regressionTolerance, width: null, df: null };
+  const width = noise.cv * Math.sqrt(1 / sweeps.current + 1 / sweeps.baseline);
+  const df = width === 0 ? Number.POSITIVE_INFINITY : noise.df;
+  return { tolerance: noiseAwareTolerance(width, { minimum: regressionTolerance, falseRollbackRate, df }), width, df: noise.df };
+}
+
+export interface PromotionVerdict {
+  promote: boolean;
+  /** Candidate mean / incumbent mean − 1 (null: a side has no sweep within the SLA). */
+  improvement: number | null;
+  /** The improvement needed: the margin, or more where the noise could fake it. */
+  threshold: number;
+  reason: string;
+}
+
+/**
+ * Re-optimization's decision between a candidate and the incumbent, each swept `n` times in the
+ * same session (fresh sweeps, not the search's, so a lucky search sweep is not rewarded). The
+ * candidate must beat the incumbent by the margin, and by more than noise would give it
+ * `falsePromotionRate` of the time (noise pooled from the record's history and both sides).
+ * Every sweep of the candidate must be conclusive (within the SLA).
+ */
+export function promotionVerdict(
+  candidate: readonly (number | null)[],
+  incumbent: readonly (number | null)[],
+  history: readonly (readonly number[])[],
+  { margin, falsePromotionRate }: { margin: number; falsePromotionRate: number },
+): PromotionVerdict {
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const conclusive = (xs: readonly (number | null)[]) => xs.filter((x): x is number => x !== null);
+  const c = conclusive(candidate);
+  const i = conclusive(incumbent);
+  if (c.length === 0 || c.length < candidate.length) {
+    return { promote: false, improvement: null, threshold: margin, reason: `${candidate.length - c.length} of ${candidate.length} candidate sweeps had no point within the SLA` };
+  }
+  const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  if (i.length === 0) {
+    return { promote: true, improvement: null, threshold: margin, reason: 'the incumbent met the SLA in none of its sweeps; every candidate sweep did' };
+  }
+  const improvement = mean(c) / mean(i) - 1;
+  const noise = pooledNoise([...history, c, i]);
+  const threshold = noise === null ? margin : noiseAwareTolerance(noise.cv * Math.sqrt(1 / c.length + 1 / i.length), { minimum: margin, falseRollbackRate: falsePromotionRate, df: noise.df });
+  const promote = improvement >= threshold;
+  return {
+    promote,
+    improvement,
+    threshold,
+    reason: `${mean(c).toFixed(1)} vs incumbent ${mean(i).toFixed(1)} infer/s (${improvement >= 0 ? '+' : ''}${pct(improvement)}, needs +${pct(threshold)}; ${c.length} and ${i.length} sweeps)`,
+  };
+}

@@ -18,7 +18,7 @@ const dnsName = (what: string, max: number) =>
     });
 
 const positiveInt = (what: string) =>
-  z.number({ error: `${what} must be a number` }).int({ error: `${what} must be a whole number` }).min(1, {
+  z.number().int({ error: `${what} must be a whole number` }).min(1, {
     error: `${what} must be at least 1`,
   });
 
@@ -179,6 +179,12 @@ export const ReoptimizationSchema = z
     /** A candidate is promoted only if its SLA-bounded throughput beats the live one by this fraction. */
     margin: z.number().min(0).max(1).default(0.05),
     maxCandidates: positiveInt('reoptimize.maxCandidates').max(64).default(8),
+    /** The best candidates of the search that are measured again beside the incumbent before deciding. */
+    finalists: positiveInt('reoptimize.finalists').max(8).default(2),
+    /** Sweeps of the incumbent and of each finalist, in the same session, that the decision compares. */
+    confirmSweeps: positiveInt('reoptimize.confirmSweeps').max(10).default(3),
+    /** How often noise alone may make a candidate that is not better look better by the margin. */
+    falsePromotionRate: z.number().gt(0).lt(0.5).default(0.05),
     space: SearchSpaceSchema.default({
       instances: [1, 2, 4],
       maxBatchSize: [16, 32],
@@ -206,7 +212,8 @@ export const FaultSchema = z
   .object({
     stage: StageSchema,
     times: positiveInt('fault.times').default(1),
-    kind: z.enum(['transient', 'quota-exceeded', 'permission-denied', 'invalid-argument']).default('transient'),
+    /** latency-spike (stage validation): the first `times` sweeps of each variant see every latency 100x (a noisy neighbour). */
+    kind: z.enum(['transient', 'quota-exceeded', 'permission-denied', 'invalid-argument', 'latency-spike']).default('transient'),
   })
   .strict();
 
@@ -275,7 +282,18 @@ export const DeploymentSpecSchema = z
   .strict()
   .superRefine((spec, ctx) => {
     const variantNames = new Map<string, string>();
+    const modelIndexes = new Map<string, number>();
     spec.models.forEach((model, m) => {
+      const first = modelIndexes.get(model.name);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['models', m, 'name'],
+          message: `model name "${model.name}" is already used by models[${first}]; model names must be unique (they name the engine build)`,
+        });
+      } else {
+        modelIndexes.set(model.name, m);
+      }
       model.variants.forEach((variant, v) => {
         const path = ['models', m, 'variants', v];
         const owner = variantNames.get(variant.name);

@@ -73,6 +73,15 @@ function unwrap(schema: z.ZodType): z.ZodType {
   }
 }
 
+/** `string "100"`, `number 1.5`, `array`, `object`, `null`: what a wrong-typed field holds. */
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'object') return 'object';
+  const text = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return `${typeof value} ${text.length > 40 ? `${text.slice(0, 37)}...` : text}`;
+}
+
 function describeIssue(issue: z.core.$ZodIssue): SpecError[] {
   const path = formatPath(issue.path);
   switch (issue.code) {
@@ -88,16 +97,11 @@ function describeIssue(issue: z.core.$ZodIssue): SpecError[] {
     }
     case 'invalid_value':
       return [{ path, message: `${issue.message}; use one of: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` }];
-    case 'invalid_type':
-      return [
-        {
-          path,
-          message:
-            issue.input === undefined
-              ? `is required (expected ${issue.expected})`
-              : `${issue.message.replace(/^Invalid input: /, '')}`,
-        },
-      ];
+    case 'invalid_type': {
+      if (issue.input === undefined) return [{ path, message: `is required (expected ${issue.expected})` }];
+      const custom = issue.message.startsWith('Invalid input') ? '' : `${issue.message}: `;
+      return [{ path, message: `${custom}expected ${issue.expected}, found ${describeValue(issue.input)}` }];
+    }
     default:
       return [{ path, message: issue.message }];
   }
@@ -105,7 +109,7 @@ function describeIssue(issue: z.core.$ZodIssue): SpecError[] {
 
 /** Validates an already-parsed object (CLI after YAML parsing, workflows on their JSON input). */
 export function validateSpec(input: unknown): SpecResult {
-  const result = DeploymentSpecSchema.safeParse(input);
+  const result = DeploymentSpecSchema.safeParse(input, { reportInput: true });
   if (result.success) return { ok: true, spec: result.data };
   return { ok: false, errors: result.error.issues.flatMap(describeIssue) };
 }

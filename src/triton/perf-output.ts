@@ -4,7 +4,7 @@
  * inference_profiler.cc / report_writer.cc (triton-inference-server/client).
  * Pure: no I/O, no Node built-ins, no Temporal imports.
  */
-import type { PerfPoint } from './perf-types.js';
+import type { PerfCutShort, PerfPoint } from './perf-types.js';
 
 /**
  * One line of the closing summary, e.g. `Concurrency: 1, throughput: 565.333 infer/sec, latency 60001 usec`.
@@ -106,6 +106,36 @@ export function parsePerfVerbose(stdout: string): PerfPoint[] {
     points.push({ concurrency: b.concurrency, throughput, latencyUs: { avg: b.avg ?? p50, p50, p90, p95, p99 } });
   }
   return byConcurrency(points);
+}
+
+/**
+ * Exit status perf_analyzer returns (STABILITY_ERROR, src/constants.h) when a linear concurrency
+ * sweep never stabilised at its first concurrency; it then writes no -f CSV. When a later
+ * concurrency is the unstable one it keeps the earlier results, writes them to the CSV and exits 0:
+ * only its stderr line tells the sweep was cut short.
+ */
+export const PERF_STABILITY_EXIT_CODE = 2;
+
+/** Start of the stderr line perf_analyzer prints for a concurrency it could not stabilise. */
+export const PERF_UNSTABLE_PREFIX = 'Failed to obtain stable measurement within';
+
+// "<prefix> 3 measurement windows for concurrency 2. Please try to increase the --measurement-interval."
+// (or "--measurement-request-count" in count_windows mode). Not anchored: a log line may carry a
+// timestamp prefix.
+const UNSTABLE_LINE = new RegExp(String.raw`${PERF_UNSTABLE_PREFIX}\s+\d+\s+measurement windows for concurrency\s+(\d+)\b`);
+
+/**
+ * The concurrency at which perf_analyzer gave up a sweep for want of a stable measurement, found
+ * in its output (stdout and stderr together, e.g. a pod log), or null when every concurrency it
+ * tried was stable. A linear sweep stops at the first such concurrency, so the first line counts.
+ */
+export function findUnstableConcurrency(log: string): PerfCutShort | null {
+  for (const line of log.split(/\r?\n/)) {
+    const m = UNSTABLE_LINE.exec(line);
+    if (m === null) continue;
+    return { concurrency: Number(m[1]), message: line.slice(m.index).trim() };
+  }
+  return null;
 }
 
 /** The -f CSV header with --verbose-csv and server stats, as documented for perf_analyzer. */

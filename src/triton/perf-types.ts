@@ -20,3 +20,13 @@ export function latencyAt(point: PerfPoint, percentile: LatencyPercentile): numb
       return point.latencyUs.p99;
   }
 }
+
+/**
+ * perf_analyzer stopped a linear concurrency sweep because one concurrency never stabilised:
+ * the points before it were measured, it and the ones after it were not.
+ */
+export interface PerfCutShort {
+  concurrency: number;
+  /** perf_analyzer's own line, as printed. */
+  message: string;
+}

@@ -46,6 +46,8 @@ export function activitiesFor(target: Target) {
     deleteRepositoryVersionIfUnserved: quick.deleteRepositoryVersionIfUnserved,
     loadBaseline: quick.loadBaseline,
     saveBaseline: quick.saveBaseline,
+    loadReleaseRecord: quick.loadReleaseRecord,
+    recordReleaseChange: quick.recordReleaseChange,
     describeRelease: quick.describeRelease,
     enableAutoscaling: quick.enableAutoscaling,
     uninstallRelease: quick.uninstallRelease,

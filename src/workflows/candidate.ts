@@ -10,7 +10,7 @@ import type { SlaVerdict } from '../sla/evaluate.js';
 import type { DeploymentSpec } from '../spec/schema.js';
 import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
 import { activitiesFor } from './activities.js';
-import { measureAgainstSla } from './common.js';
+import { isConclusive, measureAgainstSla, type Sweep } from './common.js';
 
 export interface MeasureCandidateInput {
   /** The validated spec of the re-optimization run. */
@@ -22,11 +22,16 @@ export interface MeasureCandidateInput {
   /** The repository version to publish it as. */
   version: string;
   planUri: string;
+  /** Sweeps of the served config (default 1). */
+  sweeps?: number;
 }
 
 export interface CandidateMeasurement {
-  /** SLA-bounded throughput if the SLA passed, else null. */
+  /** SLA-bounded throughput of the first sweep if it passed the SLA, else null. */
   score: number | null;
+  /** Each sweep's SLA-bounded throughput if it was conclusive and passed, else null. */
+  samples: (number | null)[];
+  /** The last sweep's verdict. */
   verdict: SlaVerdict;
   repositoryUri: string;
 }
@@ -61,6 +66,8 @@ export async function measureServingCandidate(input: MeasureCandidateInput): Pro
   values.models = [variant.name];
   await act.upgradeRelease({ ...canary, values });
   await act.awaitReleaseServing({ ...canary, repositoryUri: published.repositoryUri });
-  const { verdict } = await measureAgainstSla(act, canary, spec, model, variant.name);
-  return { score: verdict.passed ? verdict.bestThroughput : null, verdict, repositoryUri: published.repositoryUri };
+  const sweeps: Sweep[] = [];
+  for (let i = 0; i < (input.sweeps ?? 1); i++) sweeps.push(await measureAgainstSla(act, canary, spec, model, variant.name));
+  const samples = sweeps.map((s) => (isConclusive(s) && s.verdict.passed ? s.verdict.bestThroughput : null));
+  return { score: samples[0]!, samples, verdict: sweeps.at(-1)!.verdict, repositoryUri: published.repositoryUri };
 }

@@ -57,6 +57,14 @@ export function ensureEngine(spec: DeploymentSpec, run: RunContext, model: Model
   });
 }
 
+export interface Sweep {
+  points: PerfPoint[];
+  verdict: SlaVerdict;
+  autoscaling?: AutoscalingReading;
+  /** perf_analyzer stopped the sweep: no stable measurement at this concurrency. */
+  cutShort?: { concurrency: number; message: string };
+}
+
 /** A perf_analyzer sweep of one variant on a release, judged against its model's SLA. */
 export async function measureAgainstSla(
   act: ReturnType<typeof activitiesFor>,
@@ -64,7 +72,7 @@ export async function measureAgainstSla(
   spec: DeploymentSpec,
   model: ModelSpec,
   variant: string,
-): Promise<{ points: PerfPoint[]; verdict: SlaVerdict; autoscaling?: AutoscalingReading }> {
+): Promise<Sweep> {
   const measured = await act.measureVariant({
     ...release,
     variant,
@@ -78,8 +86,38 @@ export async function measureAgainstSla(
   return {
     points: measured.points,
     verdict,
+    ...(measured.cutShort === undefined ? {} : { cutShort: measured.cutShort }),
     ...(load === undefined || verdict.bestThroughput === null
       ? {}
       : { autoscaling: autoscalingReading(spec.autoscaling, load, verdict.bestThroughput / model.sla.batchSize) }),
   };
+}
+
+/** Extra sweeps an inconclusive one may cost a variant before it fails. */
+export const INCONCLUSIVE_RETRIES = 2;
+
+/** Conclusive: a point within the SLA's latency bound, and perf_analyzer finished the sweep. */
+export function isConclusive(sweep: Sweep): boolean {
+  return sweep.verdict.bestThroughput !== null && sweep.cutShort === undefined;
+}
+
+/**
+ * `repeats` conclusive sweeps of a variant (or fewer, if it stays inconclusive): an inconclusive
+ * sweep is measured again, never counted as a throughput of 0.
+ */
+export async function sweepVariant(
+  act: ReturnType<typeof activitiesFor>,
+  release: ReleaseRef,
+  spec: DeploymentSpec,
+  model: ModelSpec,
+  variant: string,
+  repeats = model.sla.repeats,
+): Promise<{ conclusive: Sweep[]; inconclusive: Sweep[] }> {
+  const conclusive: Sweep[] = [];
+  const inconclusive: Sweep[] = [];
+  while (conclusive.length < repeats && inconclusive.length <= INCONCLUSIVE_RETRIES) {
+    const sweep = await measureAgainstSla(act, release, spec, model, variant);
+    (isConclusive(sweep) ? conclusive : inconclusive).push(sweep);
+  }
+  return { conclusive, inconclusive };
 }

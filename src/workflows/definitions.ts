@@ -34,6 +34,10 @@ export interface VariantResult {
   verdict: SlaVerdict;
   comparison: BaselineComparison;
   baselineThroughput: number | null;
+  /** Each conclusive sweep's SLA-bounded throughput (release-record runs). */
+  sweeps?: number[];
+  /** Sweeps measured again: no point within the SLA, or cut short by perf_analyzer. */
+  inconclusiveSweeps?: number;
   /** With repeated sweeps: their mean and noise, and the tolerance the gate used. */
   repeated?: RepeatedScore & { tolerance: number; width: number | null };
   /** The HPA metric read from Triton's /metrics over the sweep, at the SLA operating point. */

@@ -8,6 +8,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -20,8 +21,10 @@ import { repositoryVersionFor } from '../plan/ids.js';
 import { runReport } from '../plan/run-report.js';
 import { PIPELINE_OUTCOME, TRITON_MODELS, TRITON_RELEASE, TRITON_TARGET } from '../plan/search-attributes.js';
 import { STAGE_NAMES, type StageName } from '../spec/schema.js';
+import { releaseKeyOf, sampleHistory, servingEntry, type PromotionReason, type ReleaseEntry, type ReleaseRecord } from '../release/record.js';
+import type { DeploymentSpec } from '../spec/schema.js';
 import { compareWithBaseline } from '../sla/evaluate.js';
-import { gateTolerance, repeatedScore } from '../sla/noise.js';
+import { gateTolerance, historyTolerance, repeatedScore } from '../sla/noise.js';
 import { describeReading } from '../triton/metrics.js';
 import { servingTargetFor } from '../plan/serving.js';
 import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
@@ -39,7 +42,7 @@ import {
   type SlaEvidence,
   type VariantResult,
 } from './definitions.js';
-import { clusterOf, ensureEngine, measureAgainstSla, requireValidSpec, runContextFor } from './common.js';
+import { clusterOf, ensureEngine, measureAgainstSla, requireValidSpec, runContextFor, sweepVariant, type Sweep } from './common.js';
 
 export interface DeployInput {
   /** The deployment spec as JSON (validated again here: Web UI starts skip the CLI). */
@@ -47,11 +50,23 @@ export interface DeployInput {
 }
 
 export async function deployTriton(input: DeployInput): Promise<DeployResult> {
-  const spec = requireValidSpec(input.spec);
+  return runDeployment(requireValidSpec(input.spec), 'deploy');
+}
+
+/** Release records replace per-revision baselines; runs started before keep the old gate. */
+export const RELEASE_RECORD_PATCH = 'release-record';
+
+/**
+ * The deployment's chapters for a validated spec; also run by re-optimization to promote, inside
+ * the workflow that holds the release's ID.
+ */
+export async function runDeployment(spec: DeploymentSpec, reason: PromotionReason): Promise<DeployResult> {
+  const lineage = patched(RELEASE_RECORD_PATCH);
   const info = workflowInfo();
   const run = runContextFor(spec);
   const cluster = clusterOf(spec);
   const releaseRef = { run, cluster, release: spec.release.name, namespace: spec.release.namespace };
+  const recordRef = { run, bucket: spec.bucket, key: releaseKeyOf(spec) };
   const act = activitiesFor(spec.target);
 
   const progress: DeployProgress = {
@@ -100,6 +115,8 @@ export async function deployTriton(input: DeployInput): Promise<DeployResult> {
   // Saga: inverses registered before the step they undo; run newest first.
   const compensations: Array<{ name: string; undo: () => Promise<void> }> = [];
   let rollback: RollbackEvidence | null = null;
+  /** Why the run failed, for the release record's rollback event. */
+  let failureCause = '';
   let engines: EngineResult[] = [];
   let variants: VariantResult[] = [];
   let revision: number | undefined;
@@ -171,6 +188,7 @@ export async function deployTriton(input: DeployInput): Promise<DeployResult> {
             await act.uninstallRelease(releaseRef);
             stageOf('release').status = 'compensated';
             stageOf('release').detail = 'first install undone (helm uninstall)';
+            if (lineage) await recordRollback(null, null);
           },
         });
       }
@@ -183,17 +201,26 @@ export async function deployTriton(input: DeployInput): Promise<DeployResult> {
 
     await stage('validation', async () => {
       const before = release.previous;
-      const baseline: Baseline | null = before !== null ? await act.loadBaseline({ run, bucket: spec.bucket, namespace: spec.release.namespace, release: spec.release.name, revision: before.revision }) : null;
+      const served = before?.status === 'deployed' ? before.repositoryUri : null;
+      // The gate's baseline is what serves now, from the release record (legacy runs: by revision).
+      const record: ReleaseRecord | null = lineage ? await act.loadReleaseRecord(recordRef) : null;
+      const entry: ReleaseEntry | null = record === null ? null : servingEntry(record, served);
+      const legacy: Baseline | null = !lineage && before !== null ? await act.loadBaseline({ run, bucket: spec.bucket, namespace: spec.release.namespace, release: spec.release.name, revision: before.revision }) : null;
       variants = [];
       // Sequential on purpose: variants share the GPU, so parallel sweeps would measure each other.
       for (const model of spec.models) {
         for (const variant of model.variants) {
-          const sweeps: Awaited<ReturnType<typeof measureAgainstSla>>[] = [];
+          if (record !== null) {
+            const sweeps = await sweepVariant(act, releaseRef, spec, model, variant.name);
+            const baseline = entry?.baselines.find((b) => b.variant === variant.name) ?? null;
+            variants.push(gatedVariant(model, variant, sweeps, baseline, sampleHistory(record, variant.name)));
+            continue;
+          }
+          const sweeps: Sweep[] = [];
           for (let i = 0; i < model.sla.repeats; i++) sweeps.push(await measureAgainstSla(act, releaseRef, spec, model, variant.name));
-          // The median sweep is shown; the gate compares the mean, as wide as the noise needs.
-          const { points, verdict, autoscaling } = [...sweeps].sort((a, b) => (a.verdict.bestThroughput ?? 0) - (b.verdict.bestThroughput ?? 0))[Math.floor(sweeps.length / 2)]!;
+          const { points, verdict, autoscaling } = medianSweep(sweeps);
           const score = repeatedScore(sweeps.map((s) => s.verdict.bestThroughput));
-          const previous = baseline?.variants.find((v) => v.variant === variant.name) ?? null;
+          const previous = legacy?.variants.find((v) => v.variant === variant.name) ?? null;
           const baselineThroughput = previous?.bestThroughput ?? null;
           const gate = gateTolerance(score, previous, model.sla);
           variants.push({
@@ -212,9 +239,10 @@ export async function deployTriton(input: DeployInput): Promise<DeployResult> {
       }
       const regressed = variants.filter((v) => v.comparison.regressed);
       if (regressed.length > 0) {
+        const against = entry !== null ? `the live release (record generation ${entry.generation}, ${entry.repositoryVersion})` : `revision ${before?.revision}`;
         throw ApplicationFailure.create({
           type: FailureType.SlaRegression,
-          message: `performance regressed against revision ${before?.revision}: ${regressed.map((v) => `${v.variant} ${v.comparison.reason}`).join('; ')}`,
+          message: `performance regressed against ${against}: ${regressed.map((v) => `${v.variant} ${v.comparison.reason}`).join('; ')}`,
           nonRetryable: true,
         });
       }
@@ -236,25 +264,52 @@ export async function deployTriton(input: DeployInput): Promise<DeployResult> {
       log.info('promotion approved', { by: operator.approval?.by });
     }
 
-    await act.saveBaseline({
-      run,
-      bucket: spec.bucket,
-      namespace: spec.release.namespace,
-      release: spec.release.name,
-      revision: revision!,
-      baseline: {
+    const measuredAt = new Date().toISOString();
+    if (lineage) {
+      await act.recordReleaseChange({
+        ...recordRef,
+        change: {
+          kind: 'promoted',
+          at: measuredAt,
+          entry: {
+            spec,
+            repositoryVersion,
+            repositoryUri: repositoryUri!,
+            helmRevision: revision!,
+            workflowId: info.workflowId,
+            runId: info.runId,
+            promotedAt: measuredAt,
+            reason,
+            baselines: variants.map((v) => ({
+              variant: v.variant,
+              bestThroughput: v.repeated?.mean ?? v.verdict.bestThroughput,
+              latencyMsAtBest: v.verdict.latencyMsAtBest,
+              samples: v.sweeps ?? [],
+            })),
+          },
+        },
+      });
+    } else {
+      await act.saveBaseline({
+        run,
+        bucket: spec.bucket,
+        namespace: spec.release.namespace,
+        release: spec.release.name,
         revision: revision!,
-        repositoryVersion,
-        deploymentId: run.deploymentId,
-        measuredAt: new Date().toISOString(),
-        variants: variants.map((v) => ({
-          variant: v.variant,
-          bestThroughput: v.repeated?.mean ?? v.verdict.bestThroughput,
-          latencyMsAtBest: v.verdict.latencyMsAtBest,
-          ...(v.repeated ? { samples: v.repeated.samples, cv: v.repeated.cv } : {}),
-        })),
-      },
-    });
+        baseline: {
+          revision: revision!,
+          repositoryVersion,
+          deploymentId: run.deploymentId,
+          measuredAt,
+          variants: variants.map((v) => ({
+            variant: v.variant,
+            bestThroughput: v.repeated?.mean ?? v.verdict.bestThroughput,
+            latencyMsAtBest: v.verdict.latencyMsAtBest,
+            ...(v.repeated ? { samples: v.repeated.samples, cv: v.repeated.cv } : {}),
+          })),
+        },
+      });
+    }
     // Promoted: from here a failure must not undo the release.
     compensations.length = 0;
 
@@ -276,10 +331,19 @@ export async function deployTriton(input: DeployInput): Promise<DeployResult> {
       rollback = { ...rollback, verified: true, servingRepository: serving };
       releaseStage.status = 'compensated';
       releaseStage.detail = `rolled back to revision ${target.revision} (now revision ${rolled.revision}), verified serving ${serving}`;
+      if (lineage) await recordRollback(rolled.revision, serving);
     } catch (error) {
       rollback = { toRevision: target.revision, revision: rollback?.revision ?? -1, verified: false, servingRepository: null, error: String(error) };
       throw error;
     }
+  }
+
+  /** What serves again becomes the record's live entry, so the next release is gated against it. */
+  async function recordRollback(helmRevision: number | null, servingRepositoryUri: string | null): Promise<void> {
+    await act.recordReleaseChange({
+      ...recordRef,
+      change: { kind: 'rolled-back', at: new Date().toISOString(), workflowId: info.workflowId, runId: info.runId, attemptedRepositoryVersion: repositoryVersion, helmRevision, servingRepositoryUri, cause: failureCause },
+    });
   }
 
   async function writeReport(outcome: Outcome, failure?: string) {
@@ -315,6 +379,7 @@ export async function deployTriton(input: DeployInput): Promise<DeployResult> {
           nonRetryable: true,
         })
       : error;
+    failureCause = cause instanceof Error ? cause.message : String(cause);
     await CancellationScope.nonCancellable(async () => {
       for (const step of compensations.reverse()) {
         try {
@@ -356,3 +421,46 @@ export async function deployTriton(input: DeployInput): Promise<DeployResult> {
   };
 }
 
+
+/** The sweep shown for a variant: the median by SLA-bounded throughput. */
+function medianSweep(sweeps: readonly Sweep[]): Sweep {
+  return [...sweeps].sort((a, b) => (a.verdict.bestThroughput ?? 0) - (b.verdict.bestThroughput ?? 0))[Math.floor(sweeps.length / 2)]!;
+}
+
+/**
+ * A variant's result under the release record's gate: the mean of its conclusive sweeps against
+ * the serving entry's baseline, with the tolerance the record's noise history sets. Too few
+ * conclusive sweeps fail the variant: a regression where a baseline exists, never a 0 averaged in.
+ */
+function gatedVariant(
+  model: DeploymentSpec['models'][number],
+  variant: DeploymentSpec['models'][number]['variants'][number],
+  { conclusive, inconclusive }: { conclusive: Sweep[]; inconclusive: Sweep[] },
+  baseline: ReleaseEntry['baselines'][number] | null,
+  history: number[][],
+): VariantResult {
+  const samples = conclusive.map((s) => s.verdict.bestThroughput!);
+  const shown = conclusive.length > 0 ? medianSweep(conclusive) : inconclusive.at(-1)!;
+  const enough = samples.length >= model.sla.repeats;
+  const baselineThroughput = baseline?.bestThroughput ?? null;
+  const score = enough ? repeatedScore(samples) : null;
+  const gate = historyTolerance(history, { current: Math.max(samples.length, 1), baseline: Math.max(baseline?.samples.length ?? 1, 1) }, model.sla);
+  const shortfall = `inconclusive: ${samples.length} of ${model.sla.repeats} sweeps within p${model.sla.percentile} <= ${model.sla.latencyMs} ms after ${conclusive.length + inconclusive.length} (${inconclusive.map((s) => s.cutShort ? `cut short at c=${s.cutShort.concurrency}` : 'no point within the bound').join(', ')})`;
+  return {
+    model: model.name,
+    variant: variant.name,
+    instances: variant.instances,
+    maxBatchSize: variant.maxBatchSize,
+    points: shown.points,
+    verdict: enough ? shown.verdict : { ...shown.verdict, passed: false, reason: shortfall },
+    comparison:
+      score === null
+        ? { regressed: baselineThroughput !== null, change: null, reason: baselineThroughput !== null ? `${shortfall}; baseline ${baselineThroughput.toFixed(1)} infer/s` : shortfall }
+        : compareWithBaseline(score.mean, baselineThroughput, gate.tolerance),
+    baselineThroughput,
+    sweeps: samples,
+    ...(inconclusive.length > 0 ? { inconclusiveSweeps: inconclusive.length } : {}),
+    ...(score !== null && model.sla.repeats > 1 ? { repeated: { ...score, tolerance: gate.tolerance, width: gate.width } } : {}),
+    ...(shown.autoscaling === undefined ? {} : { autoscaling: shown.autoscaling }),
+  };
+}

@@ -1,4 +1,5 @@
 export { deployTriton } from './deploy.js';
 export { buildModelEngine } from './engine-build.js';
 export { measureServingCandidate } from './candidate.js';
-export { reoptimizeTriton } from './reoptimize.js';
+export { reoptimizeRelease, reoptimizeTriton } from './reoptimize.js';
+export { readReleaseRecord } from './record.js';

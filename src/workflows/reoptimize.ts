@@ -1,44 +1,102 @@
 /**
- * Re-optimization (run by a Temporal Schedule): search Triton configs for each model's serving
- * variant on a canary release, and promote the best through the normal deployment workflow only
- * if it beats the live release's SLA-bounded throughput by the spec's margin. Each candidate is a
- * child workflow (publish, serve on the canary, measure). Otherwise nothing
- * changes. The canary and the candidate repository versions are removed in every case.
+ * Re-optimization (run by a Temporal Schedule or the CLI). `reoptimizeTriton` takes the release's
+ * lock: it runs the work as a child under the release's workflow ID, so it never overlaps a
+ * deployment or another re-optimization of that release (the second is refused, naming the
+ * first). `reoptimizeRelease` reads the live spec from the release record, measures the incumbent
+ * on a canary beside the search's candidates (each a child workflow), measures the best
+ * candidates and the incumbent again with repeated sweeps, and promotes the live spec with only
+ * the searched fields changed, through the deployment's own chapters, only if a candidate beats
+ * the incumbent by the margin and by more than noise. The canary and candidate versions are
+ * removed in every case.
  */
 import {
+  ApplicationFailure,
   CancellationScope,
   executeChild,
   log,
+  ParentClosePolicy,
+  setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { deploymentWorkflowId, repositoryVersionFor } from '../plan/ids.js';
+import { FailureType } from '../errors.js';
+import { releaseWorkflowId, repositoryVersionFor } from '../plan/ids.js';
+import { describeKey, sampleHistory, servingEntry, type ReleaseEntry } from '../release/record.js';
 import { bestOf, candidateKey, nextCandidate, type ScoredCandidate, type ServingCandidate } from '../search/config-search.js';
+import { requestKey, validateReoptimizeInput, type ReoptimizeRequest } from '../spec/reoptimize-request.js';
 import { ReoptimizationSchema, type DeploymentSpec, type ModelSpec } from '../spec/schema.js';
-import { beatsByMargin } from '../sla/evaluate.js';
+import { formatSpecErrors } from '../spec/validate.js';
+import { promotionVerdict, type PromotionVerdict } from '../sla/noise.js';
 import { activitiesFor } from './activities.js';
 import { measureServingCandidate } from './candidate.js';
-import type { DeployResult } from './definitions.js';
-import { deployTriton } from './deploy.js';
+import { abortSignal, type DeployResult } from './definitions.js';
+import { runDeployment } from './deploy.js';
 import { clusterOf, ensureEngine, requireValidSpec, runContextFor } from './common.js';
 
 export interface ReoptimizeInput {
-  spec: unknown;
+  /** The release and search settings (ReoptimizeRequest); its live spec comes from the release record. */
+  release?: unknown;
+  /** Schedules created before release records: only this spec's release key and search settings are used. */
+  spec?: unknown;
+}
+
+export interface Finalist {
+  candidate: ServingCandidate;
+  /** SLA-bounded throughput of each confirmation sweep (null: not within the SLA). */
+  samples: (number | null)[];
+  verdict: PromotionVerdict;
 }
 
 export interface ModelSearchResult {
   model: string;
   variant: string;
+  /** The incumbent, measured on the canary in this session. */
   live: ScoredCandidate;
   measured: ScoredCandidate[];
+  /** The search's best (one sweep each). */
   best: ScoredCandidate;
+  /** The incumbent's and the finalists' repeated sweeps; null when no candidate beat the incumbent in the search. */
+  confirmation: { incumbent: (number | null)[]; finalists: Finalist[] } | null;
+  /** The config promoted for this model, if any. */
+  winner: ServingCandidate | null;
   improves: boolean;
 }
 
 export interface ReoptimizeResult {
-  outcome: 'promoted' | 'kept' | 'no-live-release' | 'deployment-running';
+  outcome: 'promoted' | 'kept' | 'no-live-release' | 'busy';
   models: ModelSearchResult[];
+  /** Why nothing was searched (no-live-release, busy). */
+  detail?: string;
   deployment?: DeployResult;
+}
+
+function requireRequest(input: ReoptimizeInput): ReoptimizeRequest {
+  const validation = validateReoptimizeInput(input);
+  if (validation.ok) return validation.request;
+  throw ApplicationFailure.create({
+    type: FailureType.InvalidSpec,
+    message: `invalid re-optimization request:\n${formatSpecErrors(validation.errors)}`,
+    nonRetryable: true,
+    details: [validation.errors],
+  });
+}
+
+export async function reoptimizeTriton(input: ReoptimizeInput): Promise<ReoptimizeResult> {
+  const request = requireRequest(input);
+  const workflowId = releaseWorkflowId(requestKey(request));
+  try {
+    return await executeChild(reoptimizeRelease, {
+      workflowId,
+      args: [request],
+      // A cancelled or terminated request still lets the release's work clean up after itself.
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+    });
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    const detail = `release ${describeKey(requestKey(request))} is busy: workflow ${workflowId} (a deployment or a re-optimization) is running; this run changed nothing`;
+    log.info(detail);
+    return { outcome: 'busy', models: [], detail };
+  }
 }
 
 function liveCandidate(model: ModelSpec, variantName: string): ServingCandidate {
@@ -51,14 +109,14 @@ function liveCandidate(model: ModelSpec, variantName: string): ServingCandidate 
   };
 }
 
-/** The spec with each improved model's serving variant set to its winning config. */
+/** The live spec with each improved model's serving variant set to its winner: only searched fields change. */
 export function promotedSpec(spec: DeploymentSpec, results: readonly ModelSearchResult[]): DeploymentSpec {
   return {
     ...spec,
     models: spec.models.map((model) => {
-      const result = results.find((r) => r.model === model.name && r.improves);
+      const result = results.find((r) => r.model === model.name && r.winner !== null);
       if (result === undefined) return model;
-      const { instances, maxBatchSize, preferredBatchSizes, maxQueueDelayMicroseconds } = result.best.candidate;
+      const { instances, maxBatchSize, preferredBatchSizes, maxQueueDelayMicroseconds } = result.winner!;
       return {
         ...model,
         variants: model.variants.map((v) =>
@@ -69,84 +127,107 @@ export function promotedSpec(spec: DeploymentSpec, results: readonly ModelSearch
   };
 }
 
-export async function reoptimizeTriton(input: ReoptimizeInput): Promise<ReoptimizeResult> {
-  const spec = requireValidSpec(input.spec);
-  const settings = spec.reoptimize ?? ReoptimizationSchema.parse({});
+/** The release's re-optimization, under the release's workflow ID (see reoptimizeTriton). */
+export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<ReoptimizeResult> {
   const info = workflowInfo();
-  const run = runContextFor(spec);
-  const cluster = clusterOf(spec);
-  const live = { run, cluster, release: spec.release.name, namespace: spec.release.namespace };
-  const canary = { ...live, release: `${spec.release.name}-canary` };
-  const act = activitiesFor(spec.target);
+  const key = requestKey(request);
+  const act = activitiesFor(request.target);
+  const record = await act.loadReleaseRecord({ run: { deploymentId: info.workflowId }, bucket: request.bucket, key });
+  if (record.live === null) return { outcome: 'no-live-release', models: [], detail: `the release record of ${describeKey(key)} has no live release; deploy one first` };
 
+  const recorded = requireValidSpec(record.live.spec);
+  const cluster = clusterOf(recorded);
+  const live = { run: runContextFor(recorded), cluster, release: key.release, namespace: key.namespace };
   const state = await act.describeRelease(live);
-  if (state === null || state.status !== 'deployed') return { outcome: 'no-live-release', models: [] };
-  const baseline = await act.loadBaseline({ run, bucket: spec.bucket, namespace: live.namespace, release: live.release, revision: state.revision });
+  const entry = servingEntry(record, state?.status === 'deployed' ? state.repositoryUri : null);
+  if (entry === null || state === null) {
+    return {
+      outcome: 'no-live-release',
+      models: [],
+      detail: `${describeKey(key)} serves ${state?.repositoryUri ?? 'nothing'} (${state?.status ?? 'not installed'}), which its release record does not describe; deploy it with the pipeline first`,
+    };
+  }
+  const spec = requireValidSpec(entry.spec);
+  const settings = request.search ?? spec.reoptimize ?? ReoptimizationSchema.parse({});
+  const run = runContextFor(spec);
+  const canary = { ...live, run, release: `${key.release}-canary` };
 
+  const search = new CancellationScope();
+  setHandler(abortSignal, () => search.cancel());
   const versionBase = repositoryVersionFor(info.startTime, info.firstExecutionRunId);
-  const candidateVersions: string[] = [];
+  const candidateVersions = new Set<string>();
   const results: ModelSearchResult[] = [];
+
+  /** One child per measurement: publish the config, serve it on the canary, sweep it `sweeps` times. */
+  async function measure(model: ModelSpec, variant: string, candidate: ServingCandidate, planUri: string, sweeps: number) {
+    const version = `${versionBase}-${model.name.toLowerCase().replace(/[^a-z0-9]+/g, '')}-${candidateKey(candidate)}`;
+    candidateVersions.add(version);
+    return executeChild(measureServingCandidate, {
+      workflowId: `${info.workflowId}/candidate/${version}${sweeps > 1 ? '/confirm' : ''}`,
+      args: [{ spec, canary, model: model.name, variant, candidate, version, planUri, sweeps }],
+    });
+  }
+
   try {
-    for (const model of spec.models) {
-      // The variant to improve: the one serving the model best today.
-      const servingVariant = model.variants
-        .map((v) => ({ name: v.name, score: baseline?.variants.find((b) => b.variant === v.name)?.bestThroughput ?? null }))
-        .reduce((a, b) => ((b.score ?? -1) > (a.score ?? -1) ? b : a));
-      const variant = model.variants.find((v) => v.name === servingVariant.name)!;
-      const engine = await ensureEngine(spec, run, model);
-      const profile = model.optimizationProfiles[variant.profile ?? model.optimizationProfiles.length - 1]!;
-      const constraints = { profileMaxBatch: profile.max, requestBatch: model.sla.batchSize };
-      const incumbent: ScoredCandidate = { candidate: liveCandidate(model, variant.name), score: servingVariant.score };
-      const scored: ScoredCandidate[] = [incumbent];
-      for (
-        let candidate = nextCandidate(settings.space, constraints, scored, settings.maxCandidates);
-        candidate !== null;
-        candidate = nextCandidate(settings.space, constraints, scored, settings.maxCandidates)
-      ) {
-        const version = `${versionBase}-${model.name.toLowerCase().replace(/[^a-z0-9]+/g, '')}-${candidateKey(candidate)}`;
-        candidateVersions.push(version);
-        const { score } = await executeChild(measureServingCandidate, {
-          workflowId: `${info.workflowId}/candidate/${version}`,
-          args: [{ spec, canary, model: model.name, variant: variant.name, candidate, version, planUri: engine.planUri }],
-        });
-        scored.push({ candidate, score });
-        log.info('candidate measured', { model: model.name, candidate: candidateKey(candidate), score });
-      }
-      const best = bestOf(scored.slice(1)) ?? incumbent;
-      results.push({
-        model: model.name,
-        variant: variant.name,
-        live: incumbent,
-        measured: scored.slice(1),
-        best,
-        improves: beatsByMargin(best.score, incumbent.score, settings.margin),
-      });
-    }
+    await search.run(async () => {
+      for (const model of spec.models) results.push(await searchModel(model));
+    });
   } finally {
     await CancellationScope.nonCancellable(async () => {
       await act.uninstallRelease(canary);
       for (const version of candidateVersions) {
-        await act.deleteRepositoryVersionIfUnserved({
-          run,
-          bucket: spec.bucket,
-          prefix: spec.repositoryPrefix,
-          version,
-          servedRepositoryUri: state.repositoryUri,
-        });
+        await act.deleteRepositoryVersionIfUnserved({ run, bucket: spec.bucket, prefix: spec.repositoryPrefix, version, servedRepositoryUri: state.repositoryUri });
       }
     });
   }
 
-  if (!results.some((r) => r.improves)) return { outcome: 'kept', models: results };
-  try {
-    const deployment = await executeChild(deployTriton, {
-      workflowId: deploymentWorkflowId(spec),
-      args: [{ spec: promotedSpec(spec, results) }],
-    });
-    return { outcome: 'promoted', models: results, deployment };
-  } catch (error) {
-    if (error instanceof WorkflowExecutionAlreadyStartedError) return { outcome: 'deployment-running', models: results };
-    throw error;
+  async function searchModel(model: ModelSpec): Promise<ModelSearchResult> {
+    const variant = servingVariant(model, entry!);
+    const engine = await ensureEngine(spec, run, model);
+    const profile = model.optimizationProfiles[variant.profile ?? model.optimizationProfiles.length - 1]!;
+    const constraints = { profileMaxBatch: profile.max, requestBatch: model.sla.batchSize };
+    const incumbentConfig = liveCandidate(model, variant.name);
+    // Measured now, on the same canary as the candidates: drift since the baseline cancels out.
+    const incumbent: ScoredCandidate = { candidate: incumbentConfig, score: (await measure(model, variant.name, incumbentConfig, engine.planUri, 1)).score };
+    const scored: ScoredCandidate[] = [incumbent];
+    for (
+      let candidate = nextCandidate(settings.space, constraints, scored, settings.maxCandidates);
+      candidate !== null;
+      candidate = nextCandidate(settings.space, constraints, scored, settings.maxCandidates)
+    ) {
+      const { score } = await measure(model, variant.name, candidate, engine.planUri, 1);
+      scored.push({ candidate, score });
+      log.info('candidate measured', { model: model.name, candidate: candidateKey(candidate), score });
+    }
+    const measured = scored.slice(1);
+    const best = bestOf(measured) ?? incumbent;
+    const finalists = measured
+      .filter((c) => c.score !== null && (incumbent.score === null || c.score > incumbent.score))
+      .sort((a, b) => b.score! - a.score!)
+      .slice(0, settings.finalists);
+    const base = { model: model.name, variant: variant.name, live: incumbent, measured, best };
+    if (finalists.length === 0) return { ...base, confirmation: null, winner: null, improves: false };
+
+    // Fresh sweeps decide: the search's single sweeps picked the finalists and would flatter them.
+    const incumbentSamples = (await measure(model, variant.name, incumbentConfig, engine.planUri, settings.confirmSweeps)).samples;
+    const history = sampleHistory(record, variant.name);
+    const confirmed: Finalist[] = [];
+    for (const finalist of finalists) {
+      const { samples } = await measure(model, variant.name, finalist.candidate, engine.planUri, settings.confirmSweeps);
+      confirmed.push({ candidate: finalist.candidate, samples, verdict: promotionVerdict(samples, incumbentSamples, history, settings) });
+    }
+    const mean = (xs: (number | null)[]) => xs.reduce<number>((a, b) => a + (b ?? 0), 0) / xs.length;
+    const winner = confirmed.filter((f) => f.verdict.promote).sort((a, b) => mean(b.samples) - mean(a.samples))[0];
+    return { ...base, confirmation: { incumbent: incumbentSamples, finalists: confirmed }, winner: winner?.candidate ?? null, improves: winner !== undefined };
   }
+
+  if (!results.some((r) => r.improves)) return { outcome: 'kept', models: results };
+  const deployment = await runDeployment(promotedSpec(spec, results), 'reoptimization');
+  return { outcome: 'promoted', models: results, deployment };
 }
 
+/** The variant to improve: the one serving the model best in the live release's baseline. */
+function servingVariant(model: ModelSpec, entry: ReleaseEntry) {
+  const score = (name: string) => entry.baselines.find((b) => b.variant === name)?.bestThroughput ?? -1;
+  return model.variants.reduce((a, b) => (score(b.name) > score(a.name) ? b : a));
+}

@@ -17,6 +17,8 @@ import { createSimWorld } from '../../src/sim/world.js';
 import { validateSpec } from '../../src/spec/validate.js';
 import { createPipelineWorker } from '../../src/worker.js';
 import type { deployTriton } from '../../src/workflows/deploy.js';
+import type { readReleaseRecord } from '../../src/workflows/record.js';
+import { releaseKeyOf, type ReleaseRecord } from '../../src/release/record.js';
 import { specWith } from './specs.js';
 import { bundleWorkflows, HISTORY_FIXTURES, startTemporal, startTogether, tempDir, unique } from './temporal.js';
 
@@ -94,6 +96,18 @@ export async function inspect(spec: DeploymentSpecInput) {
     releases: cluster?.releases ?? [],
     bucketObjects: snapshot.objects.filter((uri) => uri.startsWith(`${spec.bucket}/`)),
   };
+}
+
+/** The release record of a spec's release, read as `status` reads it: through the worker. */
+export async function readRecord(spec: DeploymentSpecInput, taskQueue = TASK_QUEUE): Promise<ReleaseRecord> {
+  const result = validateSpec(spec);
+  assert.ok(result.ok);
+  const key = releaseKeyOf(result.spec);
+  return env.client.workflow.execute<typeof readReleaseRecord>('readReleaseRecord', {
+    workflowId: unique('record'),
+    taskQueue,
+    args: [{ target: result.spec.target, bucket: result.spec.bucket, key }],
+  });
 }
 
 /** Registers the file's before/after hooks. */

@@ -18,6 +18,8 @@ import { createGcsStore } from '../../src/clients/gcs.js';
 import { createHelmCli } from '../../src/clients/helm.js';
 import { applicationFailureIn } from '../../src/errors.js';
 import { deploymentWorkflowId, reoptimizationWorkflowId } from '../../src/plan/ids.js';
+import { releaseKeyOf, type ReleaseRecord } from '../../src/release/record.js';
+import { reoptimizeRequestOf } from '../../src/spec/reoptimize-request.js';
 import type { DeploymentSpec } from '../../src/spec/schema.js';
 import { validateSpec } from '../../src/spec/validate.js';
 import { createLocalClients } from '../../src/targets/local/index.js';
@@ -148,6 +150,32 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
     assert.ok(args.includes(firstRepository), `${args} serves ${firstRepository}`);
   });
 
+  it('rolls the same slower model back again (gated against what serves, not revision numbers); a good deploy then succeeds', async () => {
+    assert.ok(firstRepository, 'needs the first release and its rollback');
+    const example = exampleSpec('local');
+    const regressing = validateSpec({ ...example, cluster: { name: spec.cluster.name }, approval: { required: false }, models: example.models.map((m) => ({ ...m, source: models['resnet-mini-slow'] })) });
+    assert.ok(regressing.ok);
+    const failure = applicationFailureIn(await (await deploy(regressing.spec)).result().then(() => assert.fail('the same regression must fail again'), (e: unknown) => e));
+    assert.equal(failure?.type, 'SlaRegression', String(failure));
+    assert.match(failure.message, /against the live release \(record generation 1/);
+    assert.equal((failure.details?.[0] as SlaEvidence).rollback?.verified, true);
+
+    const good = await (await deploy(spec)).result();
+    assert.ok(good.variants.every((v) => v.baselineThroughput !== null && !v.comparison.regressed), JSON.stringify(good.variants.map((v) => v.comparison.reason)));
+    const history = await helm().history(spec.release.name, spec.release.namespace);
+    assert.deepEqual(history.map((r) => r.status), ['superseded', 'superseded', 'superseded', 'superseded', 'superseded', 'deployed']);
+    assert.match(history[4]!.description, /Rollback to 3/);
+
+    // The release record in the GCS emulator: two rollbacks between two promotions.
+    const store = createGcsStore(gcs.storage);
+    const generations = (await store.list(`${spec.bucket}/releases/${spec.project}/${spec.cluster.name}/default/triton/`)).sort();
+    assert.equal(generations.length, 4, generations.join('\n'));
+    const record = JSON.parse(Buffer.from((await store.read(generations.at(-1)!))!).toString('utf8')) as ReleaseRecord;
+    assert.deepEqual(record.events.map((e) => e.kind), ['promoted', 'rolled-back', 'rolled-back', 'promoted']);
+    assert.equal(record.live?.repositoryUri, good.repositoryUri);
+    assert.equal(record.live?.baselines[0]?.samples.length, spec.models[0]!.sla.repeats);
+  });
+
   it('re-optimizes on real measurements: promotes a config that beats the live one (1 instance, no batching)', async () => {
     const example = exampleSpec('local');
     const model = example.models[0]!;
@@ -159,19 +187,26 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
       approval: { required: false },
       // One sweep per measurement: this test is about the search, not the gate.
       models: [{ ...model, variants: [{ name: 'mini', instances: 1, maxBatchSize: 8 }], sla: { ...model.sla, repeats: 1 } }],
-      reoptimize: { margin: 0.1, maxCandidates: 3, space: { instances: [1, 2], maxBatchSize: [4, 8], preferredBatchSizes: [[4]], maxQueueDelayMicroseconds: [500] } },
+      reoptimize: { margin: 0.1, maxCandidates: 3, finalists: 1, confirmSweeps: 3, space: { instances: [1, 2], maxBatchSize: [4, 8], preferredBatchSizes: [[4]], maxQueueDelayMicroseconds: [500] } },
     };
     const validated = validateSpec(input);
     assert.ok(validated.ok, JSON.stringify(!validated.ok && validated.errors));
     try {
       await (await deploy(validated.spec)).result();
-      const handle = await env.client.workflow.start<typeof reoptimizeTriton>('reoptimizeTriton', { workflowId: `${reoptimizationWorkflowId(validated.spec)}-${unique('run')}`, taskQueue, args: [{ spec: input }] });
+      const handle = await env.client.workflow.start<typeof reoptimizeTriton>('reoptimizeTriton', {
+        workflowId: `${reoptimizationWorkflowId(releaseKeyOf(validated.spec))}-${unique('run')}`,
+        taskQueue,
+        args: [{ release: reoptimizeRequestOf(validated.spec) }],
+      });
       const result = await handle.result();
       assert.equal(result.outcome, 'promoted', JSON.stringify(result.models));
-      const best = result.models[0]!.best;
+      const [model] = result.models;
       // Coordinate ascent: one axis at a time from the live config (instances, then preferred sizes, then delay).
-      assert.equal(result.models[0]!.measured.length, 3, JSON.stringify(result.models[0]!.measured));
-      assert.ok(best.score! >= result.models[0]!.live.score! * 1.1, JSON.stringify(best));
+      assert.equal(model!.measured.length, 3, JSON.stringify(model!.measured));
+      // The finalist and the incumbent, swept 3 times each in the same session, decided.
+      const finalist = model!.confirmation!.finalists[0]!;
+      assert.equal(finalist.samples.length, 3);
+      assert.ok(finalist.verdict.promote && finalist.verdict.improvement! >= 0.1, finalist.verdict.reason);
       // The promoted config is what the live Triton loaded.
       const reoptKubeconfig = join(kwokDir, `${validated.spec.cluster.name}.kubeconfig`);
       const history = await createHelmCli({ exec, helm: join(PROJECT_ROOT, '.tools/bin/helm'), kubeconfig: reoptKubeconfig }).history('triton', 'default');

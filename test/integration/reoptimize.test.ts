@@ -1,18 +1,23 @@
 /**
  * Re-optimization on the sim target against a real Temporal dev server: a better config is
- * promoted through the deployment workflow, a worse one changes nothing, and the schedule CLI.
+ * promoted through the deployment's chapters, a worse one changes nothing, a Schedule re-optimizes
+ * the live release (not the spec it was created with), and one release is never re-optimized or
+ * deployed twice at once.
  */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT, runCli } from '../../src/client/cli.js';
-import { reoptimizationWorkflowId, scheduleIdFor } from '../../src/plan/ids.js';
-import type { DeploymentSpecInput, SearchSpace } from '../../src/spec/schema.js';
+import { deploymentWorkflowId, reoptimizationWorkflowId, scheduleIdFor } from '../../src/plan/ids.js';
+import { releaseKeyOf } from '../../src/release/record.js';
+import { reoptimizeRequestOf } from '../../src/spec/reoptimize-request.js';
+import type { DeploymentSpec, DeploymentSpecInput, SearchSpace } from '../../src/spec/schema.js';
 import { validateSpec } from '../../src/spec/validate.js';
 import { parseModelConfig } from '../../src/triton/model-config.js';
-import type { reoptimizeTriton } from '../../src/workflows/reoptimize.js';
-import { env, inspect, start, stateDir, TASK_QUEUE, testSpec, useHarness, world } from '../helpers/harness.js';
+import { approveSignal, progressQuery } from '../../src/workflows/definitions.js';
+import type { reoptimizeTriton, ReoptimizeResult } from '../../src/workflows/reoptimize.js';
+import { env, inspect, readRecord, recordHistory, start, stateDir, TASK_QUEUE, testSpec, useHarness, waitFor, world } from '../helpers/harness.js';
 
 useHarness();
 
@@ -31,21 +36,37 @@ function resnetSpec(instances: number, space: Partial<SearchSpace>): DeploymentS
   });
 }
 
-async function reoptimize(spec: DeploymentSpecInput) {
-  const validated = validateSpec(spec);
-  assert.ok(validated.ok);
+function validated(spec: DeploymentSpecInput): DeploymentSpec {
+  const result = validateSpec(spec);
+  assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
+  return result.spec;
+}
+
+/** The number of measureServingCandidate children a result implies: incumbent, search, confirmation. */
+function measurementsOf(result: ReoptimizeResult): number {
+  return result.models.reduce((n, m) => n + 1 + m.measured.length + (m.confirmation ? 1 + m.confirmation.finalists.length : 0), 0);
+}
+
+async function reoptimize(spec: DeploymentSpecInput, workflowId = reoptimizationWorkflowId(releaseKeyOf(validated(spec))), record?: string) {
   const handle = await env.client.workflow.start<typeof reoptimizeTriton>('reoptimizeTriton', {
-    workflowId: reoptimizationWorkflowId(validated.spec),
+    workflowId,
     taskQueue: TASK_QUEUE,
-    args: [{ spec }],
+    args: [{ release: reoptimizeRequestOf(validated(spec)) }],
   });
   const result = await handle.result();
-  // Each measured candidate ran as its own child workflow.
-  const children = (await handle.fetchHistory()).events!.flatMap((e) => {
+  if (result.outcome === 'busy' || result.outcome === 'no-live-release') return result;
+  // Each measurement ran as its own child workflow of the run that held the release's ID.
+  const session = await env.client.workflow.getHandle(deploymentWorkflowId(validated(spec))).fetchHistory();
+  const children = session.events!.flatMap((e) => {
     const started = e.startChildWorkflowExecutionInitiatedEventAttributes;
     return started?.workflowType?.name === 'measureServingCandidate' ? [started.workflowId!] : [];
   });
-  assert.equal(children.length, result.models.reduce((n, m) => n + m.measured.length, 0), children.join('\n'));
+  assert.equal(children.length, measurementsOf(result), children.join('\n'));
+  if (record !== undefined) {
+    await recordHistory(`${record}-request`, handle);
+    await recordHistory(`${record}-release`, env.client.workflow.getHandle(deploymentWorkflowId(validated(spec))));
+    await recordHistory('reoptimize-candidate', env.client.workflow.getHandle(children[0]!));
+  }
   return result;
 }
 
@@ -57,36 +78,139 @@ async function servedConfig(spec: DeploymentSpecInput, variant: string) {
   return parseModelConfig(Buffer.from(bytes).toString('utf8'));
 }
 
+/** The spec without the fields re-optimization may change (the serving variant's serving config). */
+function withoutSearchedFields(spec: DeploymentSpec, variant: string) {
+  return {
+    ...spec,
+    models: spec.models.map((m) => ({
+      ...m,
+      variants: m.variants.map((v) => (v.name === variant ? { name: v.name, profile: v.profile } : v)),
+    })),
+  };
+}
+
 describe('re-optimization', () => {
-  it('promotes a config that beats the live release by the margin', async () => {
+  it('promotes a config that beats the incumbent, both measured again in the same session', async () => {
     const spec = resnetSpec(1, {});
     await (await start(spec)).result();
-    const result = await reoptimize(spec);
-    assert.equal(result.outcome, 'promoted');
+    const result = await reoptimize(spec, undefined, 'reoptimize-promoted');
+    assert.equal(result.outcome, 'promoted', JSON.stringify(result));
     const [model] = result.models;
-    assert.equal(model!.best.candidate.instances, 4, JSON.stringify(model!.measured));
-    assert.ok(model!.best.score! > model!.live.score! * 1.05);
+    assert.equal(model!.winner?.instances, 4, JSON.stringify(model!.confirmation));
+    const decisive = model!.confirmation!.finalists.find((f) => f.verdict.promote)!;
+    assert.equal(decisive.samples.length, 3, 'the confirmation sweeps (reoptimize.confirmSweeps)');
+    assert.equal(model!.confirmation!.incumbent.length, 3);
+    assert.ok(decisive.verdict.improvement! >= decisive.verdict.threshold);
     assert.equal(result.deployment?.revision, 2);
     assert.equal((await servedConfig(spec, 'ResNet50-INT8')).instances, 4);
     const state = await inspect(spec);
     assert.deepEqual(state.releases.map((r) => r.name), ['triton'], 'the canary is uninstalled');
     const versions = new Set(state.bucketObjects.filter((u) => u.includes('/versions/')).map((u) => u.split('/versions/')[1]!.split('/')[0]));
     assert.equal(versions.size, 2, `only the live versions remain: ${[...versions].join(', ')}`);
+    const record = await readRecord(spec);
+    assert.deepEqual(record.events.map((e) => e.kind), ['promoted', 'promoted']);
+    assert.equal(record.live?.reason, 'reoptimization');
+    assert.equal(record.live?.spec.models[0]!.variants[0]!.instances, 4);
   });
 
   it('changes nothing when no candidate is better by the margin', async () => {
-    const spec = resnetSpec(4, { instances: [1, 2, 4] , maxQueueDelayMicroseconds: [100] });
+    const spec = resnetSpec(4, { instances: [1, 2, 4], maxQueueDelayMicroseconds: [100] });
     await (await start(spec)).result();
     const result = await reoptimize(spec);
     assert.equal(result.outcome, 'kept');
     assert.ok(result.models[0]!.measured.length >= 2);
-    assert.ok(result.models[0]!.measured.every((m) => (m.score ?? 0) < result.models[0]!.live.score! * 1.05));
+    assert.equal(result.models[0]!.winner, null);
     const release = (await inspect(spec)).releases.find((r) => r.name === 'triton')!;
     assert.equal(release.revisions.length, 1);
     assert.equal((await servedConfig(spec, 'ResNet50-INT8')).instances, 4);
   });
 
-  it('creates, lists and deletes the re-optimization schedule from the CLI', async () => {
+  it('says so and changes nothing when the release has no record yet', async () => {
+    const result = await reoptimize(resnetSpec(1, {}));
+    assert.equal(result.outcome, 'no-live-release');
+    assert.match(result.detail!, /has no live release; deploy one first/);
+  });
+
+  it('a Schedule created while v1 was live re-optimizes v2 as deployed: only searched fields change', async () => {
+    const v1 = resnetSpec(1, {});
+    await (await start(v1)).result();
+    const file = join(stateDir, `${v1.project}-v1.json`);
+    await writeFile(file, JSON.stringify(v1));
+    const lines: string[] = [];
+    const cli = (...args: string[]) => runCli(args, { log: (l) => lines.push(l), error: (l) => lines.push(l) }, async () => env.client);
+    assert.equal(await cli('schedule', 'create', '-f', file, '--every', '24h'), EXIT.ok);
+
+    // CI deploys v2: a new image, a second variant, another queue delay.
+    const v2 = structuredClone(v1);
+    v2.release = { ...v2.release, image: 'nvcr.io/nvidia/tritonserver:24.09-py3' };
+    const resnet = v2.models[0]!;
+    resnet.variants = [{ ...resnet.variants[0]!, dynamicBatching: { preferredBatchSizes: [32], maxQueueDelayMicroseconds: 200 } }, { ...resnet.variants[0]!, name: 'ResNet50-INT8-p16', dynamicBatching: { preferredBatchSizes: [16] } }];
+    await (await start(v2)).result();
+
+    const schedule = env.client.schedule.getHandle(scheduleIdFor(releaseKeyOf(validated(v1))));
+    await schedule.trigger();
+    const started = await waitFor(async () => {
+      const action = (await schedule.describe()).info.recentActions[0]?.action;
+      return action?.type === 'startWorkflow' ? action.workflow.workflowId : undefined;
+    }, 'the scheduled run');
+    const result = await env.client.workflow.getHandle<typeof reoptimizeTriton>(started).result();
+    await schedule.delete();
+    assert.equal(result.outcome, 'promoted', JSON.stringify(result));
+    const searched = result.models[0]!.variant;
+
+    const live = (await readRecord(v1)).live!;
+    const deployedV2 = validated(v2);
+    assert.equal(live.spec.release.image, 'nvcr.io/nvidia/tritonserver:24.09-py3');
+    assert.deepEqual(live.spec.models[0]!.variants.map((v) => v.name), ['ResNet50-INT8', 'ResNet50-INT8-p16']);
+    assert.deepEqual(withoutSearchedFields(live.spec, searched), withoutSearchedFields(deployedV2, searched));
+    assert.notDeepEqual(live.spec, deployedV2, 'the searched fields changed');
+  });
+
+  it('runs one of a scheduled and a CLI re-optimization started together; the other is refused, naming it', async () => {
+    // Approval holds the winner at its promotion, so neither can finish before the other starts.
+    const spec = resnetSpec(1, {});
+    spec.approval = { required: true };
+    const first = await start(spec);
+    await waitFor(async () => ((await first.query(progressQuery)).awaitingApproval ? true : undefined), 'the first approval');
+    await first.signal(approveSignal, { by: 'test' });
+    await first.result();
+
+    const file = join(stateDir, `${spec.project}-together.json`);
+    await writeFile(file, JSON.stringify(spec));
+    const lines: string[] = [];
+    const out = { log: (l: string) => lines.push(l), error: (l: string) => lines.push(l) };
+    const key = releaseKeyOf(validated(spec));
+    const releaseId = deploymentWorkflowId(validated(spec));
+    const scheduled = env.client.workflow.start<typeof reoptimizeTriton>('reoptimizeTriton', {
+      workflowId: `${reoptimizationWorkflowId(key)}-2026-12-01T03:00:00Z`,
+      taskQueue: TASK_QUEUE,
+      args: [{ release: reoptimizeRequestOf(validated(spec)) }],
+    });
+    const fromCli = runCli(['reoptimize', '-f', file], out, async () => env.client);
+    const scheduledRun = await scheduled;
+
+    // Whichever holds the release waits at approval; the other has been refused by then.
+    const session = env.client.workflow.getHandle(releaseId);
+    await waitFor(async () => ((await session.query(progressQuery)).awaitingApproval ? true : undefined), 'the promotion awaiting approval');
+    const holder = await session.describe();
+    assert.equal(holder.type, 'reoptimizeRelease');
+
+    // A deployment of the release is refused too, naming the re-optimization.
+    const deploying: string[] = [];
+    assert.equal(await runCli(['deploy', '-f', file, '--detach'], { log: (l) => deploying.push(l), error: (l) => deploying.push(l) }, async () => env.client), EXIT.busy);
+    assert.match(deploying.join('\n'), new RegExp(`already has a re-optimization running: workflow ${releaseId.replace(/\//g, '\\/')} \\(reoptimizeRelease`));
+
+    await session.signal(approveSignal, { by: 'test' });
+    const [scheduledResult, cliExit] = await Promise.all([scheduledRun.result(), fromCli]);
+    const outcomes = [scheduledResult.outcome, cliExit === EXIT.busy ? 'busy' : 'ran'];
+    assert.equal(outcomes.filter((o) => o === 'busy').length, 1, `${JSON.stringify(outcomes)}\n${lines.join('\n')}`);
+    if (scheduledResult.outcome === 'busy') assert.match(scheduledResult.detail!, new RegExp(`busy: workflow ${releaseId.replace(/\//g, '\\/')}`));
+    else assert.match(lines.join('\n'), /refused: release .* already has a re-optimization running/);
+    const release = (await inspect(spec)).releases.find((r) => r.name === 'triton')!;
+    assert.equal(release.revisions.length, 2, 'one promotion');
+  });
+
+  it('creates, lists and deletes the re-optimization schedule from the CLI; it stores the release, not the spec', async () => {
     const spec = resnetSpec(1, {});
     const file = join(stateDir, `${spec.project}-schedule.json`);
     await writeFile(file, JSON.stringify(spec));
@@ -95,12 +219,12 @@ describe('re-optimization', () => {
     const cli = (...args: string[]) => runCli(args, out, async () => env.client);
     assert.equal(await cli('schedule', 'create', '-f', file, '--every', '12h'), EXIT.ok);
     assert.equal(await cli('schedule', 'create', '-f', file, '--cron', '0 3 * * *'), EXIT.ok, 're-running updates');
-    const validated = validateSpec(spec);
-    assert.ok(validated.ok);
-    const id = scheduleIdFor(validated.spec);
+    const id = scheduleIdFor(releaseKeyOf(validated(spec)));
     const description = await env.client.schedule.getHandle(id).describe();
-    assert.equal(description.action.type, 'startWorkflow');
-    assert.equal(description.action.type === 'startWorkflow' && description.action.workflowType, 'reoptimizeTriton');
+    assert.ok(description.action.type === 'startWorkflow');
+    assert.equal(description.action.workflowType, 'reoptimizeTriton');
+    assert.deepEqual(Object.keys(description.action.args![0] as object), ['release']);
+    assert.equal((description.action.args![0] as { release: { release: string } }).release.release, 'triton');
     // The server stores a cron expression as a calendar spec; the 12h interval is gone.
     assert.equal(description.spec.calendars?.length, 1);
     assert.equal(description.spec.intervals?.length ?? 0, 0);

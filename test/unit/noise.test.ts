@@ -4,8 +4,11 @@ import {
   differenceWidth,
   estimateNoise,
   gateTolerance,
+  historyTolerance,
   noiseAwareTolerance,
   normalCdf,
+  pooledNoise,
+  promotionVerdict,
   repeatedScore,
   upperQuantile,
 } from '../../src/sla/noise.js';
@@ -89,5 +92,41 @@ describe('measurement noise and the regression gate (pure)', () => {
     close(fromBaseline.width!, Math.sqrt(0.01 + 0.01 / 3));
     assert.equal(gateTolerance(repeatedScore([100, 100.1]), { cv: 0.001, samples: 2 }, settings).tolerance, 0.05, "quiet: the spec's minimum");
     assert.deepEqual(gateTolerance(repeatedScore([100, 100]), { cv: 0, samples: 2 }, settings), { tolerance: 0.05, width: 0 });
+  });
+
+  it('pools the noise of several releases, each against its own mean', () => {
+    assert.equal(pooledNoise([[100]]), null);
+    const pooled = pooledNoise([[100, 110], [1000, 1100], [50]])!;
+    assert.equal(pooled.df, 2);
+    // Each pair deviates by ±4.76% of its mean: the same relative noise at any speed.
+    close(pooled.cv, Math.sqrt(2 * (0.05 / 1.05) ** 2));
+  });
+
+  it('takes the gate tolerance from the history, so the release under test cannot loosen it', () => {
+    const settings = { regressionTolerance: 0.05, falseRollbackRate: 0.01 };
+    const history = [[1600, 1500, 1700], [1550, 1650, 1600], [1610, 1520, 1680]];
+    const gate = historyTolerance(history, { current: 3, baseline: 3 }, settings);
+    assert.ok(gate.tolerance > 0.1 && gate.tolerance < 0.25, String(gate.tolerance));
+    assert.equal(gate.df, 6);
+    // The old gate, fed the release's own sweeps [1600, 0, 1600], widened to its cap and passed a 33% drop.
+    const old = gateTolerance(repeatedScore([1600, 0, 1600]), { cv: 0.02, samples: 3 }, settings);
+    assert.equal(old.tolerance, 0.95);
+    assert.deepEqual(historyTolerance([], { current: 3, baseline: 3 }, settings), { tolerance: 0.05, width: null, df: null }, "no history: the spec's");
+    assert.deepEqual(historyTolerance([[100], [100]], { current: 1, baseline: 1 }, settings), { tolerance: 0.05, width: null, df: null }, 'single sweeps carry no noise');
+  });
+
+  it('promotes only what beats the incumbent by the margin and by more than noise', () => {
+    const settings = { margin: 0.05, falsePromotionRate: 0.05 };
+    const quiet = [[100, 101, 99], [200, 202, 198]];
+    const clear = promotionVerdict([120, 121, 119], [100, 101, 99], quiet, settings);
+    assert.equal(clear.promote, true, clear.reason);
+    close(clear.improvement!, 0.2);
+    assert.equal(promotionVerdict([104, 104, 104], [100, 100, 100], quiet, settings).promote, false, 'inside the margin');
+    // 8% better on average, but sweeps that vary by ±10% cannot tell.
+    const noisy = promotionVerdict([118, 98, 108], [110, 90, 100], [], settings);
+    assert.equal(noisy.promote, false, noisy.reason);
+    assert.ok(noisy.threshold > 0.08);
+    assert.equal(promotionVerdict([120, null, 121], [100, 100, 100], quiet, settings).promote, false, 'a candidate sweep outside the SLA');
+    assert.equal(promotionVerdict([120, 121], [null, null], quiet, settings).promote, true, 'the incumbent met the SLA in no sweep');
   });
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   PERF_CSV_HEADER,
   buildPerfAnalyzerArgs,
+  findUnstableConcurrency,
   parsePerfCsv,
   parsePerfSummaryLines,
   parsePerfVerbose,
@@ -239,4 +240,107 @@ test('buildPerfAnalyzerArgs rejects bad input', () => {
   assert.throws(() => buildPerfAnalyzerArgs({ ...ok, concurrency: { start: 3, end: 2, step: 1 } }), /start 3 must be <= end 2/);
   assert.throws(() => buildPerfAnalyzerArgs({ ...ok, percentile: 100 }), /percentile/);
   assert.throws(() => buildPerfAnalyzerArgs({ ...ok, shapes: [{ name: 'x', dims: [-1] }] }), /--shape x dimension/);
+});
+
+// Real pod-log text of the perf Job script (perf_analyzer 2.51 against tritonserver 2.51 on the CPU,
+// -r 3 -p 300 -s 40, concurrency 1:8:1): concurrency 2 never stabilised, so perf_analyzer stopped
+// the sweep there, kept concurrency 1 in its summary and CSV, and exited 0.
+const CUT_AT_2_LOG = `*** Measurement Settings ***
+  Batch size: 1
+  Service Kind: TRITON
+  Using "time_windows" mode for stabilization
+  Stabilizing using p99latency and throughput
+  Measurement window: 300 msec
+  Latency limit: 0 msec
+  Concurrency limit: 8 concurrent requests
+  Using synchronous calls for inference
+
+Request concurrency: 1
+  Client: 
+    Request count: 1572
+    Throughput: 1449 infer/sec
+    p50 latency: 667 usec
+    p90 latency: 812 usec
+    p95 latency: 846 usec
+    p99 latency: 987 usec
+    Avg gRPC time: 673 usec ((un)marshal request/response 5 usec + response wait 668 usec)
+  Server: 
+    Inference count: 1572
+    Execution count: 1572
+    Successful request count: 1572
+    Avg request latency: 480 usec (overhead 2 usec + queue 32 usec + compute input 15 usec + compute infer 341 usec + compute output 88 usec)
+
+Request concurrency: 2
+Failed to obtain stable measurement within 3 measurement windows for concurrency 2. Please try to increase the --measurement-interval.
+Inferences/Second vs. Client p99 Batch Latency
+Concurrency: 1, throughput: 1449 infer/sec, latency 987 usec
+===PERF_CSV_BEGIN===
+Concurrency,Inferences/Second,Client Send,Network+Server Send/Recv,Server Queue,Server Compute Input,Server Compute Infer,Server Compute Output,Client Recv,p50 latency,p90 latency,p95 latency,p99 latency
+1,1449,4,199,32,15,341,88,1,667,812,846,987
+===PERF_CSV_END===
+`;
+
+// Same set-up with -s 0.1: the first concurrency never stabilised; perf_analyzer wrote no CSV and
+// exited 2 (STABILITY_ERROR) after a second, generic line; the Job script printed an empty block.
+const CUT_AT_1_LOG = `*** Measurement Settings ***
+  Batch size: 1
+  Service Kind: TRITON
+  Using "time_windows" mode for stabilization
+  Stabilizing using p99latency and throughput
+  Measurement window: 200 msec
+  Latency limit: 0 msec
+  Concurrency limit: 4 concurrent requests
+  Using synchronous calls for inference
+
+Request concurrency: 1
+Failed to obtain stable measurement within 3 measurement windows for concurrency 1. Please try to increase the --measurement-interval.
+Failed to obtain stable measurement.
+
+===PERF_CSV_BEGIN===
+===PERF_CSV_END===
+`;
+
+// Real, every concurrency stable (-r 10 -p 500 -s 50, concurrency 1:2:1), exit 0.
+const STABLE_LOG = `Request concurrency: 2
+  Client: 
+    Request count: 3575
+    Throughput: 1967.95 infer/sec
+    p50 latency: 933 usec
+    p90 latency: 1247 usec
+    p95 latency: 1369 usec
+    p99 latency: 2013 usec
+    Avg gRPC time: 1000 usec ((un)marshal request/response 5 usec + response wait 995 usec)
+
+Inferences/Second vs. Client p99 Batch Latency
+Concurrency: 1, throughput: 1417.72 infer/sec, latency 1094 usec
+Concurrency: 2, throughput: 1967.95 infer/sec, latency 2013 usec
+`;
+
+test('finds the concurrency where perf_analyzer cut a sweep short (real output, later concurrency)', () => {
+  assert.deepEqual(findUnstableConcurrency(CUT_AT_2_LOG), {
+    concurrency: 2,
+    message: 'Failed to obtain stable measurement within 3 measurement windows for concurrency 2. Please try to increase the --measurement-interval.',
+  });
+  // The partial sweep is still there to read.
+  assert.deepEqual(parsePerfSummaryLines(CUT_AT_2_LOG), table([[1, 1449, 987]]));
+});
+
+test('finds a sweep cut short at its first concurrency (real output), not the generic second line', () => {
+  assert.deepEqual(findUnstableConcurrency(CUT_AT_1_LOG), {
+    concurrency: 1,
+    message: 'Failed to obtain stable measurement within 3 measurement windows for concurrency 1. Please try to increase the --measurement-interval.',
+  });
+  assert.equal(findUnstableConcurrency('Failed to obtain stable measurement.\n'), null);
+});
+
+test('a sweep that stabilised everywhere is not cut short', () => {
+  assert.equal(findUnstableConcurrency(STABLE_LOG), null);
+  assert.equal(findUnstableConcurrency(ONE_INSTANCE), null);
+  assert.equal(findUnstableConcurrency(''), null);
+});
+
+test('finds the unstable line in count_windows mode, with CRLF and a log timestamp prefix', () => {
+  const line = 'Failed to obtain stable measurement within 10 measurement windows for concurrency 16. Please try to increase the --measurement-request-count.';
+  assert.deepEqual(findUnstableConcurrency(`2025-01-01T00:00:00.000000000Z ${line}\r\nnext\r\n`), { concurrency: 16, message: line });
+  assert.equal(findUnstableConcurrency(VERBOSE)?.concurrency, 5);
 });

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseSpecText, specJsonSchema } from '../../src/spec/load.js';
+import { EXIT, runCli } from '../../src/client/cli.js';
+import { MAX_SPEC_BYTES, parseSpecText, specJsonSchema } from '../../src/spec/load.js';
 import type { DeploymentSpecInput } from '../../src/spec/schema.js';
 import { validateSpec } from '../../src/spec/validate.js';
 import { exampleSpec, PROJECT_ROOT, specWith } from '../helpers/specs.js';
@@ -36,7 +38,14 @@ describe('deployment spec', () => {
     ['min nodes above max nodes', (s) => (s.nodePool = { ...s.nodePool, minNodes: 5, maxNodes: 3 }), 'nodePool.minNodes', /must be <= maxNodes/],
     ['bucket with a path', (s) => (s.bucket = 'gs://models/sub'), 'bucket', /without a path/],
     ['duplicate variant names', (s) => (s.models[1]!.variants[0]!.name = 'ResNet50-INT8'), 'models[1].variants[0].name', /already used/],
-    ['missing SLA', (s) => delete (s.models[0] as Partial<DeploymentSpecInput['models'][number]>).sla, 'models[0].sla', /required/],
+    ['duplicate model names', (s) => (s.models[1]!.name = s.models[0]!.name), 'models[1].name', /is already used by models\[0\]; model names must be unique/],
+    ['missing SLA', (s) => delete (s.models[0] as Partial<DeploymentSpecInput['models'][number]>).sla, 'models[0].sla', /^is required \(expected object\)$/],
+    ['a string latency bound', (s) => ((s.models[0]!.sla as Record<string, unknown>)['latencyMs'] = '100'), 'models[0].sla.latencyMs', /^expected number, found string "100"$/],
+    ['a string instance count', (s) => ((s.models[0]!.variants[0] as Record<string, unknown>)['instances'] = '2'), 'models[0].variants[0].instances', /^expected number, found string "2"$/],
+    ['a fractional instance count', (s) => (s.models[0]!.variants[0]!.instances = 1.5), 'models[0].variants[0].instances', /^instances must be a whole number: expected int, found number 1\.5$/],
+    ['null for an object', (s) => ((s as Record<string, unknown>)['release'] = null), 'release', /^expected object, found null$/],
+    ['an array for an object', (s) => ((s.models[0] as Record<string, unknown>)['sla'] = [100]), 'models[0].sla', /^expected object, found array$/],
+    ['a long string for a number', (s) => ((s.nodePool as Record<string, unknown>)['maxNodes'] = 'x'.repeat(100)), 'nodePool.maxNodes', /^expected number, found string "x{36}\.\.\.$/],
     ['BERT without sequence length', (s) => delete s.models[1]!.sequenceLength, 'models[1].sequenceLength', /needs sequenceLength/],
     ['negative latency bound', (s) => (s.models[0]!.sla.latencyMs = -5), 'models[0].sla.latencyMs', /> 0/],
     ['simulation on gke', (s) => (s.target = 'gke'), 'simulation', /only apply to targets "sim" and "local"/],
@@ -62,6 +71,51 @@ describe('deployment spec', () => {
     const result = parseSpecText('apiVersion: [unclosed');
     assert.equal(result.ok, false);
     assert.equal(!result.ok && result.errors[0]!.path, '(document)');
+  });
+
+  const aliasBomb = [
+    'a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]',
+    ...'bcdefghi'.split('').map((key, i) => `${key}: &${key} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(', ')}]`),
+  ].join('\n');
+  const oversized = `# ${'x'.repeat(MAX_SPEC_BYTES)}\n`;
+
+  it('refuses a YAML alias bomb as a document error', () => {
+    const result = parseSpecText(aliasBomb);
+    assert.deepEqual(result, {
+      ok: false,
+      errors: [{ path: '(document)', message: 'too many YAML aliases (a resource exhaustion attack?); expand them' }],
+    });
+  });
+
+  it('reports an unresolved YAML alias as a document error', () => {
+    const result = parseSpecText('apiVersion: *missing');
+    assert.equal(result.ok, false);
+    assert.match(!result.ok ? result.errors[0]!.message : '', /Unresolved alias.*; fix the YAML\/JSON syntax/);
+  });
+
+  it('refuses text over MAX_SPEC_BYTES before parsing', () => {
+    const result = parseSpecText(oversized);
+    assert.deepEqual(result, {
+      ok: false,
+      errors: [{ path: '(document)', message: `the file is ${MAX_SPEC_BYTES + 3} bytes; a spec is at most 1048576 bytes` }],
+    });
+  });
+
+  it('the CLI exits "invalid" naming the file for an alias bomb or an oversized file', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'spec-test-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const cases = [
+      { name: 'bomb.yaml', text: aliasBomb, message: 'too many YAML aliases (a resource exhaustion attack?); expand them' },
+      { name: 'huge.yaml', text: oversized, message: `the file is ${MAX_SPEC_BYTES + 3} bytes; a spec is at most 1048576 bytes` },
+    ];
+    for (const { name, text, message } of cases) {
+      const file = join(dir, name);
+      writeFileSync(file, text);
+      const lines: string[] = [];
+      const out = { log: (l: string) => lines.push(l), error: (l: string) => lines.push(l) };
+      assert.equal(await runCli(['validate', '-f', file], out, () => assert.fail('validate must not connect')), EXIT.invalid);
+      assert.deepEqual(lines, [`${file} is not a valid deployment spec:\n  (document): ${message}`]);
+    }
   });
 
   it('exports a JSON Schema with the spec fields', () => {
