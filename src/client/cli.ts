@@ -292,14 +292,21 @@ async function status(client: Client, spec: DeploymentSpec, out: Output): Promis
     if (progress) out.log(stageTable(progress));
   }
   const key = releaseKeyOf(spec);
-  const record = await client.workflow.execute<typeof readReleaseRecord>('readReleaseRecord', {
-    workflowId: `record/${describeKey(key)}`,
-    taskQueue: taskQueueFor(spec.target),
-    args: [{ target: spec.target, bucket: spec.bucket, key }],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-  });
-  out.log(`\n${describeRecord(record)}`);
-  return EXIT.ok;
+  try {
+    const record = await client.workflow.execute<typeof readReleaseRecord>('readReleaseRecord', {
+      workflowId: `record/${describeKey(key)}`,
+      taskQueue: taskQueueFor(spec.target),
+      args: [{ target: spec.target, bucket: spec.bucket, key }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      // The bucket is read by the target's worker; without one, say so instead of waiting forever.
+      workflowExecutionTimeout: '1 minute',
+    });
+    out.log(`\n${describeRecord(record)}`);
+    return EXIT.ok;
+  } catch (error) {
+    out.error(`release record not read: ${applicationFailureIn(error)?.message ?? (error as Error).message} (is a worker polling ${taskQueueFor(spec.target)}?)`);
+    return EXIT.failed;
+  }
 }
 
 /** The release record as `status` prints it: what serves, its baselines, the recent history. */
