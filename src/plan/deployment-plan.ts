@@ -72,7 +72,7 @@ export function planDeployment(spec: DeploymentSpec, { driverInstaller, metricsA
         actions: spec.models.flatMap((m) =>
           m.variants.map(
             (v) =>
-              `perf_analyzer sweep ${v.name}: batch ${m.sla.batchSize}, concurrency ${m.sla.concurrency.start}..${m.sla.concurrency.end}; gate p${m.sla.percentile} <= ${m.sla.latencyMs} ms at >= ${m.sla.minThroughput} infer/s; roll back if below the previous baseline by more than ${(m.sla.regressionTolerance * 100).toFixed(0)}%`,
+              `perf_analyzer sweep ${v.name}: batch ${m.sla.batchSize}, concurrency ${m.sla.concurrency.start}..${m.sla.concurrency.end}; gate p${m.sla.percentile} <= ${m.sla.latencyMs} ms at >= ${m.sla.minThroughput} infer/s; ${m.sla.repeats} conclusive sweeps; roll back if below the serving release's baseline (release record) by more than ${(m.sla.regressionTolerance * 100).toFixed(0)}% or what its noise history needs`,
           ),
         ),
       },

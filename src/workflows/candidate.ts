@@ -18,7 +18,8 @@ export interface MeasureCandidateInput {
   canary: ReleaseRef;
   model: string;
   variant: string;
-  candidate: ServingCandidate;
+  /** The serving config to measure; absent: the variant exactly as the spec serves it (the incumbent). */
+  candidate?: ServingCandidate;
   /** The repository version to publish it as. */
   version: string;
   planUri: string;
@@ -43,18 +44,15 @@ export async function measureServingCandidate(input: MeasureCandidateInput): Pro
   const model = spec.models.find((m) => m.name === input.model)!;
   const variant = model.variants.find((v) => v.name === input.variant)!;
   const serving = servingTargetFor(spec.target);
-  const configPbtxt = renderModelConfig(
-    modelConfigFromVariant(
-      model,
-      {
+  const served = candidate === undefined
+    ? variant
+    : {
         ...variant,
         instances: candidate.instances,
         maxBatchSize: candidate.maxBatchSize,
         dynamicBatching: { preferredBatchSizes: candidate.preferredBatchSizes, maxQueueDelayMicroseconds: candidate.maxQueueDelayMicroseconds },
-      },
-      serving,
-    ),
-  );
+      };
+  const configPbtxt = renderModelConfig(modelConfigFromVariant(model, served, serving));
   const published = await act.publishRepository({
     run,
     bucket: spec.bucket,

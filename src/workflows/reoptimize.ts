@@ -159,8 +159,8 @@ export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<Reo
   const results: ModelSearchResult[] = [];
 
   /** One child per measurement: publish the config, serve it on the canary, sweep it `sweeps` times. */
-  async function measure(model: ModelSpec, variant: string, candidate: ServingCandidate, planUri: string, sweeps: number) {
-    const version = `${versionBase}-${model.name.toLowerCase().replace(/[^a-z0-9]+/g, '')}-${candidateKey(candidate)}`;
+  async function measure(model: ModelSpec, variant: string, candidate: ServingCandidate | undefined, planUri: string, sweeps: number) {
+    const version = `${versionBase}-${model.name.toLowerCase().replace(/[^a-z0-9]+/g, '')}-${candidate === undefined ? 'incumbent' : candidateKey(candidate)}`;
     candidateVersions.add(version);
     return executeChild(measureServingCandidate, {
       workflowId: `${info.workflowId}/candidate/${version}${sweeps > 1 ? '/confirm' : ''}`,
@@ -186,9 +186,9 @@ export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<Reo
     const engine = await ensureEngine(spec, run, model);
     const profile = model.optimizationProfiles[variant.profile ?? model.optimizationProfiles.length - 1]!;
     const constraints = { profileMaxBatch: profile.max, requestBatch: model.sla.batchSize };
-    const incumbentConfig = liveCandidate(model, variant.name);
-    // Measured now, on the same canary as the candidates: drift since the baseline cancels out.
-    const incumbent: ScoredCandidate = { candidate: incumbentConfig, score: (await measure(model, variant.name, incumbentConfig, engine.planUri, 1)).score };
+    // The live config as it serves (its exact config.pbtxt), measured now on the same canary as the
+    // candidates: drift since the baseline was measured cancels out.
+    const incumbent: ScoredCandidate = { candidate: liveCandidate(model, variant.name), score: (await measure(model, variant.name, undefined, engine.planUri, 1)).score };
     const scored: ScoredCandidate[] = [incumbent];
     for (
       let candidate = nextCandidate(settings.space, constraints, scored, settings.maxCandidates);
@@ -209,7 +209,7 @@ export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<Reo
     if (finalists.length === 0) return { ...base, confirmation: null, winner: null, improves: false };
 
     // Fresh sweeps decide: the search's single sweeps picked the finalists and would flatter them.
-    const incumbentSamples = (await measure(model, variant.name, incumbentConfig, engine.planUri, settings.confirmSweeps)).samples;
+    const incumbentSamples = (await measure(model, variant.name, undefined, engine.planUri, settings.confirmSweeps)).samples;
     const history = sampleHistory(record, variant.name);
     const confirmed: Finalist[] = [];
     for (const finalist of finalists) {

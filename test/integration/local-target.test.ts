@@ -176,7 +176,7 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
     assert.equal(record.live?.baselines[0]?.samples.length, spec.models[0]!.sla.repeats);
   });
 
-  it('re-optimizes on real measurements: promotes a config that beats the live one (1 instance, no batching)', async () => {
+  it('re-optimizes on real measurements: promotes a config that beats the live one (batches of 8 that a load of 4 never fills)', async () => {
     const example = exampleSpec('local');
     const model = example.models[0]!;
     const input = {
@@ -186,8 +186,9 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
       nodePool: { ...example.nodePool, initialNodes: 3 },
       approval: { required: false },
       // One sweep per measurement: this test is about the search, not the gate.
-      models: [{ ...model, variants: [{ name: 'mini', instances: 1, maxBatchSize: 8 }], sla: { ...model.sla, repeats: 1 } }],
-      reoptimize: { margin: 0.1, maxCandidates: 3, finalists: 1, confirmSweeps: 3, space: { instances: [1, 2], maxBatchSize: [4, 8], preferredBatchSizes: [[4]], maxQueueDelayMicroseconds: [500] } },
+      // The live config waits up to 2 ms for batches of 8 that concurrency <= 4 never sends (about -45%, bench/results/sla-gate.md).
+      models: [{ ...model, variants: [{ name: 'mini', instances: 2, maxBatchSize: 8, dynamicBatching: { preferredBatchSizes: [8], maxQueueDelayMicroseconds: 2000 } }], sla: { ...model.sla, repeats: 1 } }],
+      reoptimize: { margin: 0.1, maxCandidates: 3, finalists: 1, confirmSweeps: 3, space: { instances: [2], maxBatchSize: [8], preferredBatchSizes: [[4], [8]], maxQueueDelayMicroseconds: [0, 2000] } },
     };
     const validated = validateSpec(input);
     assert.ok(validated.ok, JSON.stringify(!validated.ok && validated.errors));
@@ -201,8 +202,8 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
       const result = await handle.result();
       assert.equal(result.outcome, 'promoted', JSON.stringify(result.models));
       const [model] = result.models;
-      // Coordinate ascent: one axis at a time from the live config (instances, then preferred sizes, then delay).
-      assert.equal(model!.measured.length, 3, JSON.stringify(model!.measured));
+      // Coordinate ascent: one axis at a time from the live config (preferred sizes, then delay).
+      assert.ok(model!.measured.length >= 2 && model!.measured.length <= 3, JSON.stringify(model!.measured));
       // The finalist and the incumbent, swept 3 times each in the same session, decided.
       const finalist = model!.confirmation!.finalists[0]!;
       assert.equal(finalist.samples.length, 3);
