@@ -20,6 +20,9 @@ import type { PerfPoint } from '../src/triton/perf-types.js';
 export const MODEL = 'resnet-mini';
 export type ModelFile = 'resnet-mini' | 'resnet-mini-slow';
 
+/** perf_analyzer's settings for every sweep the benchmarks take (its -p, -r and -s). */
+export const SWEEP_SETTINGS = { measurementIntervalMs: 1000, maxTrials: 10, stabilityPercentage: 50 } as const;
+
 export interface Measurement {
   points: PerfPoint[];
   /** SLA-bounded throughput (null: no point within the bound). */
@@ -90,10 +93,8 @@ export async function startLab({ sla, concurrency }: LabOptions): Promise<Lab> {
         batchSize: 1,
         concurrency,
         percentile: sla.percentile,
-        measurementIntervalMs: 1000,
         shapes: [],
-        maxTrials: 10,
-        stabilityPercentage: 50,
+        ...SWEEP_SETTINGS,
       });
       const verdict = evaluateSla(points, sla);
       return { points, score: verdict.passed ? verdict.bestThroughput : null, seconds: (performance.now() - started) / 1000 };

@@ -66,6 +66,16 @@ function studentUpperTail(t: number, df: number): number {
 export function upperQuantile(p: number, df = Number.POSITIVE_INFINITY): number {
   if (!(p > 0 && p < 0.5)) throw new Error(`a one-sided error rate must be in (0, 0.5), got ${p}`);
   if (!(df > 0)) throw new Error(`degrees of freedom must be > 0, got ${df}`);
+  const key = `${p}/${df}`;
+  let quantile = quantiles.get(key);
+  if (quantile === undefined) quantiles.set(key, (quantile = solveUpperQuantile(p, df)));
+  return quantile;
+}
+
+/** Solved quantiles by (p, df): each takes thousands of density evaluations (benchmarks ask often). */
+const quantiles = new Map<string, number>();
+
+function solveUpperQuantile(p: number, df: number): number {
   const tail = Number.isFinite(df) ? (t: number) => studentUpperTail(t, df) : (t: number) => 1 - normalCdf(t);
   let lo = 0;
   let hi = 1;
