@@ -11,12 +11,10 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import type { JobStatus, KubeApi } from '../../src/activities/ports.js';
-import { createPerfActivities, type MeasureRequest } from '../../src/activities/perf.js';
 import { FailureType } from '../../src/errors.js';
 import { extractPerfCsv, PERF_CSV_BEGIN, PERF_CSV_END, perfJobScript, renderPerfJob } from '../../src/plan/jobs.js';
 import { findUnstableConcurrency, parsePerfCsv } from '../../src/triton/perf-output.js';
-import { runActivity } from '../helpers/activity-env.js';
+import { measureWithLog } from '../helpers/perf.js';
 
 const HEADER = 'Concurrency,Inferences/Second,Client Send,Network+Server Send/Recv,Server Queue,Server Compute Input,Server Compute Infer,Server Compute Output,Client Recv,p50 latency,p90 latency,p95 latency,p99 latency';
 const CSV_1 = `${HEADER}\n1,1449,4,199,32,15,341,88,1,667,812,846,987\n`;
@@ -97,30 +95,6 @@ describe('perf Job script', () => {
   });
 });
 
-/** measureVariant against a cluster whose perf Job has already succeeded with `log`. */
-function measureWithLog(log: string) {
-  const kube: KubeApi = {
-    apply: async () => undefined,
-    get: async () => null,
-    delete: async () => undefined,
-    listNodes: async () => [],
-    jobStatus: async (): Promise<JobStatus> => ({ phase: 'succeeded' }),
-    jobLogs: async () => log,
-  };
-  const { measureVariant } = createPerfActivities({ kube: () => kube, triton: () => ({ ready: async () => ({ ready: true, models: [] }) }), pollIntervalMs: 1 });
-  const request: MeasureRequest = {
-    run: { deploymentId: 'deploy/p/c/r' },
-    cluster: { project: 'p', zone: 'z', cluster: 'c' },
-    release: 'triton',
-    namespace: 'serving',
-    variant: 'mini',
-    tritonImage: 'nvcr.io/nvidia/tritonserver:24.08-py3',
-    gpuNodePool: 'accel',
-    sla: { latencyMs: 10, percentile: 99, minThroughput: 1, concurrency: { start: 1, end: 4, step: 1 }, batchSize: 1, regressionTolerance: 0.1, repeats: 1, falseRollbackRate: 0.01 },
-    shapes: [],
-  };
-  return runActivity(measureVariant, request);
-}
 
 describe('measureVariant reads the perf Job log', () => {
   it('a full sweep: points, no cutShort', async () => {

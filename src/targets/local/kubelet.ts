@@ -4,21 +4,23 @@
  * driver). The containers of the pipeline's Jobs, run for real on this machine's CPU from the same
  * environment variables the GKE containers read: the engine build prepares the ONNX model for
  * Triton's python backend (INT8 by ONNX Runtime quantization; TensorRT needs a GPU), the perf Job
- * runs the real perf_analyzer against the release's real Triton (serving.ts). A container's
- * output is served as its pod's log (a kwok Logs object) and its exit code ends the pod (kwok
- * stage pod-exit). Both advance when the pipeline looks (listing nodes, reading a Job).
+ * runs the GKE container's own script (perfJobScript) with the real perf_analyzer against the
+ * release's real Triton (serving.ts). A container's output is served as its pod's log (a kwok
+ * Logs object) and its exit code ends the pod (kwok stage pod-exit). Both advance when the
+ * pipeline looks (listing nodes, reading a Job).
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import type { KubeApi, ObjectStore } from '../../activities/ports.js';
 import { PROJECT_ROOT } from '../../assets.js';
-import { exec } from '../../clients/exec.js';
-import { ENGINE_BUILD_COMPONENT, PERF_COMPONENT, PERF_CSV_BEGIN, PERF_CSV_END, PIPELINE_LABEL } from '../../plan/jobs.js';
+import { exec, ExecError } from '../../clients/exec.js';
+import { ENGINE_BUILD_COMPONENT, PERF_COMPONENT, perfJobScript, PIPELINE_LABEL } from '../../plan/jobs.js';
 import type { EngineBuildRecord } from '../../plan/layout.js';
+import { buildPerfAnalyzerArgs, type PerfAnalyzerArgsInput } from '../../triton/perf-output.js';
 import { criLog, EXIT_CODE_ANNOTATION, EXIT_MESSAGE_ANNOTATION, GPU_COUNT_ANNOTATION, GPU_DRIVER_ANNOTATION, gpuStatusPatch } from './nodes.js';
-import { runPerfAnalyzer } from './perf-analyzer.js';
+import { PERF_ANALYZER } from './perf-analyzer.js';
 import { isReady } from '../../clients/triton-probe.js';
 import type { LocalServing } from './serving.js';
 
@@ -30,13 +32,58 @@ export interface LocalKubeletDeps {
   serving: LocalServing;
   /** Where pod log files are written (kwok reads them). */
   logDir: string;
+  /** The executable the perf Job's script runs as perf_analyzer (default: the real one, PERF_ANALYZER). */
+  perfAnalyzer?: string;
 }
 
 const DRIVER_POD_SELECTOR = 'name=nvidia-driver-installer';
 const PYTHON = join(PROJECT_ROOT, '.tools/triton/venv/bin/python');
 
-/** A container's failure: the pod exits 1 with this message. */
-class ContainerFailure extends Error {}
+/** A container's failure: the pod exits with `exitCode` and this message; its log is `log`, where the container printed one. */
+export class ContainerFailure extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+    readonly log?: string,
+  ) {
+    super(message);
+    this.name = 'ContainerFailure';
+  }
+}
+
+/** A pod log from a container's two streams; the perf script writes stdout (the CSV block) only after perf_analyzer's output. */
+function podLog(stderr: string, stdout: string): string {
+  return [stderr, stdout].filter((s) => s !== '').map((s) => `${s}\n`).join('');
+}
+
+/**
+ * The perf Job's container as GKE runs it: perfJobScript by bash, with `perfAnalyzer` on PATH as
+ * perf_analyzer, so the script's handling of perf_analyzer's exits is the one under test here too
+ * (a sweep cut short at its first concurrency ends the container successfully with an empty CSV
+ * block). Returns the container's log: perf_analyzer's output (stderr in the Job), then the CSV
+ * between PERF_CSV_BEGIN/END; any other failure throws a ContainerFailure with the script's status.
+ */
+export async function runPerfJobScript(input: Omit<PerfAnalyzerArgsInput, 'csvPath'>, perfAnalyzer: string = PERF_ANALYZER): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'perf-job-'));
+  try {
+    const bin = join(dir, 'bin');
+    await mkdir(bin);
+    await symlink(perfAnalyzer, join(bin, 'perf_analyzer'));
+    const csvPath = join(dir, 'perf.csv');
+    const script = perfJobScript(buildPerfAnalyzerArgs({ ...input, csvPath }), csvPath);
+    try {
+      const { stdout, stderr } = await exec('bash', ['-c', script], { env: { PATH: `${bin}${delimiter}${process.env['PATH'] ?? ''}` } });
+      return podLog(stderr, stdout);
+    } catch (error) {
+      if (!(error instanceof ExecError)) throw error;
+      const code = error.exitCode ?? 1;
+      const tail = error.stderr.trim().split('\n').slice(-3).join(' | ');
+      throw new ContainerFailure(`perf_analyzer exited with status ${code}${tail === '' ? '' : `: ${tail}`}`, code, podLog(error.stderr, error.stdout));
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 function annotationPatch(pod: V1Pod, values: Record<string, string>): object[] {
   if (pod.metadata?.annotations === undefined) return [{ op: 'add', path: '/metadata/annotations', value: values }];
@@ -94,21 +141,24 @@ export function createLocalKubelet(deps: LocalKubeletDeps) {
     const servers = await deps.serving.started(namespace, release);
     const target = servers[0];
     if (target === undefined) throw new ContainerFailure(`failed to get model metadata: no Triton of release ${release} in namespace ${namespace} is running`);
-    const run = await runPerfAnalyzer({
-      model: required(env, 'PERF_MODEL'),
-      url: target.server.grpcUrl,
-      protocol: 'grpc',
-      batchSize: Number(required(env, 'PERF_BATCH')),
-      concurrency: { start: start!, end: end!, step: step! },
-      percentile: Number(required(env, 'PERF_PERCENTILE')),
-      measurementIntervalMs: 1000,
-      shapes: [],
-      maxTrials: 10,
-      stabilityPercentage: 50,
-    }).catch((error: Error) => {
-      throw new ContainerFailure(error.message);
+    const log = await runPerfJobScript(
+      {
+        model: required(env, 'PERF_MODEL'),
+        url: target.server.grpcUrl,
+        protocol: 'grpc',
+        batchSize: Number(required(env, 'PERF_BATCH')),
+        concurrency: { start: start!, end: end!, step: step! },
+        percentile: Number(required(env, 'PERF_PERCENTILE')),
+        measurementIntervalMs: 1000,
+        shapes: [],
+        maxTrials: 10,
+        stabilityPercentage: 50,
+      },
+      deps.perfAnalyzer,
+    ).catch((error: Error) => {
+      throw error instanceof ContainerFailure ? error : new ContainerFailure(error.message);
     });
-    return `[local] perf_analyzer 2.51 against the Triton of pod ${target.pod} (CPU), ${servers.length} replica(s) running\n${run.stdout}\n${PERF_CSV_BEGIN}\n${run.csv}${PERF_CSV_END}\n`;
+    return `[local] perf_analyzer 2.51 against the Triton of pod ${target.pod} (CPU), ${servers.length} replica(s) running\n${log}`;
   }
 
   async function runContainer(pod: V1Pod): Promise<void> {
@@ -124,8 +174,9 @@ export function createLocalKubelet(deps: LocalKubeletDeps) {
       exit = { [EXIT_CODE_ANNOTATION]: '0' };
     } catch (error) {
       if (!(error instanceof ContainerFailure)) throw error;
-      logs = `error: ${error.message}\n`;
-      exit = { [EXIT_CODE_ANNOTATION]: '1', [EXIT_MESSAGE_ANNOTATION]: error.message.slice(0, 1000) };
+      // The container's own output where it printed some (as the GKE pod's log), else the reason.
+      logs = error.log ?? `error: ${error.message}\n`;
+      exit = { [EXIT_CODE_ANNOTATION]: String(error.exitCode), [EXIT_MESSAGE_ANNOTATION]: error.message.slice(0, 1000) };
     }
     const logFile = join(deps.logDir, `${namespace}_${name}.log`);
     await mkdir(deps.logDir, { recursive: true });
