@@ -133,7 +133,7 @@ function recordGate(sweeps: readonly (number | null)[], history: readonly (reado
   const conclusive = sweeps.filter((s): s is number => s !== null);
   if (conclusive.length < repeats) return { regressed: true, tolerance: null };
   const baseline = history[0]!;
-  const { tolerance } = historyTolerance(history, { current: conclusive.length, baseline: baseline.length }, RECORD_GATE);
+  const { tolerance } = historyTolerance(history, { current: conclusive, baseline: baseline.length }, RECORD_GATE);
   return { regressed: compareWithBaseline(meanOf(conclusive), meanOf(baseline), tolerance).regressed, tolerance };
 }
 
@@ -326,7 +326,7 @@ async function main(): Promise<void> {
     `${trials} trials per cell: a baseline release and a new one, each the mean of "sweeps per release" sweeps.`,
     ``,
     `- Fixed and "the two releases compared" rows (the old gates, gateTolerance): both releases' sweeps drawn from the measurements, never the same sweep on both sides; the noise-aware one widens the tolerance by the spread of the two releases' own sweeps.`,
-    `- "record's history" rows (the gate the deployment workflow applies now): the record holds ${HISTORY_RELEASES} unchanged releases of the variant, the newest the baseline, each "sweeps per release" sweeps; historyTolerance pools their noise and the new release adds only its number of sweeps. A record needs more sweeps than were measured, so these rows resample with replacement (mulberry32, seeded), each draw spread about its pool's mean by √(n/(n−1)) so the draws keep the pool's sample variance.`,
+    `- "record's history" rows (the gate the deployment workflow applies now): the record holds ${HISTORY_RELEASES} unchanged releases of the variant, the newest the baseline, each "sweeps per release" sweeps; historyTolerance pools their noise; the new release's sweeps join the estimate only where that narrows the tolerance. A record needs more sweeps than were measured, so these rows resample with replacement (mulberry32, seeded), each draw spread about its pool's mean by √(n/(n−1)) so the draws keep the pool's sample variance.`,
     `- −10% and −20%: real CPU slowdowns of exactly 10% and 20% cannot be dialed in, so these columns are **real unchanged sweeps multiplied by 0.9 and 0.8**: the noise is real, the slowdown is applied to it. The two real regressions (${pct(drop(fewerBatched))} and ${pct(drop(slower))} slower) are measured.`,
     `- Validation time per variant: sweeps per release × one sweep's wall time (more when a sweep is inconclusive and measured again); one sweep: ${duration.source}.${searchSweep === null ? '' : ` For comparison, config-search's recorded exhaustive sweep on this machine with the same perf_analyzer settings took ${searchSweep.seconds.toFixed(1)} s per sweep (${searchSweep.sweeps} sweeps, reloads included).`}`,
     ``,

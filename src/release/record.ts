@@ -125,7 +125,7 @@ export function applyChange(record: ReleaseRecord, change: ReleaseChange): Relea
     key: record.key,
     generation,
     live: serving === undefined ? null : { ...serving, helmRevision: helmRevision ?? serving.helmRevision },
-    previous: known.filter((e) => e !== serving),
+    previous: known.filter((e) => e !== serving).slice(0, KEPT_ENTRIES),
     events: [...record.events, { id, at, kind: 'rolled-back' as const, workflowId, runId, attemptedRepositoryVersion, helmRevision, servingRepositoryUri, cause }].slice(-KEPT_EVENTS),
   };
 }

@@ -164,22 +164,33 @@ export interface GateTolerance {
   df: number | null;
 }
 
+/** The most a gate tolerates losing, however noisy: a drop beyond half is a regression. */
+export const MAX_GATE_TOLERANCE = 0.5;
+
 /**
  * The regression gate's tolerance from the release record's noise history: the width
- * cv √(1/n + 1/n_baseline) widened by Student's t for the history's degrees of freedom. The
- * release under test adds only its number of sweeps, never its spread, so a noisy or broken
- * release cannot loosen its own gate. Without history, the spec's fixed tolerance.
+ * cv √(1/n + 1/n_baseline) widened by Student's t for the noise estimate's degrees of freedom.
+ * The new release's conclusive sweeps may join the estimate only where that narrows the
+ * tolerance (more degrees of freedom), never where their spread would widen it, so a noisy or
+ * broken release cannot loosen its own gate. Without history, the spec's fixed tolerance.
  */
 export function historyTolerance(
   history: readonly (readonly number[])[],
-  sweeps: { current: number; baseline: number },
+  sweeps: { current: readonly number[]; baseline: number },
   { regressionTolerance, falseRollbackRate }: { regressionTolerance: number; falseRollbackRate: number },
 ): GateTolerance {
-  const noise = pooledNoise(history);
-  if (noise === null) return { tolerance: regressionTolerance, width: null, df: null };
-  const width = noise.cv * Math.sqrt(1 / sweeps.current + 1 / sweeps.baseline);
-  const df = width === 0 ? Number.POSITIVE_INFINITY : noise.df;
-  return { tolerance: noiseAwareTolerance(width, { minimum: regressionTolerance, falseRollbackRate, df }), width, df: noise.df };
+  const n = Math.max(sweeps.current.length, 1);
+  const gateFor = (noise: { cv: number; df: number }): GateTolerance => {
+    const width = noise.cv * Math.sqrt(1 / n + 1 / Math.max(sweeps.baseline, 1));
+    const df = width === 0 ? Number.POSITIVE_INFINITY : noise.df;
+    const tolerance = Math.min(MAX_GATE_TOLERANCE, noiseAwareTolerance(width, { minimum: regressionTolerance, falseRollbackRate, df }));
+    return { tolerance, width, df: noise.df };
+  };
+  const fromHistory = pooledNoise(history);
+  if (fromHistory === null) return { tolerance: regressionTolerance, width: null, df: null };
+  const withCurrent = pooledNoise([...history, sweeps.current]);
+  const gates = [gateFor(fromHistory), ...(withCurrent === null ? [] : [gateFor(withCurrent)])];
+  return gates.reduce((a, b) => (b.tolerance < a.tolerance ? b : a));
 }
 
 export interface PromotionVerdict {

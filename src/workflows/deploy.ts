@@ -205,14 +205,17 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
       // The gate's baseline is what serves now, from the release record (legacy runs: by revision).
       const record: ReleaseRecord | null = lineage ? await act.loadReleaseRecord(recordRef) : null;
       const entry: ReleaseEntry | null = record === null ? null : servingEntry(record, served);
-      const legacy: Baseline | null = !lineage && before !== null ? await act.loadBaseline({ run, bucket: spec.bucket, namespace: spec.release.namespace, release: spec.release.name, revision: before.revision }) : null;
+      // Legacy runs, and the first run after the upgrade (no record yet), read the per-revision baseline.
+      const readsLegacy = before !== null && (!lineage || (record?.generation === 0 && served !== null));
+      const legacy: Baseline | null = readsLegacy ? await act.loadBaseline({ run, bucket: spec.bucket, namespace: spec.release.namespace, release: spec.release.name, revision: before.revision }) : null;
       variants = [];
       // Sequential on purpose: variants share the GPU, so parallel sweeps would measure each other.
       for (const model of spec.models) {
         for (const variant of model.variants) {
           if (record !== null) {
             const sweeps = await sweepVariant(act, releaseRef, spec, model, variant.name);
-            const baseline = entry?.baselines.find((b) => b.variant === variant.name) ?? null;
+            const fromLegacy = legacy?.variants.find((v) => v.variant === variant.name);
+            const baseline = entry?.baselines.find((b) => b.variant === variant.name) ?? (fromLegacy ? { ...fromLegacy, samples: [] } : null);
             variants.push(gatedVariant(model, variant, sweeps, baseline, sampleHistory(record, variant.name)));
             continue;
           }
@@ -331,11 +334,13 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
       rollback = { ...rollback, verified: true, servingRepository: serving };
       releaseStage.status = 'compensated';
       releaseStage.detail = `rolled back to revision ${target.revision} (now revision ${rolled.revision}), verified serving ${serving}`;
-      if (lineage) await recordRollback(rolled.revision, serving);
     } catch (error) {
       rollback = { toRevision: target.revision, revision: rollback?.revision ?? -1, verified: false, servingRepository: null, error: String(error) };
       throw error;
     }
+    // After the verified rollback, so a failed record write never makes it look unverified (the next
+    // gate still finds what serves by its repository).
+    if (lineage) await recordRollback(rollback.revision, rollback.servingRepository);
   }
 
   /** What serves again becomes the record's live entry, so the next release is gated against it. */
@@ -444,7 +449,7 @@ function gatedVariant(
   const enough = samples.length >= model.sla.repeats;
   const baselineThroughput = baseline?.bestThroughput ?? null;
   const score = enough ? repeatedScore(samples) : null;
-  const gate = historyTolerance(history, { current: Math.max(samples.length, 1), baseline: Math.max(baseline?.samples.length ?? 1, 1) }, model.sla);
+  const gate = historyTolerance(history, { current: samples, baseline: baseline?.samples.length ?? 1 }, model.sla);
   const shortfall = `inconclusive: ${samples.length} of ${model.sla.repeats} sweeps within p${model.sla.percentile} <= ${model.sla.latencyMs} ms after ${conclusive.length + inconclusive.length} (${inconclusive.map((s) => s.cutShort ? `cut short at c=${s.cutShort.concurrency}` : 'no point within the bound').join(', ')})`;
   return {
     model: model.name,
@@ -452,7 +457,8 @@ function gatedVariant(
     instances: variant.instances,
     maxBatchSize: variant.maxBatchSize,
     points: shown.points,
-    verdict: enough ? shown.verdict : { ...shown.verdict, passed: false, reason: shortfall },
+    // Too few conclusive sweeps: no throughput, so none becomes the next release's baseline.
+    verdict: enough ? shown.verdict : { ...shown.verdict, passed: false, bestThroughput: null, latencyMsAtBest: null, concurrencyAtBest: null, reason: shortfall },
     comparison:
       score === null
         ? { regressed: baselineThroughput !== null, change: null, reason: baselineThroughput !== null ? `${shortfall}; baseline ${baselineThroughput.toFixed(1)} infer/s` : shortfall }

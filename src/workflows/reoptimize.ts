@@ -13,6 +13,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   executeChild,
+  isCancellation,
   log,
   ParentClosePolicy,
   setHandler,
@@ -25,13 +26,13 @@ import { describeKey, sampleHistory, servingEntry, type ReleaseEntry } from '../
 import { bestOf, candidateKey, nextCandidate, type ScoredCandidate, type ServingCandidate } from '../search/config-search.js';
 import { requestKey, validateReoptimizeInput, type ReoptimizeRequest } from '../spec/reoptimize-request.js';
 import { ReoptimizationSchema, type DeploymentSpec, type ModelSpec } from '../spec/schema.js';
-import { formatSpecErrors } from '../spec/validate.js';
+import { formatSpecErrors, validateSpec } from '../spec/validate.js';
 import { promotionVerdict, type PromotionVerdict } from '../sla/noise.js';
 import { activitiesFor } from './activities.js';
 import { measureServingCandidate } from './candidate.js';
-import { abortSignal, type DeployResult } from './definitions.js';
+import { abortSignal, type ApprovalRequest, type DeployResult } from './definitions.js';
 import { runDeployment } from './deploy.js';
-import { clusterOf, ensureEngine, requireValidSpec, runContextFor } from './common.js';
+import { clusterOf, ensureEngine, runContextFor } from './common.js';
 
 export interface ReoptimizeInput {
   /** The release and search settings (ReoptimizeRequest); its live spec comes from the release record. */
@@ -135,9 +136,9 @@ export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<Reo
   const record = await act.loadReleaseRecord({ run: { deploymentId: info.workflowId }, bucket: request.bucket, key });
   if (record.live === null) return { outcome: 'no-live-release', models: [], detail: `the release record of ${describeKey(key)} has no live release; deploy one first` };
 
-  const recorded = requireValidSpec(record.live.spec);
-  const cluster = clusterOf(recorded);
-  const live = { run: runContextFor(recorded), cluster, release: key.release, namespace: key.namespace };
+  // Where the release runs, as recorded (validated when it was promoted).
+  const recorded = record.live.spec;
+  const live = { run: runContextFor(recorded), cluster: clusterOf(recorded), release: key.release, namespace: key.namespace };
   const state = await act.describeRelease(live);
   const entry = servingEntry(record, state?.status === 'deployed' ? state.repositoryUri : null);
   if (entry === null || state === null) {
@@ -147,23 +148,37 @@ export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<Reo
       detail: `${describeKey(key)} serves ${state?.repositoryUri ?? 'nothing'} (${state?.status ?? 'not installed'}), which its release record does not describe; deploy it with the pipeline first`,
     };
   }
-  const spec = requireValidSpec(entry.spec);
+  const validation = validateSpec(entry.spec);
+  if (!validation.ok) {
+    return {
+      outcome: 'no-live-release',
+      models: [],
+      detail: `the spec of record generation ${entry.generation} no longer validates (${validation.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}); deploy the release again`,
+    };
+  }
+  const spec = validation.spec;
   const settings = request.search ?? spec.reoptimize ?? ReoptimizationSchema.parse({});
   const run = runContextFor(spec);
   const canary = { ...live, run, release: `${key.release}-canary` };
 
+  // An abort ends the search and cancels the promotion; the run then fails as Aborted, as a deployment's does.
   const search = new CancellationScope();
-  setHandler(abortSignal, () => search.cancel());
+  let abort: ApprovalRequest | null = null;
+  setHandler(abortSignal, (request) => {
+    abort = request ?? {};
+    search.cancel();
+  });
   const versionBase = repositoryVersionFor(info.startTime, info.firstExecutionRunId);
   const candidateVersions = new Set<string>();
   const results: ModelSearchResult[] = [];
 
   /** One child per measurement: publish the config, serve it on the canary, sweep it `sweeps` times. */
-  async function measure(model: ModelSpec, variant: string, candidate: ServingCandidate | undefined, planUri: string, sweeps: number) {
+  async function measure(model: ModelSpec, variant: string, candidate: ServingCandidate | undefined, planUri: string, phase: 'search' | 'confirm') {
+    const sweeps = phase === 'confirm' ? settings.confirmSweeps : 1;
     const version = `${versionBase}-${model.name.toLowerCase().replace(/[^a-z0-9]+/g, '')}-${candidate === undefined ? 'incumbent' : candidateKey(candidate)}`;
     candidateVersions.add(version);
     return executeChild(measureServingCandidate, {
-      workflowId: `${info.workflowId}/candidate/${version}${sweeps > 1 ? '/confirm' : ''}`,
+      workflowId: `${info.workflowId}/candidate/${version}${phase === 'confirm' ? '/confirm' : ''}`,
       args: [{ spec, canary, model: model.name, variant, candidate, version, planUri, sweeps }],
     });
   }
@@ -172,6 +187,8 @@ export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<Reo
     await search.run(async () => {
       for (const model of spec.models) results.push(await searchModel(model));
     });
+  } catch (error) {
+    if (abort === null || !isCancellation(error)) throw error;
   } finally {
     await CancellationScope.nonCancellable(async () => {
       await act.uninstallRelease(canary);
@@ -188,14 +205,14 @@ export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<Reo
     const constraints = { profileMaxBatch: profile.max, requestBatch: model.sla.batchSize };
     // The live config as it serves (its exact config.pbtxt), measured now on the same canary as the
     // candidates: drift since the baseline was measured cancels out.
-    const incumbent: ScoredCandidate = { candidate: liveCandidate(model, variant.name), score: (await measure(model, variant.name, undefined, engine.planUri, 1)).score };
+    const incumbent: ScoredCandidate = { candidate: liveCandidate(model, variant.name), score: (await measure(model, variant.name, undefined, engine.planUri, 'search')).score };
     const scored: ScoredCandidate[] = [incumbent];
     for (
       let candidate = nextCandidate(settings.space, constraints, scored, settings.maxCandidates);
       candidate !== null;
       candidate = nextCandidate(settings.space, constraints, scored, settings.maxCandidates)
     ) {
-      const { score } = await measure(model, variant.name, candidate, engine.planUri, 1);
+      const { score } = await measure(model, variant.name, candidate, engine.planUri, 'search');
       scored.push({ candidate, score });
       log.info('candidate measured', { model: model.name, candidate: candidateKey(candidate), score });
     }
@@ -209,11 +226,11 @@ export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<Reo
     if (finalists.length === 0) return { ...base, confirmation: null, winner: null, improves: false };
 
     // Fresh sweeps decide: the search's single sweeps picked the finalists and would flatter them.
-    const incumbentSamples = (await measure(model, variant.name, undefined, engine.planUri, settings.confirmSweeps)).samples;
+    const incumbentSamples = (await measure(model, variant.name, undefined, engine.planUri, 'confirm')).samples;
     const history = sampleHistory(record, variant.name);
     const confirmed: Finalist[] = [];
     for (const finalist of finalists) {
-      const { samples } = await measure(model, variant.name, finalist.candidate, engine.planUri, settings.confirmSweeps);
+      const { samples } = await measure(model, variant.name, finalist.candidate, engine.planUri, 'confirm');
       confirmed.push({ candidate: finalist.candidate, samples, verdict: promotionVerdict(samples, incumbentSamples, history, settings) });
     }
     const mean = (xs: (number | null)[]) => xs.reduce<number>((a, b) => a + (b ?? 0), 0) / xs.length;
@@ -221,6 +238,14 @@ export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<Reo
     return { ...base, confirmation: { incumbent: incumbentSamples, finalists: confirmed }, winner: winner?.candidate ?? null, improves: winner !== undefined };
   }
 
+  const aborted = abort as ApprovalRequest | null;
+  if (aborted !== null) {
+    throw ApplicationFailure.create({
+      type: FailureType.Aborted,
+      message: `re-optimization aborted${aborted.by ? ` by ${aborted.by}` : ''}${aborted.reason ? `: ${aborted.reason}` : ''}; nothing was promoted`,
+      nonRetryable: true,
+    });
+  }
   if (!results.some((r) => r.improves)) return { outcome: 'kept', models: results };
   const deployment = await runDeployment(promotedSpec(spec, results), 'reoptimization');
   return { outcome: 'promoted', models: results, deployment };

@@ -137,7 +137,7 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
     const regressing = validateSpec({ ...example, cluster: { name: spec.cluster.name }, approval: { required: false }, models: example.models.map((m) => ({ ...m, source: models['resnet-mini-slow'] })) });
     assert.ok(regressing.ok);
     const handle = await deploy(regressing.spec);
-    const failure = applicationFailureIn(await handle.result().then(() => assert.fail('the regression must fail the run'), (e: unknown) => e));
+    const failure = applicationFailureIn(await handle.result().then((r) => assert.fail(`the regression must fail the run: ${r.variants.map((v) => `${v.variant} ${v.comparison.reason}`).join('; ')}`), (e: unknown) => e));
     assert.equal(failure?.type, 'SlaRegression', String(failure));
     const evidence = failure.details?.[0] as SlaEvidence;
     assert.equal(evidence.rollback?.toRevision, 1);

@@ -105,14 +105,18 @@ describe('measurement noise and the regression gate (pure)', () => {
   it('takes the gate tolerance from the history, so the release under test cannot loosen it', () => {
     const settings = { regressionTolerance: 0.05, falseRollbackRate: 0.01 };
     const history = [[1600, 1500, 1700], [1550, 1650, 1600], [1610, 1520, 1680]];
-    const gate = historyTolerance(history, { current: 3, baseline: 3 }, settings);
+    const gate = historyTolerance(history, { current: [1600, 1600, 1600], baseline: 3 }, settings);
     assert.ok(gate.tolerance > 0.1 && gate.tolerance < 0.25, String(gate.tolerance));
-    assert.equal(gate.df, 6);
+    assert.equal(gate.df, 8, 'the quiet new sweeps add degrees of freedom');
+    // A noisy release's own spread cannot widen it: the history's tolerance stands.
+    assert.ok(historyTolerance(history, { current: [1600, 900, 2300], baseline: 3 }, settings).tolerance <= historyTolerance(history, { current: [1600], baseline: 3 }, settings).tolerance + 1e-12);
+    // A thin, noisy history (one release, df 2) is capped: a drop beyond half is always a regression.
+    assert.equal(historyTolerance([[2000, 1500, 2400]], { current: [300, 320, 310], baseline: 3 }, settings).tolerance, 0.5);
     // The old gate, fed the release's own sweeps [1600, 0, 1600], widened to its cap and passed a 33% drop.
     const old = gateTolerance(repeatedScore([1600, 0, 1600]), { cv: 0.02, samples: 3 }, settings);
     assert.equal(old.tolerance, 0.95);
-    assert.deepEqual(historyTolerance([], { current: 3, baseline: 3 }, settings), { tolerance: 0.05, width: null, df: null }, "no history: the spec's");
-    assert.deepEqual(historyTolerance([[100], [100]], { current: 1, baseline: 1 }, settings), { tolerance: 0.05, width: null, df: null }, 'single sweeps carry no noise');
+    assert.deepEqual(historyTolerance([], { current: [1, 1, 1], baseline: 3 }, settings), { tolerance: 0.05, width: null, df: null }, "no history: the spec's");
+    assert.deepEqual(historyTolerance([[100], [100]], { current: [100], baseline: 1 }, settings), { tolerance: 0.05, width: null, df: null }, 'single sweeps carry no noise');
   });
 
   it('promotes only what beats the incumbent by the margin and by more than noise', () => {
