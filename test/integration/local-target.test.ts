@@ -28,6 +28,7 @@ import { createPipelineWorker } from '../../src/worker.js';
 import { progressQuery, type SlaEvidence } from '../../src/workflows/definitions.js';
 import type { deployTriton } from '../../src/workflows/deploy.js';
 import type { reoptimizeTriton } from '../../src/workflows/reoptimize.js';
+import { withCauses } from '../helpers/causes.js';
 import { exampleSpec, PROJECT_ROOT } from '../helpers/specs.js';
 import { bundleWorkflows, startTemporal, startTogether, tempDir, unique } from '../helpers/temporal.js';
 import { startGcsEmulator, type GcsEmulator } from '../standins/gcs-emulator.js';
@@ -160,7 +161,7 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
     assert.match(failure.message, /against the live release \(record generation 1/);
     assert.equal((failure.details?.[0] as SlaEvidence).rollback?.verified, true);
 
-    const good = await (await deploy(spec)).result();
+    const good = await withCauses((await deploy(spec)).result());
     assert.ok(good.variants.every((v) => v.baselineThroughput !== null && !v.comparison.regressed), JSON.stringify(good.variants.map((v) => v.comparison.reason)));
     const history = await helm().history(spec.release.name, spec.release.namespace);
     assert.deepEqual(history.map((r) => r.status), ['superseded', 'superseded', 'superseded', 'superseded', 'superseded', 'deployed']);
