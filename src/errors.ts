@@ -15,6 +15,7 @@ export const FailureType = {
   SlaNotMet: 'SlaNotMet',
   SlaRegression: 'SlaRegression',
   Aborted: 'Aborted',
+  ApprovalExpired: 'ApprovalExpired',
   NotReady: 'NotReady',
   Transient: 'TransientFailure',
 } as const;
@@ -31,6 +32,7 @@ export const NON_RETRYABLE_TYPES: readonly FailureTypeName[] = [
   FailureType.SlaNotMet,
   FailureType.SlaRegression,
   FailureType.Aborted,
+  FailureType.ApprovalExpired,
 ];
 
 export function permanentFailure(type: FailureTypeName, message: string, ...details: unknown[]): ApplicationFailure {

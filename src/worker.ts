@@ -121,12 +121,22 @@ export async function createPipelineWorker(options: PipelineWorkerOptions): Prom
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     maxConcurrentActivityTaskExecutions: 200,
     maxConcurrentWorkflowTaskExecutions: 100,
+    // On shutdown (SIGTERM), quick calls in flight get this long to finish instead of being redone
+    // by a retry. Then running activities are cancelled (WORKER_SHUTDOWN) and reported failed, so
+    // another worker retries them at once: a Job keeps running and is re-attached, an interrupted
+    // helm upgrade is recorded failed, an interrupted rollback left pending is settled by the retry
+    // (activities/helm.ts). Well within the pod's terminationGracePeriodSeconds (120 s).
+    shutdownGraceTime: '5 seconds',
   });
 }
 
 async function main(): Promise<void> {
   const config = workerConfigFromEnv(process.env);
   const connection = await NativeConnection.connect(connectionOptions(config.temporal));
+  // A fresh namespace has none of the pipeline's search attributes: without them the first upsert fails the workflow task.
+  const { registerSearchAttributes } = await import('./client/temporal.js');
+  const attributes = await registerSearchAttributes(connection, config.temporal.namespace);
+  if ('unchecked' in attributes) console.warn(`worker: ${attributes.unchecked}`);
   const worker = await createPipelineWorker({ connection, namespace: config.temporal.namespace, ...config });
   console.log(`worker: target ${config.target}, task queue ${config.taskQueue}, Temporal ${config.temporal.address}/${config.temporal.namespace}`);
   await worker.run();

@@ -1,9 +1,14 @@
-/** Chapter "Deploy GKE cluster with T4 node pools": ensure (adopt or create), then poll until running. */
-import { FailureType, notReady, permanentFailure } from '../errors.js';
+/**
+ * Chapter "Deploy GKE cluster with T4 node pools": ensure (adopt or create), then poll until running;
+ * and the saga's inverses, which wait for GKE's operations on the cluster (GKE runs one at a time).
+ */
+import { createHash } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import { FailureType, notReady, permanentFailure, transientFailure } from '../errors.js';
 import type { DeploymentSpec } from '../spec/schema.js';
-import type { ClusterScoped } from './context.js';
-import { calling } from './errors.js';
-import type { ClusterInfo, GkeApi, NodePoolInfo } from './ports.js';
+import type { ClusterScoped, RunContext } from './context.js';
+import { calling, translateError } from './errors.js';
+import { ApiError, type ClusterRef, type GkeApi } from './ports.js';
 
 export interface EnsureResult {
   outcome: 'created' | 'adopted';
@@ -16,6 +21,30 @@ export interface EnsureClusterInput extends ClusterScoped {
 
 export interface EnsureNodePoolInput extends ClusterScoped {
   spec: DeploymentSpec['nodePool'];
+}
+
+/** The label a create puts on the cluster or node pool it makes: which deployment run created it. */
+export const CREATED_BY_LABEL = 'triton-pipeline-run';
+
+/**
+ * The created-by mark of the calling run: a hash of the workflow ID and run ID (workflow IDs hold
+ * '/' and upper case, which labels may not). Not the workflow ID alone: it derives from the release
+ * (deploy/<project>/<cluster>/<release>), so the next deployment of the release has the same one and
+ * would take a cluster an earlier, successful run created (and that now serves) for its own, and
+ * delete it when it fails. A retry of the same run (a reply lost after the create) finds its mark.
+ */
+export function createdByMark(run: RunContext): string {
+  const runId = Context.current().info.workflowExecution?.runId ?? '';
+  return createHash('sha256').update(`${run.deploymentId}\n${runId}`).digest('hex').slice(0, 40);
+}
+
+function createdBy(run: RunContext): Record<string, string> {
+  return { [CREATED_BY_LABEL]: createdByMark(run) };
+}
+
+/** 'created' when the resource carries this run's mark (its own create, whose reply was lost). */
+function outcomeOf(run: RunContext, existing: { labels?: Record<string, string> }): EnsureResult['outcome'] {
+  return existing.labels?.[CREATED_BY_LABEL] === createdByMark(run) ? 'created' : 'adopted';
 }
 
 function mismatches(pairs: Array<[string, unknown, unknown]>): string[] {
@@ -31,10 +60,59 @@ function failIfBroken(kind: string, name: string, info: { status: string; status
   }
 }
 
+/** First and longest pause between two looks at GKE while an inverse waits (gcloud itself polls every 5 s). */
+const FIRST_POLL_MS = 100;
+const MAX_POLL_MS = 5_000;
+
+/**
+ * Runs `step` until it reports nothing left to wait for (null), heartbeating what it waits for.
+ * `step` returns 'again' to be run again at once (it just issued a call). Near the end of the
+ * attempt's start-to-close timeout it fails transiently: the retry resumes the wait, never
+ * re-issuing what GKE already runs.
+ */
+async function untilSettled(action: string, step: () => Promise<string | 'again' | null>): Promise<void> {
+  const context = Context.current();
+  const timeoutMs = context.info.startToCloseTimeoutMs;
+  const deadline = Date.now() + (timeoutMs > 0 ? timeoutMs * 0.8 : Number.POSITIVE_INFINITY);
+  for (let delay = FIRST_POLL_MS; ; ) {
+    const waiting = await step();
+    if (waiting === null) return;
+    if (waiting === 'again') continue;
+    context.heartbeat({ action, waiting });
+    if (Date.now() + delay > deadline) throw transientFailure(`${action}: still waiting for ${waiting}; the next attempt waits on`);
+    await context.sleep(delay);
+    delay = Math.min(delay * 2, MAX_POLL_MS);
+  }
+}
+
+/** GKE refused a call because an operation runs on the cluster ("Cluster is running incompatible operation …"). */
+function refusedWhileBusy(error: unknown): error is ApiError {
+  return error instanceof ApiError && error.code === 'ABORTED';
+}
+
 export function createClusterActivities({ gke }: { gke: GkeApi }) {
+  /** The cluster's unfinished operations, described for a heartbeat; null when none (or not listable). */
+  async function busyWith(cluster: ClusterRef): Promise<string | null> {
+    if (gke.runningOperations === undefined) return null;
+    const running = await calling('list operations', () => gke.runningOperations!(cluster));
+    if (running.length === 0) return null;
+    return `GKE operation ${running.map((op) => `${op.name} (${op.operationType}, ${op.status})`).join(', ')} on cluster ${cluster.cluster}`;
+  }
+
+  /** Issues a delete unless GKE refuses it while another operation runs; 'again' to look once more at once. */
+  async function issue(action: string, call: () => Promise<void>): Promise<string | 'again'> {
+    try {
+      await call();
+      return 'again';
+    } catch (error) {
+      if (refusedWhileBusy(error)) return `GKE to accept the ${action} (refused: ${error.message})`;
+      translateError(error, action);
+    }
+  }
+
   return {
-    async ensureCluster({ cluster, spec }: EnsureClusterInput): Promise<EnsureResult> {
-      const existing: ClusterInfo | null = await calling('describe cluster', () => gke.getCluster(cluster));
+    async ensureCluster({ run, cluster, spec }: EnsureClusterInput): Promise<EnsureResult> {
+      const existing = await calling('describe cluster', () => gke.getCluster(cluster));
       if (existing !== null) {
         failIfBroken('cluster', cluster.cluster, existing);
         const diff = mismatches([['machineType', spec.machineType, existing.machineType]]);
@@ -44,7 +122,7 @@ export function createClusterActivities({ gke }: { gke: GkeApi }) {
             `cluster ${cluster.cluster} exists with a different configuration (${diff.join('; ')}); the pipeline does not change a running cluster: fix the spec or use another cluster name`,
           );
         }
-        return { outcome: 'adopted' };
+        return { outcome: outcomeOf(run, existing) };
       }
       const { operation } = await calling('create cluster', () =>
         gke.createCluster(cluster, {
@@ -52,6 +130,7 @@ export function createClusterActivities({ gke }: { gke: GkeApi }) {
           machineType: spec.machineType,
           nodes: spec.nodes,
           releaseChannel: spec.releaseChannel,
+          labels: createdBy(run),
         }),
       );
       return { outcome: 'created', operation };
@@ -66,8 +145,8 @@ export function createClusterActivities({ gke }: { gke: GkeApi }) {
       if (info.status !== 'RUNNING') throw notReady(`cluster ${cluster.cluster} is ${info.status}`);
     },
 
-    async ensureNodePool({ cluster, spec }: EnsureNodePoolInput): Promise<EnsureResult> {
-      const existing: NodePoolInfo | null = await calling('describe node pool', () => gke.getNodePool(cluster, spec.name));
+    async ensureNodePool({ run, cluster, spec }: EnsureNodePoolInput): Promise<EnsureResult> {
+      const existing = await calling('describe node pool', () => gke.getNodePool(cluster, spec.name));
       if (existing !== null) {
         failIfBroken('node pool', spec.name, existing);
         const diff = mismatches([
@@ -81,9 +160,9 @@ export function createClusterActivities({ gke }: { gke: GkeApi }) {
             `node pool ${spec.name} exists with a different configuration (${diff.join('; ')}); create a pool with another name or fix the spec`,
           );
         }
-        return { outcome: 'adopted' };
+        return { outcome: outcomeOf(run, existing) };
       }
-      const { operation } = await calling('create node pool', () => gke.createNodePool(cluster, { ...spec }));
+      const { operation } = await calling('create node pool', () => gke.createNodePool(cluster, { ...spec, labels: createdBy(run) }));
       return { outcome: 'created', operation };
     },
 
@@ -96,14 +175,35 @@ export function createClusterActivities({ gke }: { gke: GkeApi }) {
       if (info.status !== 'RUNNING') throw notReady(`node pool ${nodePool} is ${info.status}`);
     },
 
-    /** Saga inverse of ensureNodePool when it created the pool; idempotent. */
+    /**
+     * Saga inverse of ensureNodePool when it created the pool; idempotent. Waits until no operation
+     * runs on the cluster, deletes the pool, and returns once it is gone, so the cluster delete that
+     * follows is not refused.
+     */
     async deleteNodePool({ cluster, nodePool }: ClusterScoped & { nodePool: string }): Promise<void> {
-      await calling('delete node pool', () => gke.deleteNodePool(cluster, nodePool));
+      await untilSettled(`delete node pool ${nodePool}`, async () => {
+        const pool = await calling('describe node pool', () => gke.getNodePool(cluster, nodePool));
+        if (pool === null) return null;
+        const busy = await busyWith(cluster);
+        if (busy !== null) return busy;
+        if (pool.status === 'STOPPING') return `node pool ${nodePool} to be deleted`;
+        return issue('delete node pool', () => gke.deleteNodePool(cluster, nodePool));
+      });
     },
 
-    /** Saga inverse of ensureCluster when it created the cluster; idempotent. */
+    /**
+     * Saga inverse of ensureCluster when it created the cluster; idempotent. Waits until no
+     * operation runs on the cluster (a node pool delete), deletes it and returns once it is gone.
+     */
     async deleteCluster({ cluster }: ClusterScoped): Promise<void> {
-      await calling('delete cluster', () => gke.deleteCluster(cluster));
+      await untilSettled(`delete cluster ${cluster.cluster}`, async () => {
+        const info = await calling('describe cluster', () => gke.getCluster(cluster));
+        if (info === null) return null;
+        const busy = await busyWith(cluster);
+        if (busy !== null) return busy;
+        if (info.status === 'STOPPING') return `cluster ${cluster.cluster} to be deleted`;
+        return issue('delete cluster', () => gke.deleteCluster(cluster));
+      });
     },
   };
 }

@@ -1,5 +1,5 @@
 /** What every activity input carries: the run it belongs to (for idempotency keys and the sim). */
-import type { SimulationSpec } from '../spec/schema.js';
+import type { SimulationSpec, StageName } from '../spec/schema.js';
 import type { ClusterRef } from './ports.js';
 
 export interface RunContext {
@@ -7,6 +7,8 @@ export interface RunContext {
   deploymentId: string;
   /** Present on the sim target only. */
   simulation?: SimulationSpec;
+  /** The stage a call belongs to where the activity serves several (a bake sweep): for faults and logs. */
+  stage?: StageName;
 }
 
 export interface ClusterScoped {

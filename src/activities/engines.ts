@@ -3,6 +3,7 @@
  * sample's looping Deployment), cached by a content hash, heartbeated while it runs.
  */
 import { createHash } from 'node:crypto';
+import { Context } from '@temporalio/activity';
 import { FailureType, permanentFailure } from '../errors.js';
 import { engineUris, type EngineBuildRecord } from '../plan/layout.js';
 import { formatProfiles, renderEngineBuildJob } from '../plan/jobs.js';
@@ -86,11 +87,14 @@ export function createEngineActivities({ kube, store, pollIntervalMs, jobScripts
      */
     async buildEngine(request: EngineRequest & { engineKey: string }): Promise<BuiltEngine> {
       const uris = engineUris(request.bucket, request.model.name, request.engineKey);
+      const name = jobName(request.model.name, request.engineKey);
       const existing = await readRecord(store, uris.record);
       if (existing !== null) {
-        return { engineKey: request.engineKey, planUri: uris.plan, recordUri: uris.record, cached: true, record: existing };
+        // A retry whose earlier attempt ran the build (its reply lost) finds the record and the
+        // finished Job: this run built the engine. On a first attempt the record is another build's.
+        const builtHere = Context.current().info.attempt > 1 && (await calling('read job', () => kube(request.cluster).jobStatus(JOB_NAMESPACE, name)))?.phase === 'succeeded';
+        return { engineKey: request.engineKey, planUri: uris.plan, recordUri: uris.record, cached: !builtHere, record: existing };
       }
-      const name = jobName(request.model.name, request.engineKey);
       await runJob({
         api: kube(request.cluster),
         prerequisites: [jobScripts],

@@ -1,6 +1,7 @@
 /**
- * Running a Kubernetes Job from an activity: create it unless it exists (a retry after a crash
- * re-attaches), heartbeat its phase until it ends, delete it when the activity is cancelled.
+ * Running a Kubernetes Job from an activity: create it unless it exists (a retry after a crash or
+ * a worker restart re-attaches), heartbeat its phase until it ends, delete it when the workflow
+ * cancels the activity.
  */
 import { Context } from '@temporalio/activity';
 import type { ApplicationFailure } from '@temporalio/common';
@@ -44,7 +45,10 @@ export async function runJob({ api, job, prerequisites = [], pollIntervalMs, fai
       await context.sleep(pollIntervalMs);
     }
   } catch (error) {
-    if (context.cancellationSignal.aborted) await api.delete('batch/v1', 'Job', JOB_NAMESPACE, name).catch(() => undefined);
+    // Only the workflow's cancellation ends the Job. A worker shutting down (SIGTERM: rolling
+    // restart, node drain, Ctrl-C) also cancels its activities, with reason WORKER_SHUTDOWN, as do
+    // timeouts (TIMED_OUT) and pauses: the Job keeps running and the next attempt re-attaches to it.
+    if (context.cancellationDetails?.cancelRequested === true) await api.delete('batch/v1', 'Job', JOB_NAMESPACE, name).catch(() => undefined);
     throw error;
   }
 }

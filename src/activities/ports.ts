@@ -12,7 +12,26 @@ export interface ClusterRef {
 
 export type ResourceStatus = 'PROVISIONING' | 'RUNNING' | 'RECONCILING' | 'STOPPING' | 'ERROR';
 
-export interface ClusterInfo {
+/**
+ * GCP resource labels (GKE's resourceLabels: a cluster's, or a node pool's config.resourceLabels).
+ * Keys: a lowercase letter, then lowercase letters, digits, '_' or '-', at most 63; values the same
+ * (may start with a digit), at most 63.
+ */
+export interface Labelled {
+  labels?: Record<string, string>;
+}
+
+/** A GKE long-running operation (projects.locations.operations) as the inverses need it. */
+export interface GkeOperation {
+  name: string;
+  /** CREATE_CLUSTER, DELETE_CLUSTER, CREATE_NODE_POOL, DELETE_NODE_POOL, UPDATE_CLUSTER, UPGRADE_NODES ... */
+  operationType: string;
+  status: 'PENDING' | 'RUNNING' | 'DONE' | 'ABORTING';
+  /** The cluster or node pool it changes (…/clusters/<name>[/nodePools/<pool>]). */
+  targetLink: string;
+}
+
+export interface ClusterInfo extends Labelled {
   name: string;
   status: ResourceStatus;
   machineType: string;
@@ -20,14 +39,14 @@ export interface ClusterInfo {
   statusMessage?: string;
 }
 
-export interface ClusterCreateRequest {
+export interface ClusterCreateRequest extends Labelled {
   name: string;
   machineType: string;
   nodes: number;
   releaseChannel: string;
 }
 
-export interface NodePoolInfo {
+export interface NodePoolInfo extends Labelled {
   name: string;
   status: ResourceStatus;
   machineType: string;
@@ -39,7 +58,7 @@ export interface NodePoolInfo {
   statusMessage?: string;
 }
 
-export interface NodePoolCreateRequest {
+export interface NodePoolCreateRequest extends Labelled {
   name: string;
   machineType: string;
   acceleratorType: string;
@@ -62,6 +81,8 @@ export interface GkeApi {
   /** Saga inverses; deleting what is not there is not an error. */
   deleteNodePool(ref: ClusterRef, name: string): Promise<void>;
   deleteCluster(ref: ClusterRef): Promise<void>;
+  /** Operations on the cluster or its node pools that are not DONE; absent where they cannot be listed (the local target). */
+  runningOperations?(ref: ClusterRef): Promise<GkeOperation[]>;
 }
 
 export type KubeObject = {

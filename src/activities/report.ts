@@ -1,4 +1,5 @@
 /** The run report: a self-contained HTML page written locally and to the bucket. */
+import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { reportUri } from '../plan/layout.js';
@@ -20,7 +21,11 @@ export function createReportActivities({ store, reportDir }: { store: ObjectStor
       const path = join(reportDir, name);
       await writeFile(path, html);
       const uri = reportUri(bucket, name);
-      await calling('upload report', () => store.write(uri, html, { contentType: 'text/html' }));
+      // A retry after a lost reply finds the same report uploaded: not written again (a GCS
+      // overwrite is a new object generation). A different one (a report re-rendered) replaces it.
+      const md5 = createHash('md5').update(html).digest('base64');
+      const existing = await calling('stat report', () => store.stat(uri));
+      if (existing?.md5 !== md5) await calling('upload report', () => store.write(uri, html, { contentType: 'text/html' }));
       return { path, uri };
     },
   };

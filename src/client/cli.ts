@@ -1,7 +1,6 @@
 /**
  * The pipeline CLI, also the CI client script. `deploy` starts a run, streams stage progress and
- * exits with the outcome: 0 succeeded, 2 invalid spec or usage, 3 SLA regression (rolled back) or
- * SLA not met, 4 the release already has a deployment running, 5 aborted, 1 any other failure.
+ * exits with the outcome (EXIT below; the help text documents each code).
  */
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
@@ -12,6 +11,7 @@ import {
   ScheduleOverlapPolicy,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
+  WorkflowUpdateFailedError,
   type Client,
   type WorkflowHandle,
   type WorkflowHandleWithFirstExecutionRunId,
@@ -29,13 +29,13 @@ import { PIPELINE_OUTCOME, TRITON_MODELS, TRITON_RELEASE, TRITON_TARGET } from '
 import { MAX_SPEC_BYTES, parseSpecText, specJsonSchema, specTooLarge } from '../spec/load.js';
 import type { DeploymentSpec } from '../spec/schema.js';
 import { formatSpecErrors } from '../spec/validate.js';
-import { abortSignal, approveSignal, progressQuery, type DeployProgress, type DeployResult, type SlaEvidence } from '../workflows/definitions.js';
+import { abortUpdate, approveUpdate, progressQuery, type DeployProgress, type DeployResult, type OperatorRequest, type SlaEvidence } from '../workflows/definitions.js';
 import type { deployTriton } from '../workflows/deploy.js';
 import type { readReleaseRecord } from '../workflows/record.js';
 import type { reoptimizeTriton, ReoptimizeResult } from '../workflows/reoptimize.js';
 import { clientConfigFromEnv, connectClient, ensureSearchAttributes } from './temporal.js';
 
-export const EXIT = { ok: 0, failed: 1, invalid: 2, sla: 3, busy: 4, aborted: 5 } as const;
+export const EXIT = { ok: 0, failed: 1, invalid: 2, sla: 3, busy: 4, aborted: 5, expired: 6, refused: 7 } as const;
 
 export class UsageError extends Error {}
 
@@ -49,8 +49,13 @@ Commands:
   validate -f SPEC            check a spec; print the field-path errors
   status -f SPEC              progress of the release's current or last run, and its release record
                               (what serves, its baselines, promotions and rollbacks)
-  approve -f SPEC [--by NAME] approve promotion of a run waiting at the approval gate
-  abort -f SPEC [--reason R]  abort a running deployment (the release is rolled back)
+  approve -f SPEC [--run ID] [--by NAME] [--comment C]
+                              approve the validated run waiting at the approval gate (default: the
+                              release's current run; refused unless that run awaits approval)
+  abort -f SPEC [--run ID] [--reason R]
+                              abort a running deployment (the preview is removed; a live release
+                              it already upgraded is rolled back)
+  input -f SPEC               print the JSON input for starting deployTriton from the Web UI
   reoptimize -f SPEC          search better Triton configs for the live release now (its spec comes from
                               the release record; SPEC names the release and the search settings);
                               promote only a config better by the margin and the noise
@@ -62,8 +67,15 @@ Commands:
   schema [--out FILE]         print or write the spec's JSON Schema
 
 Environment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default).
-Exit codes: 0 succeeded, 1 failed, 2 invalid spec/usage, 3 SLA regression or SLA not met (rolled back),
-            4 the release is busy (a deployment or re-optimization of it is running), 5 aborted.`;
+Exit codes: 0 succeeded (approve/abort: accepted)
+            1 failed (any other failure)
+            2 invalid spec or usage
+            3 SLA regression or SLA not met: rejected on the preview (live release untouched), or
+              rolled back (in place, or found in the bake period)
+            4 the release is busy (a deployment or re-optimization of it is running)
+            5 aborted by an operator
+            6 approval expired (approval.timeoutSeconds): aborted
+            7 approve/abort refused (nothing to approve or abort, or another run named)`;
 
 export interface Output {
   log(line: string): void;
@@ -116,7 +128,8 @@ async function streamProgress(handle: WorkflowHandle<typeof deployTriton>, out: 
       }
       if (last.awaitingApproval && seen.get('approval') === undefined) {
         seen.set('approval', 'waiting');
-        out.log(`  waiting for approval: npm run cli -- approve -f <spec>  (or abort)`);
+        const run = last.approval ? ` --run ${last.approval.runId}` : '';
+        out.log(`  waiting for approval${last.approval ? ` until ${last.approval.expiresAt}` : ''}: npm run cli -- approve -f <spec>${run}  (or abort)`);
       }
     } catch {
       // The query fails while no worker is polling; keep waiting for the result.
@@ -142,6 +155,8 @@ function exitCodeFor(failure: unknown): number {
         return EXIT.invalid;
       case FailureType.Aborted:
         return EXIT.aborted;
+      case FailureType.ApprovalExpired:
+        return EXIT.expired;
     }
   }
   return EXIT.failed;
@@ -290,6 +305,7 @@ async function status(client: Client, spec: DeploymentSpec, out: Output): Promis
     out.log(`${workflowId} (${description.type}) run ${description.runId}: ${description.status.name}`);
     const progress = await handle.query(progressQuery).catch(() => null);
     if (progress) out.log(stageTable(progress));
+    if (progress?.approval) out.log(`awaiting approval until ${progress.approval.expiresAt}: npm run cli -- approve -f <spec> --run ${progress.approval.runId}`);
   }
   const key = releaseKeyOf(spec);
   try {
@@ -331,6 +347,35 @@ export function describeRecord(record: ReleaseRecord): string {
   return lines.join('\n');
 }
 
+/**
+ * Approve or abort, as an Update that names its run: the release's current run unless --run names
+ * one. The run refuses it (and says why) when there is nothing to approve or abort.
+ */
+async function operate(client: Client, workflowId: string, action: 'approve' | 'abort', request: Omit<OperatorRequest, 'runId'>, runId: string | undefined, out: Output): Promise<number> {
+  const current = runId ?? (await client.workflow.getHandle(workflowId).describe().catch(() => null))?.runId;
+  if (current === undefined) {
+    out.error(`refused: ${workflowId} has no run`);
+    return EXIT.refused;
+  }
+  const handle = client.workflow.getHandle(workflowId, current);
+  try {
+    const answer = await handle.executeUpdate(action === 'approve' ? approveUpdate : abortUpdate, { args: [{ ...request, runId: current }] });
+    out.log(`${action === 'approve' ? 'approved' : 'abort requested for'} ${workflowId} run ${answer.runId} (repository version ${answer.repositoryVersion}, stage ${answer.stage ?? '-'})`);
+    return EXIT.ok;
+  } catch (error) {
+    const cause = error instanceof WorkflowUpdateFailedError ? error.cause : error;
+    out.error(`refused: ${workflowId} run ${current}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    return EXIT.refused;
+  }
+}
+
+/** The Web UI's "Start Workflow" form for a spec: the JSON input on stdout, the other fields on stderr. */
+function printWebUiInput(spec: DeploymentSpec, out: Output): number {
+  out.error(`Web UI > Start Workflow: workflow type deployTriton, workflow ID ${deploymentWorkflowId(spec)}, task queue ${taskQueueFor(spec.target)}, input (JSON):`);
+  out.log(JSON.stringify({ spec }, null, 2));
+  return EXIT.ok;
+}
+
 async function listSchedules(client: Client, out: Output): Promise<number> {
   let count = 0;
   for await (const schedule of client.schedule.list()) {
@@ -364,6 +409,8 @@ export async function runCli(argv: string[], out: Output, connect: () => Promise
       detach: { type: 'boolean', default: false },
       by: { type: 'string' },
       reason: { type: 'string' },
+      comment: { type: 'string' },
+      run: { type: 'string' },
       out: { type: 'string' },
       every: { type: 'string' },
       cron: { type: 'string' },
@@ -384,7 +431,7 @@ export async function runCli(argv: string[], out: Output, connect: () => Promise
   if (command === 'schedule' && positionals[1] === 'list') {
     return listSchedules(await connect(), out);
   }
-  const known = ['deploy', 'plan', 'validate', 'status', 'approve', 'abort', 'reoptimize', 'schedule'];
+  const known = ['deploy', 'plan', 'validate', 'status', 'approve', 'abort', 'reoptimize', 'schedule', 'input'];
   if (!known.includes(command)) throw new UsageError(`unknown command "${command}"; run with --help`);
   if (command === 'schedule' && !['create', 'delete'].includes(positionals[1] ?? '')) {
     throw new UsageError('schedule needs one of: create, list, delete');
@@ -395,6 +442,7 @@ export async function runCli(argv: string[], out: Output, connect: () => Promise
     out.log(`${values.file}: valid (target ${spec.target}, ${spec.models.length} models, workflow ID ${deploymentWorkflowId(spec)})`);
     return EXIT.ok;
   }
+  if (command === 'input') return printWebUiInput(spec, out);
   if (command === 'plan') {
     const plan = planDeployment(spec, { driverInstaller: await loadDriverInstaller(), metricsAdapter: await loadMetricsAdapter() });
     out.log(`plan for ${plan.workflowId} (task queue ${plan.taskQueue}); nothing is applied\n`);
@@ -406,15 +454,14 @@ export async function runCli(argv: string[], out: Output, connect: () => Promise
   }
   const client = await connect();
   const workflowId = deploymentWorkflowId(spec);
+  const by = values.by ?? process.env['USER'] ?? 'cli';
   switch (command) {
     case 'deploy':
       return deploy(client, spec, values.detach ?? false, out);
     case 'status':
       return status(client, spec, out);
     case 'approve':
-      await client.workflow.getHandle(workflowId).signal(approveSignal, { by: values.by ?? process.env['USER'] ?? 'cli' });
-      out.log(`approved ${workflowId}`);
-      return EXIT.ok;
+      return operate(client, workflowId, 'approve', { by, ...(values.comment ? { comment: values.comment } : {}) }, values.run, out);
     case 'reoptimize':
       return reoptimize(client, spec, out);
     case 'schedule':
@@ -422,9 +469,7 @@ export async function runCli(argv: string[], out: Output, connect: () => Promise
         ? createSchedule(client, spec, { every: values.every, cron: values.cron }, out)
         : deleteSchedule(client, spec, out);
     case 'abort':
-      await client.workflow.getHandle(workflowId).signal(abortSignal, { by: values.by ?? process.env['USER'] ?? 'cli', ...(values.reason ? { reason: values.reason } : {}) });
-      out.log(`abort requested for ${workflowId}`);
-      return EXIT.ok;
+      return operate(client, workflowId, 'abort', { by, ...(values.reason ? { reason: values.reason } : {}) }, values.run, out);
   }
   return EXIT.invalid;
 }

@@ -2,10 +2,12 @@
  * GkeApi through gcloud (execa). Why gcloud rather than @google-cloud/container: it is already on
  * every GKE operator's machine and in Cloud Shell, it carries the user's own auth (ADC, workload
  * identity, access-token files) and endpoint overrides, and its flags are the sample's own
- * commands, so what the pipeline does is readable as the runbook. Creates run with --async; the
- * workflow polls describe until RUNNING.
+ * commands, so what the pipeline does is readable as the runbook. Creates and deletes run with
+ * --async; the workflow polls describe until RUNNING, the inverses poll `operations list` (GKE runs
+ * one operation at a time per cluster and refuses a second with "Cluster is running incompatible
+ * operation operation-…").
  */
-import { ApiError, type ApiErrorCode, type ClusterInfo, type ClusterRef, type GkeApi, type NodePoolInfo, type ResourceStatus } from '../activities/ports.js';
+import { ApiError, type ApiErrorCode, type ClusterInfo, type ClusterRef, type GkeApi, type GkeOperation, type Labelled, type NodePoolInfo, type ResourceStatus } from '../activities/ports.js';
 import { ExecError, type Exec } from './exec.js';
 
 export interface GcloudOptions {
@@ -16,7 +18,12 @@ export interface GcloudOptions {
   env?: Record<string, string>;
 }
 
-/** gcloud's error text → an ApiError code. Quota beats the HTTP status (GKE reports it as 403). */
+/**
+ * gcloud's error text → an ApiError code. Quota beats the HTTP status (GKE reports it as 403). GKE
+ * answers a call made while another operation runs on the cluster with HTTP 400 FAILED_PRECONDITION
+ * "Cluster is running incompatible operation operation-…": ABORTED here, a conflict to retry once the
+ * operation is done, not a permanent precondition.
+ */
 export function gcloudErrorCode(stderr: string): ApiErrorCode {
   if (/insufficient (regional )?quota|quota '[^']*' exceeded|quota exceeded|RESOURCE_EXHAUSTED|code=429/i.test(stderr)) return 'RESOURCE_EXHAUSTED';
   if (/incompatible operation|operation .* is (currently )?(running|in progress)|ABORTED|code=409.*operation/i.test(stderr)) return 'ABORTED';
@@ -40,6 +47,7 @@ interface GkeNodePoolJson {
   initialNodeCount?: number;
   config?: {
     machineType?: string;
+    resourceLabels?: Record<string, string>;
     accelerators?: Array<{ acceleratorType?: string; acceleratorCount?: string | number; gpuDriverInstallationConfig?: { gpuDriverVersion?: string } }>;
   };
   autoscaling?: { enabled?: boolean; minNodeCount?: number; maxNodeCount?: number };
@@ -52,6 +60,39 @@ interface GkeClusterJson {
   nodeConfig?: { machineType?: string };
   nodePools?: GkeNodePoolJson[];
   releaseChannel?: { channel?: string };
+  resourceLabels?: Record<string, string>;
+}
+
+interface GkeOperationJson {
+  name?: string;
+  operationType?: string;
+  status?: string;
+  targetLink?: string;
+}
+
+const OPERATION_STATUSES: readonly GkeOperation['status'][] = ['PENDING', 'RUNNING', 'DONE', 'ABORTING'];
+
+function labelsOf(labels: Record<string, string> | undefined): Labelled {
+  return labels !== undefined && Object.keys(labels).length > 0 ? { labels } : {};
+}
+
+/** --labels k=v,k2=v2 (GCP labels hold neither ',' nor '='); none when there are none. */
+function labelsFlag(labels: Record<string, string> | undefined): string[] {
+  const pairs = Object.entries(labels ?? {});
+  return pairs.length === 0 ? [] : ['--labels', pairs.map(([k, v]) => `${k}=${v}`).join(',')];
+}
+
+/** The unfinished operations of `gcloud container operations list` that change this cluster or its node pools. */
+export function clusterOperations(json: GkeOperationJson[], cluster: string): GkeOperation[] {
+  const targets = (link: string) => link.endsWith(`/clusters/${cluster}`) || link.includes(`/clusters/${cluster}/`);
+  return json
+    .filter((op) => op.status !== 'DONE' && targets(op.targetLink ?? ''))
+    .map((op) => ({
+      name: op.name ?? 'unknown-operation',
+      operationType: op.operationType ?? 'TYPE_UNSPECIFIED',
+      status: OPERATION_STATUSES.includes(op.status as GkeOperation['status']) ? (op.status as GkeOperation['status']) : 'RUNNING',
+      targetLink: op.targetLink ?? '',
+    }));
 }
 
 export function nodePoolInfo(json: GkeNodePoolJson): NodePoolInfo {
@@ -71,6 +112,7 @@ export function nodePoolInfo(json: GkeNodePoolJson): NodePoolInfo {
     },
     gpuDriver: driver === 'DEFAULT' ? 'gke-default' : driver === 'LATEST' ? 'gke-latest' : 'installer-daemonset',
     ...(json.statusMessage ? { statusMessage: json.statusMessage } : {}),
+    ...labelsOf(json.config?.resourceLabels),
   };
 }
 
@@ -82,6 +124,7 @@ export function clusterInfo(json: GkeClusterJson): ClusterInfo {
     machineType: json.nodeConfig?.machineType ?? json.nodePools?.[0]?.config?.machineType ?? '',
     releaseChannel: (json.releaseChannel?.channel ?? 'UNSPECIFIED').toLowerCase(),
     ...(json.statusMessage ? { statusMessage: json.statusMessage } : {}),
+    ...labelsOf(json.resourceLabels),
   };
 }
 
@@ -91,7 +134,7 @@ const DRIVER_FLAG: Record<NodePoolInfo['gpuDriver'], string> = {
   'gke-latest': 'latest',
 };
 
-export function createGcloudGke({ exec, gcloud = 'gcloud', env = {} }: GcloudOptions): GkeApi {
+export function createGcloudGke({ exec, gcloud = 'gcloud', env = {} }: GcloudOptions): GkeApi & Required<Pick<GkeApi, 'runningOperations'>> {
   const scope = (ref: ClusterRef) => ['--project', ref.project, '--zone', ref.zone, '--format', 'json', '--quiet'];
 
   async function run(args: string[]): Promise<unknown> {
@@ -100,7 +143,7 @@ export function createGcloudGke({ exec, gcloud = 'gcloud', env = {} }: GcloudOpt
       return stdout.trim() === '' ? null : (JSON.parse(stdout) as unknown);
     } catch (error) {
       if (error instanceof ExecError) {
-        throw new ApiError(gcloudErrorCode(error.stderr), error.stderr.split('\n').filter((l) => l.startsWith('ERROR')).join(' ') || error.message, error.stderr);
+        throw new ApiError(gcloudErrorCode(error.stderr), errorLines(error.stderr) || error.message, error.stderr);
       }
       throw error;
     }
@@ -136,6 +179,7 @@ export function createGcloudGke({ exec, gcloud = 'gcloud', env = {} }: GcloudOpt
         '--enable-ip-alias',
         '--addons', 'HorizontalPodAutoscaling,HttpLoadBalancing,GcePersistentDiskCsiDriver',
         '--enable-managed-prometheus',
+        ...labelsFlag(request.labels),
         '--async',
       ]);
       return { operation: operationName(result) };
@@ -156,6 +200,7 @@ export function createGcloudGke({ exec, gcloud = 'gcloud', env = {} }: GcloudOpt
         '--enable-autoscaling', '--min-nodes', String(request.minNodes), '--max-nodes', String(request.maxNodes),
         request.autoRepair ? '--enable-autorepair' : '--no-enable-autorepair',
         '--workload-metadata', 'GKE_METADATA',
+        ...labelsFlag(request.labels),
         '--async',
       ]);
       return { operation: operationName(result) };
@@ -168,14 +213,34 @@ export function createGcloudGke({ exec, gcloud = 'gcloud', env = {} }: GcloudOpt
       ]);
     },
 
+    /** Starts the delete (--async: gcloud returns the operation); a missing pool is not an error. */
     async deleteNodePool(ref, name) {
       await describeOrNull(['container', 'node-pools', 'delete', name, '--cluster', ref.cluster, ...scope(ref), '--async']);
     },
 
+    /** Starts the delete (--async: gcloud prints nothing); a missing cluster is not an error. */
     async deleteCluster(ref) {
       await describeOrNull(['container', 'clusters', 'delete', ref.cluster, ...scope(ref), '--async']);
     },
+
+    async runningOperations(ref) {
+      const json = await run(['container', 'operations', 'list', ...scope(ref), '--filter', 'status!=DONE']);
+      return clusterOperations(Array.isArray(json) ? (json as GkeOperationJson[]) : [], ref.cluster);
+    },
   };
+}
+
+/**
+ * gcloud's ERROR line and the lines that continue it: `clusters delete` puts GKE's answer on the
+ * next one ("Some requests did not succeed:" / " - ResponseError: code=400, message=…").
+ */
+function errorLines(stderr: string): string {
+  const lines = stderr.split('\n');
+  const first = lines.findIndex((l) => l.startsWith('ERROR'));
+  if (first < 0) return '';
+  const rest = lines.slice(first + 1);
+  const end = rest.findIndex((l) => !/^\s+(- )?\S/.test(l));
+  return [lines[first], ...(end < 0 ? rest : rest.slice(0, end)).map((l) => l.trim())].join(' ');
 }
 
 /** `gcloud container clusters get-credentials` into a kubeconfig of its own (uses gke-gcloud-auth-plugin). */

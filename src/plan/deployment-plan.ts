@@ -3,7 +3,7 @@ import type { KubeObject } from '../activities/ports.js';
 import type { DeploymentSpec, StageName } from '../spec/schema.js';
 import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
 import { servingTargetFor } from './serving.js';
-import { renderHpa, tritonValues, type TritonValues } from './helm-values.js';
+import { previewReleaseName, renderHpa, tritonValues, type TritonValues } from './helm-values.js';
 import { deploymentWorkflowId, taskQueueFor } from './ids.js';
 import { tensorrtImageFor } from './jobs.js';
 import { repositoryVersionUri } from './layout.js';
@@ -35,6 +35,38 @@ export function planDeployment(spec: DeploymentSpec, { driverInstaller, metricsA
     })),
   );
   const hpa = renderHpa(spec);
+  const gate = spec.release.strategy === 'preview' ? 'reject (the live release untouched)' : 'roll back';
+  const previewStage = {
+    stage: 'preview' as const,
+    actions: [`helm upgrade --install ${previewReleaseName(release.name)} deploy/charts/triton -n ${release.namespace} --wait (1 replica, ClusterIP, no HPA: no production traffic; the live release keeps serving)`],
+  };
+  const validationStage = {
+    stage: 'validation' as const,
+    actions: [
+      ...spec.models.flatMap((m) =>
+        m.variants.map(
+          (v) =>
+            `perf_analyzer sweep ${v.name}: batch ${m.sla.batchSize}, concurrency ${m.sla.concurrency.start}..${m.sla.concurrency.end}; gate p${m.sla.percentile} <= ${m.sla.latencyMs} ms at >= ${m.sla.minThroughput} infer/s; ${m.sla.repeats} conclusive sweeps; ${gate} if below the serving release's baseline (release record) by more than ${(m.sla.regressionTolerance * 100).toFixed(0)}% or what its noise history needs`,
+        ),
+      ),
+      ...(spec.approval.required ? [`wait up to ${spec.approval.timeoutSeconds} s for an approval naming the run (approveRelease Update); expiry aborts`] : []),
+    ],
+  };
+  const releaseStage = {
+    stage: 'release' as const,
+    actions: [
+      ...(release.strategy === 'preview' ? [`helm uninstall ${previewReleaseName(release.name)} (frees its GPU for the rolling update)`] : []),
+      `helm upgrade --install ${release.name} deploy/charts/triton -n ${release.namespace} --wait (image ${release.image}, ${release.replicas} replicas)`,
+    ],
+  };
+  const bakeStage = {
+    stage: 'bake' as const,
+    actions: [
+      release.bake.sweeps === 0
+        ? 'no bake sweeps (release.bake.sweeps: 0)'
+        : `${release.bake.sweeps} perf_analyzer sweep(s) per variant of the live release at concurrency ${release.bake.concurrency}; helm rollback if it serves more than ${(release.bake.tolerance * 100).toFixed(0)}% less than the preview did there, or breaks the latency bound`,
+    ],
+  };
   return {
     workflowId,
     taskQueue: taskQueueFor(spec.target),
@@ -63,19 +95,7 @@ export function planDeployment(spec: DeploymentSpec, { driverInstaller, metricsA
         ),
       },
       { stage: 'repository', actions: [`publish ${modelConfigs.length} variants under ${repository}, manifest last`] },
-      {
-        stage: 'release',
-        actions: [`helm upgrade --install ${release.name} deploy/charts/triton -n ${release.namespace} --wait (image ${release.image}, ${release.replicas} replicas)`],
-      },
-      {
-        stage: 'validation',
-        actions: spec.models.flatMap((m) =>
-          m.variants.map(
-            (v) =>
-              `perf_analyzer sweep ${v.name}: batch ${m.sla.batchSize}, concurrency ${m.sla.concurrency.start}..${m.sla.concurrency.end}; gate p${m.sla.percentile} <= ${m.sla.latencyMs} ms at >= ${m.sla.minThroughput} infer/s; ${m.sla.repeats} conclusive sweeps; roll back if below the serving release's baseline (release record) by more than ${(m.sla.regressionTolerance * 100).toFixed(0)}% or what its noise history needs`,
-          ),
-        ),
-      },
+      ...(release.strategy === 'preview' ? [previewStage, validationStage, releaseStage, bakeStage] : [releaseStage, validationStage]),
       {
         stage: 'autoscaling',
         actions: [

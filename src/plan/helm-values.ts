@@ -20,6 +20,8 @@ export interface TritonValues {
   service: { type: 'LoadBalancer' | 'ClusterIP'; internal: boolean };
   metrics: { summaryLatencies: true };
   monitoring: { kind: DeploymentSpec['release']['monitoring'] };
+  /** The pipeline's HPA scales the Deployment: the chart leaves its replica count alone. */
+  autoscaling: { external: boolean };
   pipeline: PipelineMarker;
   [key: string]: unknown;
 }
@@ -37,8 +39,23 @@ export function tritonValues(spec: DeploymentSpec, repositoryUri: string, marker
     service: { type: spec.release.internalLoadBalancer ? 'LoadBalancer' : 'ClusterIP', internal: spec.release.internalLoadBalancer },
     metrics: { summaryLatencies: true },
     monitoring: { kind: spec.release.monitoring },
+    autoscaling: { external: spec.autoscaling.enabled },
     pipeline: marker,
   };
+}
+
+/** The release a preview of `release` runs as, beside it. */
+export function previewReleaseName(release: string): string {
+  return `${release}-preview`;
+}
+
+/**
+ * A preview takes no production traffic: its own ClusterIP Service (the chart selects pods by
+ * release name, so the live Service never selects it), one replica and no HPA, and no scraping
+ * into the metrics the live release's HPA reads.
+ */
+export function previewValues(values: TritonValues): TritonValues {
+  return { ...values, replicaCount: 1, service: { type: 'ClusterIP', internal: false }, monitoring: { kind: 'none' }, autoscaling: { external: false } };
 }
 
 export function pipelineMarkerOf(values: Record<string, unknown>): PipelineMarker | null {

@@ -38,7 +38,7 @@ export interface RunReport {
   release: string;
   revision?: number;
   repositoryVersion?: string;
-  outcome: 'succeeded' | 'failed' | 'rolled-back' | 'aborted';
+  outcome: 'succeeded' | 'failed' | 'rolled-back' | 'rejected' | 'aborted';
   failure?: string;
   generatedAt: string;
   stages: ReportStage[];
@@ -504,7 +504,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .banner-simulated { background: #fef3c7; border: 2px solid #d97706; color: #78350f; border-radius: 8px; padding: 14px 18px; margin: 12px 0 20px; font-size: 1.05rem; font-weight: 600; }
 .badge { display: inline-block; padding: 2px 8px; border-radius: 999px; font-size: 0.8rem; font-weight: 600; color: #fff; }
 .outcome-succeeded { background: #16a34a; } .outcome-failed { background: #dc2626; }
-.outcome-rolled-back { background: #d97706; } .outcome-aborted { background: #6b7280; }
+.outcome-rolled-back { background: #d97706; } .outcome-rejected { background: #b45309; } .outcome-aborted { background: #6b7280; }
 .status-pending { background: #9ca3af; } .status-running { background: #3b82f6; } .status-completed { background: #16a34a; }
 .status-skipped { background: #9ca3af; } .status-failed { background: #dc2626; } .status-compensated { background: #d97706; }
 .failure { color: #b91c1c; white-space: pre-wrap; }

@@ -2,8 +2,11 @@
  * Simulated Helm 3 against one cluster: releases with numbered revisions. upgradeInstall and
  * rollback record a pending revision, wait the scaled Triton rollout (--wait; abortable), then the
  * revision is deployed (the previous deployed one superseded) if Triton could load its model
- * repository, or failed otherwise. A rollout whose waiting client died completes lazily once its
- * deadline passed (settleReleases), as the cluster would have rolled it out anyway.
+ * repository, or failed otherwise. As in Helm, a pending last revision locks the release for
+ * upgrades (not for rollbacks, which Helm lets through), and only the helm process that wrote it
+ * moves it on: a revision whose process was killed stays pending for good. Past its deadline, a
+ * revision whose process still lives completes lazily (settleReleases), so other processes on the
+ * same world see what that process will record.
  */
 import { ApiError, type ClusterRef, type HelmApi, type HelmRevision, type HelmUpgradeRequest, type ObjectStore } from '../activities/ports.js';
 import { currentSimContext } from './context.js';
@@ -19,8 +22,27 @@ const VERB: Record<PendingStatus, { name: string; failure: string }> = {
   'pending-rollback': { name: 'Rollback', failure: 'ROLLBACK FAILED' },
 };
 
+/** helm's errPending (pkg/action/action.go), which `helm upgrade` returns while the last revision is pending. */
+const ERR_PENDING = 'another operation (install/upgrade/rollback) is in progress';
+
 function isPending(status: HelmRevision['status']): status is PendingStatus {
   return status in VERB;
+}
+
+/** A revision as stored here: with the process whose helm --wait records its outcome. */
+interface HelmRevisionRecord extends RevisionRecord {
+  helmPid?: number;
+}
+
+/** Whether the helm process of a revision still runs (revisions stored without one count as running). */
+function helmRunning(revision: HelmRevisionRecord): boolean {
+  if (revision.helmPid === undefined) return true;
+  try {
+    process.kill(revision.helmPid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Ends a pending revision's rollout: deployed if Triton loads its repository, failed otherwise. */
@@ -42,11 +64,11 @@ async function completeRollout(objects: ObjectStore, release: ReleaseState, revi
   revision.status = 'deployed';
 }
 
-/** Completes rollouts whose deadline has passed. */
+/** Completes rollouts whose deadline has passed and whose helm process is still there to record it. */
 export async function settleReleases(objects: ObjectStore, cluster: ClusterState, now: number): Promise<void> {
   for (const release of Object.values(cluster.releases)) {
     for (const revision of release.revisions) {
-      if (isPending(revision.status) && now >= revision.readyAt) await completeRollout(objects, release, revision);
+      if (isPending(revision.status) && now >= revision.readyAt && helmRunning(revision)) await completeRollout(objects, release, revision);
     }
   }
 }
@@ -67,11 +89,12 @@ export class SimHelm implements HelmApi {
 
   async upgradeInstall(request: HelmUpgradeRequest, signal?: AbortSignal): Promise<{ revision: number }> {
     const { release: name, namespace } = request;
-    const revision = await this.start(name, namespace, (release) =>
-      release.revisions.length === 0
-        ? { status: 'pending-install', description: 'Initial install underway', chart: request.chart, values: request.values }
-        : { status: 'pending-upgrade', description: 'Preparing upgrade', chart: request.chart, values: request.values },
-    );
+    const revision = await this.start(name, namespace, (release) => {
+      const last = release.revisions.at(-1);
+      if (last === undefined) return { status: 'pending-install', description: 'Initial install underway', chart: request.chart, values: request.values };
+      if (isPending(last.status)) throw new ApiError('ABORTED', `UPGRADE FAILED: ${ERR_PENDING}`);
+      return { status: 'pending-upgrade', description: 'Preparing upgrade', chart: request.chart, values: request.values };
+    });
     await this.services.log.record('helm', 'helm.upgrade', this.resource(name, namespace), true);
     await this.awaitRollout(name, namespace, revision, signal);
     return { revision: revision.revision };
@@ -116,7 +139,7 @@ export class SimHelm implements HelmApi {
     return found.values;
   }
 
-  /** Records a new pending revision; an older revision still pending is failed (replaced before its rollout ended). */
+  /** Records a new pending revision, owned by this process. */
   private start(
     name: string,
     namespace: string,
@@ -127,20 +150,16 @@ export class SimHelm implements HelmApi {
     return this.transact((cluster, now) => {
       const key = `${namespace}/${name}`;
       const release = cluster.releases[key] ?? { name, namespace, revisions: [] };
+      // A rollback over a pending revision leaves it pending in the history, as Helm does.
       const fields = next(release);
-      for (const older of release.revisions) {
-        if (isPending(older.status)) {
-          older.description = `${VERB[older.status].name} "${name}" failed: replaced by a newer revision before its rollout finished`;
-          older.status = 'failed';
-        }
-      }
-      const revision: RevisionRecord = {
+      const revision: HelmRevisionRecord = {
         revision: (release.revisions.at(-1)?.revision ?? 0) + 1,
         regression: context.regression,
         ...fields,
         deploymentId: context.deploymentId,
         createdAt: now,
         readyAt: now + rolloutMs,
+        helmPid: process.pid,
       };
       release.revisions.push(revision);
       cluster.releases[key] = release;

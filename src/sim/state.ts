@@ -24,6 +24,23 @@ export interface ProjectState {
   project: string;
   /** Keyed by clusterKey(zone, name). */
   clusters: Record<string, ClusterState>;
+  /** GKE's long-running operations, oldest first (absent in worlds written before they were kept). */
+  operations?: GkeOperationState[];
+}
+
+/**
+ * A GKE operation (projects.locations.operations): RUNNING until its deadline, then DONE with its
+ * effect applied (settleGke). GKE runs one at a time per cluster, node pools included.
+ */
+export interface GkeOperationState {
+  name: string;
+  operationType: 'CREATE_CLUSTER' | 'DELETE_CLUSTER' | 'CREATE_NODE_POOL' | 'DELETE_NODE_POOL' | 'UPDATE_CLUSTER';
+  status: 'RUNNING' | 'DONE';
+  zone: string;
+  cluster: string;
+  nodePool?: string;
+  startedAt: number;
+  doneAt: number;
 }
 
 export interface ClusterState {
@@ -33,6 +50,8 @@ export interface ClusterState {
   releaseChannel: string;
   /** Nodes of the default pool (no GPUs). */
   nodes: number;
+  /** GKE resourceLabels given at create. */
+  labels?: Record<string, string>;
   status: ResourceStatus;
   operation: string;
   createdAt: number;
@@ -45,6 +64,8 @@ export interface ClusterState {
 }
 
 export interface NodePoolState extends NodePoolCreateRequest {
+  /** GKE's config.resourceLabels given at create. */
+  labels?: Record<string, string>;
   status: ResourceStatus;
   operation: string;
   createdAt: number;

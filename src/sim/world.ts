@@ -1,10 +1,11 @@
 /**
  * A SIMULATED GKE + T4 world for the `sim` target — not GKE. It implements the ports the
  * activities use (src/activities/ports.ts) on local state: a GKE control plane (clusters, GPU node
- * pools, regional quota), each cluster's Kubernetes API (nodes, GPU driver, Jobs that build
- * TensorRT engines or run perf_analyzer), Helm releases of the Triton chart, Triton readiness,
- * and GCS (objects as files). Operations take simulated time (timing.ts) scaled by the acting
- * context (context.ts); perf numbers come from the calibrated model (perf-model.ts).
+ * pools, resource labels, regional quota, and their long-running operations, one at a time per
+ * cluster), each cluster's Kubernetes API (nodes, GPU driver, Jobs that build TensorRT engines or
+ * run perf_analyzer), Helm releases of the Triton chart, Triton readiness, and GCS (objects as
+ * files). Operations take simulated time (timing.ts) scaled by the acting context (context.ts);
+ * perf numbers come from the calibrated model (perf-model.ts).
  *
  * Layout of stateDir (a worker restart on the same directory continues the same world):
  *   projects/<project>.json  clusters, node pools, kube objects, Jobs, Helm releases
@@ -14,6 +15,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import type { Labelled } from '../activities/ports.js';
 import type { ClusterInfo, ClusterRef, KubeObject, NodeInfo, NodePoolInfo, TargetClients } from '../activities/ports.js';
 import { clusterInfo, nodePoolInfo, SimGke, settleGke } from './gke.js';
 import { SimHelm, settleReleases } from './helm.js';
@@ -28,8 +30,9 @@ export interface SimProjectSnapshot {
   project: string;
   clusters: Array<{
     zone: string;
-    cluster: ClusterInfo;
-    nodePools: NodePoolInfo[];
+    /** With its resource labels (the created-by mark). */
+    cluster: ClusterInfo & Labelled;
+    nodePools: Array<NodePoolInfo & Labelled>;
     nodes: NodeInfo[];
     objects: KubeObject[];
     releases: Array<{ name: string; namespace: string; revisions: RevisionRecord[] }>;

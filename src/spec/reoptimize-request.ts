@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { ReleaseKey } from '../release/record.js';
 import { DeploymentSpecSchema, ReoptimizationSchema, type DeploymentSpec } from './schema.js';
-import { formatPath, validateSpec, type SpecError } from './validate.js';
+import { inputShapeError, isPlainObject, validateSpec, validateWorkflowInput, type SpecError } from './validate.js';
 
 const shape = DeploymentSpecSchema.shape;
 
@@ -42,16 +42,30 @@ export function requestKey(request: ReoptimizeRequest): ReleaseKey {
   return { project: request.project, cluster: request.cluster, namespace: request.namespace, release: request.release };
 }
 
+/** reoptimizeRelease's argument: the request (the keys of ReoptimizeRequestSchema; "search" optional). */
+export const REOPTIMIZE_REQUEST_SHAPE = '{"target", "bucket", "project", "cluster", "namespace", "release"}';
+/** reoptimizeTriton's argument, as Schedules and the Web UI give it. */
+export const REOPTIMIZE_INPUT_SHAPE = `{"release": ${REOPTIMIZE_REQUEST_SHAPE}} or {"spec": {...}}`;
+
 /**
  * `{ release: request }`, or `{ spec }` as Schedules created before release records hold it: of
- * that spec only the release key and the search settings are used.
+ * that spec only the release key and the search settings are used. Anything else (no input, a
+ * string, `{}`) is one error naming the shape.
  */
-export function validateReoptimizeInput(input: { release?: unknown; spec?: unknown }): { ok: true; request: ReoptimizeRequest } | { ok: false; errors: SpecError[] } {
-  if (input.release === undefined && input.spec !== undefined) {
-    const legacy = validateSpec(input.spec);
-    return legacy.ok ? { ok: true, request: reoptimizeRequestOf(legacy.spec) } : legacy;
+export function validateReoptimizeInput(input: unknown): { ok: true; request: ReoptimizeRequest } | { ok: false; errors: SpecError[] } {
+  const legacy = isPlainObject(input) && input['release'] === undefined;
+  if (!isPlainObject(input) || !isPlainObject(legacy ? input['spec'] : input['release'])) {
+    return { ok: false, errors: [inputShapeError(REOPTIMIZE_INPUT_SHAPE, input)] };
   }
-  const result = ReoptimizeRequestSchema.safeParse(input.release);
-  if (result.success) return { ok: true, request: result.data };
-  return { ok: false, errors: result.error.issues.map((issue) => ({ path: formatPath(['release', ...issue.path]), message: issue.message })) };
+  if (legacy) {
+    const spec = validateSpec(input['spec']);
+    return spec.ok ? { ok: true, request: reoptimizeRequestOf(spec.spec) } : spec;
+  }
+  return validateReoptimizeRequest(input['release']);
+}
+
+/** The request itself, as reoptimizeTriton hands it to reoptimizeRelease. */
+export function validateReoptimizeRequest(request: unknown, path: readonly PropertyKey[] = ['release']): { ok: true; request: ReoptimizeRequest } | { ok: false; errors: SpecError[] } {
+  const result = validateWorkflowInput(ReoptimizeRequestSchema, REOPTIMIZE_REQUEST_SHAPE, request, path);
+  return result.ok ? { ok: true, request: result.value } : result;
 }

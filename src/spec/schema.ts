@@ -139,6 +139,29 @@ export const NodePoolSchema = z
   })
   .strict();
 
+/** The watch after a preview is promoted: sweeps of the live release at a load production traffic leaves room for. */
+export const BakeSchema = z
+  .object({
+    /** Sweeps of each variant on the live release after promotion; 0 skips the bake. */
+    sweeps: z.number().int().min(0).max(5).default(1),
+    /** perf_analyzer's concurrency for the bake (low: the release already serves production). */
+    concurrency: positiveInt('release.bake.concurrency').default(1),
+    /**
+     * How much less than its preview the live release may serve at that concurrency: wider than the
+     * validation gate's, since production traffic shares the live release during the bake.
+     */
+    tolerance: z.number().min(0).max(0.9).default(0.25),
+  })
+  .strict();
+
+export const ApprovalSchema = z
+  .object({
+    required: z.boolean().default(false),
+    /** How long a validated preview waits for approval before the run aborts and removes it. */
+    timeoutSeconds: positiveInt('approval.timeoutSeconds').default(86_400),
+  })
+  .strict();
+
 export const ReleaseSchema = z
   .object({
     name: dnsName('release.name', 30).default('triton'),
@@ -150,6 +173,13 @@ export const ReleaseSchema = z
     internalLoadBalancer: z.boolean().default(true),
     /** How Triton's metrics port is scraped: GKE's Managed Prometheus, prometheus-operator, or not at all. */
     monitoring: z.enum(['podmonitoring', 'servicemonitor', 'none']).default('podmonitoring'),
+    /**
+     * preview: the new config is served beside the live release (one more replica's GPU) and validated
+     * there before it takes traffic; in-place: the live release is upgraded, validated and rolled back
+     * if it regresses (for clusters without a spare GPU).
+     */
+    strategy: z.enum(['preview', 'in-place']).default('preview'),
+    bake: BakeSchema.default({ sweeps: 1, concurrency: 1, tolerance: 0.25 }),
   })
   .strict();
 
@@ -199,8 +229,10 @@ const STAGES = [
   'driver',
   'engines',
   'repository',
-  'release',
+  'preview',
   'validation',
+  'release',
+  'bake',
   'autoscaling',
   'report',
 ] as const;
@@ -208,14 +240,63 @@ export const StageSchema = z.enum(STAGES);
 export type StageName = z.infer<typeof StageSchema>;
 export const STAGE_NAMES: readonly StageName[] = STAGES;
 
+/**
+ * Every pipeline activity, by name, for faults aimed at one (`simulation.faults[].activity`). A
+ * unit test keeps it equal to the activities the worker registers (createPipelineActivities).
+ */
+export const ACTIVITY_NAMES = [
+  'ensureCluster',
+  'awaitClusterRunning',
+  'ensureNodePool',
+  'awaitNodePoolRunning',
+  'deleteNodePool',
+  'deleteCluster',
+  'ensureGpuDriver',
+  'awaitAllocatableGpus',
+  'resolveEngine',
+  'buildEngine',
+  'publishRepository',
+  'deleteRepositoryVersionIfUnserved',
+  'loadBaseline',
+  'saveBaseline',
+  'loadReleaseRecord',
+  'recordReleaseChange',
+  'describeRelease',
+  'upgradeRelease',
+  'rollbackRelease',
+  'recoverRelease',
+  'uninstallRelease',
+  'awaitReleaseServing',
+  'measureVariant',
+  'enableAutoscaling',
+  'writeReport',
+] as const;
+export type ActivityName = (typeof ACTIVITY_NAMES)[number];
+
 export const FaultSchema = z
   .object({
-    stage: StageSchema,
+    /** The stage whose main activity fails (cluster: ensureCluster, release: upgradeRelease ...). */
+    stage: StageSchema.optional(),
+    /** Or the activity itself, by name: any of them, inverses included (deleteCluster, rollbackRelease ...). */
+    activity: z.enum(ACTIVITY_NAMES, { error: `fault.activity must be one of ${ACTIVITY_NAMES.join(', ')}` }).optional(),
     times: positiveInt('fault.times').default(1),
-    /** latency-spike (stage validation): the first `times` sweeps of each variant see every latency 100x (a noisy neighbour). */
-    kind: z.enum(['transient', 'quota-exceeded', 'permission-denied', 'invalid-argument', 'latency-spike']).default('transient'),
+    /**
+     * latency-spike (stage validation): the first `times` sweeps of each variant see every latency 100x (a noisy neighbour).
+     * lost-reply: the first `times` attempts apply their call, then fail before replying with a transient
+     * error (UNAVAILABLE, connection reset), as a network cut after the server applied the request looks.
+     */
+    kind: z.enum(['transient', 'quota-exceeded', 'permission-denied', 'invalid-argument', 'latency-spike', 'lost-reply']).default('transient'),
   })
-  .strict();
+  .strict()
+  .superRefine((fault, ctx) => {
+    if ((fault.stage === undefined) === (fault.activity === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: fault.stage === undefined ? ['stage'] : ['activity'],
+        message: 'a fault names either a stage (e.g. stage: cluster) or an activity (e.g. activity: deleteCluster), not both',
+      });
+    }
+  });
 
 export const SimulationSchema = z
   .object({
@@ -266,6 +347,8 @@ export const DeploymentSpecSchema = z
       replicas: 1,
       internalLoadBalancer: true,
       monitoring: 'podmonitoring',
+      strategy: 'preview',
+      bake: { sweeps: 1, concurrency: 1, tolerance: 0.25 },
     }),
     autoscaling: AutoscalingSchema.default({
       enabled: true,
@@ -275,7 +358,7 @@ export const DeploymentSpecSchema = z
       maxReplicas: 3,
       installMetricsAdapter: true,
     }),
-    approval: z.object({ required: z.boolean().default(false) }).strict().default({ required: false }),
+    approval: ApprovalSchema.default({ required: false, timeoutSeconds: 86_400 }),
     reoptimize: ReoptimizationSchema.optional(),
     simulation: SimulationSchema.optional(),
   })
@@ -335,6 +418,15 @@ export const DeploymentSpecSchema = z
           code: 'custom',
           path: ['models', m, 'sla', 'batchSize'],
           message: 'sla.batchSize exceeds a variant\'s maxBatchSize; perf requests would be rejected by Triton',
+        });
+      }
+      const { start, end, step } = model.sla.concurrency;
+      const bake = spec.release.bake;
+      if (spec.release.strategy === 'preview' && bake.sweeps > 0 && (bake.concurrency < start || bake.concurrency > end || (bake.concurrency - start) % step !== 0)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['release', 'bake', 'concurrency'],
+          message: `bake concurrency ${bake.concurrency} is not one model "${model.name}"'s validation sweep measures (${start}..${end} step ${step}); the bake compares the live release with the preview at the same concurrency`,
         });
       }
       if (model.format === 'tf-checkpoint' && model.sequenceLength === undefined) {

@@ -42,8 +42,8 @@ function closest(word: string, candidates: readonly string[]): string | undefine
 }
 
 /** Keys the schema allows at a path, for "did you mean" hints on unknown keys. */
-function knownKeysAt(path: readonly PropertyKey[]): string[] {
-  let schema: z.ZodType = DeploymentSpecSchema;
+function knownKeysAt(path: readonly PropertyKey[], root: z.ZodType): string[] {
+  let schema: z.ZodType = root;
   for (const key of path) {
     schema = unwrap(schema);
     if (schema instanceof z.ZodObject) {
@@ -82,15 +82,16 @@ function describeValue(value: unknown): string {
   return `${typeof value} ${text.length > 40 ? `${text.slice(0, 37)}...` : text}`;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): SpecError[] {
-  const path = formatPath(issue.path);
+/** An issue as a SpecError; `root` is the schema it came from, `prefix` where that schema's value sits. */
+function describeIssue(issue: z.core.$ZodIssue, root: z.ZodType = DeploymentSpecSchema, prefix: readonly PropertyKey[] = []): SpecError[] {
+  const path = formatPath([...prefix, ...issue.path]);
   switch (issue.code) {
     case 'unrecognized_keys': {
-      const known = knownKeysAt(issue.path);
+      const known = knownKeysAt(issue.path, root);
       return issue.keys.map((key) => {
         const suggestion = closest(key, known);
         return {
-          path: formatPath([...issue.path, key]),
+          path: formatPath([...prefix, ...issue.path, key]),
           message: `unknown field "${key}"; ${suggestion ? `did you mean "${suggestion}"?` : `remove it (allowed: ${known.join(', ')})`}`,
         };
       });
@@ -111,9 +112,119 @@ function describeIssue(issue: z.core.$ZodIssue): SpecError[] {
 export function validateSpec(input: unknown): SpecResult {
   const result = DeploymentSpecSchema.safeParse(input, { reportInput: true });
   if (result.success) return { ok: true, spec: result.data };
-  return { ok: false, errors: result.error.issues.flatMap(describeIssue) };
+  return { ok: false, errors: result.error.issues.flatMap((issue) => describeIssue(issue)) };
 }
 
 export function formatSpecErrors(errors: readonly SpecError[]): string {
   return errors.map((e) => `  ${e.path}: ${e.message}`).join('\n');
 }
+
+// Workflow inputs. A run started from the Web UI (or a hand-written Schedule) hands the workflow
+// whatever JSON was typed, or nothing: each workflow checks its argument's shape here first, so
+// a wrong one fails the run at once as InvalidSpec instead of a TypeError that fails (and
+// retries) the workflow task forever.
+
+/** The path of an error about the input as a whole: it is not the documented object at all. */
+export const INPUT_PATH = '(input)';
+
+/** The documented input of deployTriton: the deployment spec as JSON under "spec". */
+export const DEPLOY_INPUT_SHAPE = '{"spec": {...}}';
+
+/** The input exactly as it came, shortened: `undefined`, `null`, `""`, `[]`, `{"spec":"text"}`. */
+export function describeInput(input: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(input);
+  } catch {
+    text = undefined;
+  }
+  text ??= String(input);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function inputShapeError(shape: string, input: unknown, hint = ''): SpecError {
+  return { path: INPUT_PATH, message: `the input must be ${shape}: got ${describeInput(input)}${hint}` };
+}
+
+/** A failure message: a wrong shape in one line, field errors under a heading. */
+export function invalidInputMessage(heading: string, errors: readonly SpecError[]): string {
+  const [first] = errors;
+  if (errors.length === 1 && first!.path === INPUT_PATH) return first!.message;
+  return `${heading}:\n${formatSpecErrors(errors)}`;
+}
+
+/** deployTriton's argument, `{"spec": <DeploymentSpec JSON>}`, validated down to the spec's fields. */
+export function validateDeployInput(input: unknown): SpecResult {
+  if (!isPlainObject(input) || !isPlainObject(input['spec'])) {
+    const hint = isPlainObject(input) && 'apiVersion' in input ? ' (a spec itself: wrap it as {"spec": <the spec>})' : '';
+    return { ok: false, errors: [inputShapeError(DEPLOY_INPUT_SHAPE, input, hint)] };
+  }
+  return validateSpec(input['spec']);
+}
+
+/**
+ * A workflow's argument (or a part of it, at `path`) checked against a schema: for child workflows,
+ * of the fields the workflow itself reads. The pipeline builds those inputs; the check stops a
+ * hand-made one (a Web UI start) before it reaches the code.
+ */
+export function validateWorkflowInput<S extends z.ZodType>(
+  schema: S,
+  shape: string,
+  input: unknown,
+  path: readonly PropertyKey[] = [],
+): { ok: true; value: z.output<S> } | { ok: false; errors: SpecError[] } {
+  if (!isPlainObject(input)) return { ok: false, errors: [inputShapeError(shape, input)] };
+  const result = schema.safeParse(input, { reportInput: true });
+  if (result.success) return { ok: true, value: result.data };
+  return { ok: false, errors: result.error.issues.flatMap((issue) => describeIssue(issue, schema, path)) };
+}
+
+const text = z.string().min(1);
+const targetField = DeploymentSpecSchema.shape.target;
+const runField = z.looseObject({ deploymentId: text });
+const clusterField = z.looseObject({ project: text, zone: text, cluster: text });
+const releaseRefField = z.looseObject({ run: runField, cluster: clusterField, release: text, namespace: text });
+
+export const ENGINE_BUILD_INPUT_SHAPE = '{"target": ..., "request": {"run", "cluster", "bucket", "model", "tensorrtImage", "nodePool", "acceleratorType"}} (deployTriton starts it per model)';
+export const EngineBuildInputSchema = z.looseObject({
+  target: targetField,
+  request: z.looseObject({
+    run: runField,
+    cluster: clusterField,
+    bucket: text,
+    model: z.looseObject({ name: text }),
+    tensorrtImage: text,
+    nodePool: text,
+    acceleratorType: text,
+  }),
+});
+
+export const RECORD_INPUT_SHAPE = '{"target": ..., "bucket": "gs://...", "key": {"project", "cluster", "namespace", "release"}}';
+export const RecordInputSchema = z.looseObject({
+  target: targetField,
+  bucket: text,
+  key: z.looseObject({ project: text, cluster: text, namespace: text, release: text }),
+});
+
+export const CANDIDATE_INPUT_SHAPE = '{"spec": {...}, "canary": {...}, "model", "variant", "version", "planUri"} (re-optimization starts it per candidate)';
+/** The spec is a validated one (re-optimization's); validated again, it must name the model and variant. */
+export const CandidateInputSchema = z
+  .looseObject({
+    spec: DeploymentSpecSchema,
+    canary: releaseRefField,
+    model: text,
+    variant: text,
+    candidate: z.looseObject({}).optional(),
+    version: text,
+    planUri: text,
+    sweeps: z.number().int().min(1).optional(),
+  })
+  .superRefine((input, ctx) => {
+    const model = input.spec.models.find((m) => m.name === input.model);
+    if (model === undefined) ctx.addIssue({ code: 'custom', path: ['model'], message: `model "${input.model}" is not in spec.models` });
+    else if (!model.variants.some((v) => v.name === input.variant)) ctx.addIssue({ code: 'custom', path: ['variant'], message: `variant "${input.variant}" is not a variant of model "${input.model}"` });
+  });

@@ -1,7 +1,8 @@
 /**
  * The sim target: the real activity code over the simulated world (src/sim), run inside the sim
  * context of the calling deployment (speed, regression drill) and with the spec's injected faults.
- * A fault fails the first N attempts of its stage's main activity, before anything is applied.
+ * A fault fails the first N attempts of its stage's main activity (or of the activity it names):
+ * before anything is applied, or, as a lost reply, after everything was.
  * The local target runs its activities the same way (its GPU work is simulated too).
  */
 import { Context } from '@temporalio/activity';
@@ -10,7 +11,7 @@ import { createPipelineActivities, type ActivityOptions, type PipelineActivities
 import type { RunContext } from '../activities/context.js';
 import type { Measurement } from '../activities/perf.js';
 import { ApiError, type ApiErrorCode } from '../activities/ports.js';
-import type { FaultSpec, SimulationSpec, StageName } from '../spec/schema.js';
+import type { FaultSpec, StageName } from '../spec/schema.js';
 import { runInSimContext } from '../sim/context.js';
 import { createSimWorld } from '../sim/world.js';
 
@@ -19,13 +20,21 @@ const STAGE_ACTIVITY: Record<StageName, keyof PipelineActivities> = {
   driver: 'ensureGpuDriver',
   engines: 'buildEngine',
   repository: 'publishRepository',
-  release: 'upgradeRelease',
+  preview: 'upgradeRelease',
   validation: 'measureVariant',
+  release: 'upgradeRelease',
+  bake: 'measureVariant',
   autoscaling: 'enableAutoscaling',
   report: 'writeReport',
 };
 
-type ErrorFault = Exclude<FaultSpec['kind'], 'latency-spike'>;
+/** The workflow tags the calls of the preview and bake stages; an untagged call is its activity's own stage. */
+const TAGGED_STAGES: readonly StageName[] = ['preview', 'bake'];
+const UNTAGGED_STAGE: Partial<Record<string, StageName>> = Object.fromEntries(
+  Object.entries(STAGE_ACTIVITY).filter(([stage]) => !TAGGED_STAGES.includes(stage as StageName)).map(([stage, activity]) => [activity, stage as StageName]),
+);
+
+type ErrorFault = Exclude<FaultSpec['kind'], 'latency-spike' | 'lost-reply'>;
 
 const FAULT_ERRORS: Record<ErrorFault, { code: ApiErrorCode; message: string }> = {
   transient: { code: 'UNAVAILABLE', message: 'the service is currently unavailable (503)' },
@@ -34,12 +43,45 @@ const FAULT_ERRORS: Record<ErrorFault, { code: ApiErrorCode; message: string }> 
   'invalid-argument': { code: 'INVALID_ARGUMENT', message: 'invalid argument (400)' },
 };
 
-function injectFault(activity: string, simulation: SimulationSpec | undefined, attempt: number): void {
-  const fault = simulation?.faults.find((f) => STAGE_ACTIVITY[f.stage] === activity);
-  if (fault === undefined || fault.kind === 'latency-spike' || attempt > fault.times) return;
-  const { code, message } = FAULT_ERRORS[fault.kind];
+/**
+ * Whether a fault aims at this call: an activity fault at that activity; a stage fault at its
+ * stage's main activity, called in that stage (run.stage, or the activity's own stage).
+ */
+function aimsAt(fault: FaultSpec, activity: string, run: RunContext): boolean {
+  if (fault.activity !== undefined) return fault.activity === activity;
+  if (fault.stage === undefined || STAGE_ACTIVITY[fault.stage] !== activity) return false;
+  return (run.stage ?? UNTAGGED_STAGE[activity]) === fault.stage;
+}
+
+
+function describeTarget(fault: FaultSpec): string {
+  return fault.activity !== undefined ? `activity ${fault.activity}` : `stage ${fault.stage}`;
+}
+
+/** Before the call: an error fault fails the first `times` attempts, nothing applied. */
+function injectFault(activity: string, run: RunContext, attempt: number): void {
+  const fault = run.simulation?.faults.find((f) => f.kind in FAULT_ERRORS && aimsAt(f, activity, run));
+  if (fault === undefined || attempt > fault.times) return;
+  const { code, message } = FAULT_ERRORS[fault.kind as ErrorFault];
   translateError(
-    new ApiError(code, `${message} [simulated fault on stage ${fault.stage}, attempt ${attempt} of ${fault.times} failing]`),
+    new ApiError(code, `${message} [simulated fault on ${describeTarget(fault)}, attempt ${attempt} of ${fault.times} failing]`),
+    activity,
+  );
+}
+
+/**
+ * After the call: a lost reply. The activity applied everything, then the connection dropped
+ * before its answer came back, so the attempt fails with a transient error and is retried: what
+ * the retry does again must not be applied twice.
+ */
+function loseReply(activity: string, run: RunContext, attempt: number): void {
+  const fault = run.simulation?.faults.find((f) => f.kind === 'lost-reply' && aimsAt(f, activity, run));
+  if (fault === undefined || attempt > fault.times) return;
+  translateError(
+    new ApiError(
+      'UNAVAILABLE',
+      `read ECONNRESET: connection reset by peer after the request was sent; its reply was lost [simulated lost reply on ${describeTarget(fault)}, attempt ${attempt} of ${fault.times}]`,
+    ),
     activity,
   );
 }
@@ -48,10 +90,12 @@ function injectFault(activity: string, simulation: SimulationSpec | undefined, a
  * A latency spike: the sweep ran, but a noisy neighbour pushed every latency 100x, so no point
  * lies within any SLA bound. Counted per workflow run and variant in this worker process.
  */
-function withLatencySpike(measurement: Measurement, simulation: SimulationSpec | undefined, spikes: Map<string, number>, key: string): Measurement {
-  const fault = simulation?.faults.find((f) => f.stage === 'validation' && f.kind === 'latency-spike');
+function withLatencySpike(measurement: Measurement, run: RunContext, spikes: Map<string, number>, runKey: string): Measurement {
+  const fault = run.simulation?.faults.find((f) => f.kind === 'latency-spike' && aimsAt(f, 'measureVariant', run));
+  if (fault === undefined) return measurement;
+  const key = `${runKey}/${describeTarget(fault)}/${measurement.variant}`;
   const seen = spikes.get(key) ?? 0;
-  if (fault === undefined || seen >= fault.times) return measurement;
+  if (seen >= fault.times) return measurement;
   spikes.set(key, seen + 1);
   const spiked = (us: number) => us * 100;
   return {
@@ -60,7 +104,7 @@ function withLatencySpike(measurement: Measurement, simulation: SimulationSpec |
   };
 }
 
-/** Each activity run inside the calling deployment's simulation settings, faults injected first. */
+/** Each activity run inside the calling deployment's simulation settings, faults injected around it. */
 export function withSimulation(activities: PipelineActivities): PipelineActivities {
   const spikes = new Map<string, number>();
   const wrapped = Object.entries(activities).map(([name, activity]) => {
@@ -68,11 +112,12 @@ export function withSimulation(activities: PipelineActivities): PipelineActiviti
       const simulation = input.run.simulation;
       const context = { deploymentId: input.run.deploymentId, speed: simulation?.speed ?? 0, regression: simulation?.regression ?? 0 };
       return runInSimContext(context, async () => {
-        injectFault(name, simulation, Context.current().info.attempt);
+        const { attempt, workflowExecution } = Context.current().info;
+        injectFault(name, input.run, attempt);
         const result = await (activity as (input: unknown) => Promise<unknown>)(input);
+        loseReply(name, input.run, attempt);
         if (name !== 'measureVariant') return result;
-        const measurement = result as Measurement;
-        return withLatencySpike(measurement, simulation, spikes, `${Context.current().info.workflowExecution?.runId ?? input.run.deploymentId}/${measurement.variant}`);
+        return withLatencySpike(result as Measurement, input.run, spikes, workflowExecution?.runId ?? input.run.deploymentId);
       });
     };
     return [name, run];

@@ -37,6 +37,12 @@ export function activitiesFor(target: Target) {
     heartbeatTimeout: simulated ? '5s' : '1 minute',
     retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 3, nonRetryableErrorTypes },
   });
+  // GKE deletes take minutes each and one waits for the other's operation: heartbeated, long.
+  const teardown = proxyActivities<PipelineActivities>({
+    startToCloseTimeout: simulated ? '5 minutes' : '30 minutes',
+    heartbeatTimeout: simulated ? '5s' : '2 minutes',
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes },
+  });
   return {
     ensureCluster: quick.ensureCluster,
     ensureNodePool: quick.ensureNodePool,
@@ -51,8 +57,8 @@ export function activitiesFor(target: Target) {
     describeRelease: quick.describeRelease,
     enableAutoscaling: quick.enableAutoscaling,
     uninstallRelease: quick.uninstallRelease,
-    deleteNodePool: quick.deleteNodePool,
-    deleteCluster: quick.deleteCluster,
+    deleteNodePool: teardown.deleteNodePool,
+    deleteCluster: teardown.deleteCluster,
     writeReport: quick.writeReport,
     awaitClusterRunning: poll.awaitClusterRunning,
     awaitNodePoolRunning: poll.awaitNodePoolRunning,

@@ -3,11 +3,13 @@
  * repository version, served by the canary release and measured against the model's SLA.
  */
 import type { ReleaseRef } from '../activities/helm.js';
+import { FailureType, permanentFailure } from '../errors.js';
 import { tritonValues } from '../plan/helm-values.js';
 import { servingTargetFor } from '../plan/serving.js';
 import type { ServingCandidate } from '../search/config-search.js';
 import type { SlaVerdict } from '../sla/evaluate.js';
 import type { DeploymentSpec } from '../spec/schema.js';
+import { CANDIDATE_INPUT_SHAPE, CandidateInputSchema, invalidInputMessage, validateWorkflowInput } from '../spec/validate.js';
 import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
 import { activitiesFor } from './activities.js';
 import { isConclusive, measureAgainstSla, type Sweep } from './common.js';
@@ -38,6 +40,8 @@ export interface CandidateMeasurement {
 }
 
 export async function measureServingCandidate(input: MeasureCandidateInput): Promise<CandidateMeasurement> {
+  const checked = validateWorkflowInput(CandidateInputSchema, CANDIDATE_INPUT_SHAPE, input);
+  if (!checked.ok) throw permanentFailure(FailureType.InvalidSpec, invalidInputMessage('invalid candidate input', checked.errors), checked.errors);
   const { spec, canary, candidate } = input;
   const { run } = canary;
   const act = activitiesFor(spec.target);

@@ -10,17 +10,21 @@ import type { DeploymentSpec, ModelSpec } from '../spec/schema.js';
 import { autoscalingReading, type AutoscalingReading } from '../triton/metrics.js';
 import type { PerfPoint } from '../triton/perf-types.js';
 import type { activitiesFor } from './activities.js';
-import { formatSpecErrors, validateSpec } from '../spec/validate.js';
+import { invalidInputMessage, validateDeployInput } from '../spec/validate.js';
 import type { EngineResult } from './definitions.js';
 import { buildModelEngine } from './engine-build.js';
 
-/** The spec, validated here too: runs started from the Web UI or a Schedule skip the CLI. */
+/**
+ * The spec from a deployment's whole argument, `{"spec": {...}}`, validated here too: runs started
+ * from the Web UI or a Schedule skip the CLI. Any other input (none, `null`, a string, `{}`) fails
+ * the run at once as InvalidSpec, never as a TypeError (which would retry the workflow task forever).
+ */
 export function requireValidSpec(input: unknown): DeploymentSpec {
-  const validation = validateSpec(input);
+  const validation = validateDeployInput(input);
   if (!validation.ok) {
     throw ApplicationFailure.create({
       type: FailureType.InvalidSpec,
-      message: `invalid deployment spec:\n${formatSpecErrors(validation.errors)}`,
+      message: invalidInputMessage('invalid deployment spec', validation.errors),
       nonRetryable: true,
       details: [validation.errors],
     });

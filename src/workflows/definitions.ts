@@ -1,14 +1,16 @@
 /** Messages and shared shapes of the workflows (clients import these too). */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { BuiltEngine, ResolvedEngine } from '../activities/engines.js';
 import type { StageName } from '../spec/schema.js';
+import type { BakeVerdict } from '../sla/bake.js';
 import type { BaselineComparison, SlaVerdict } from '../sla/evaluate.js';
 import type { RepeatedScore } from '../sla/noise.js';
 import type { AutoscalingReading } from '../triton/metrics.js';
 import type { PerfPoint } from '../triton/perf-types.js';
 
 export type StageStatus = 'pending' | 'running' | 'completed' | 'skipped' | 'failed' | 'compensated';
-export type Outcome = 'running' | 'succeeded' | 'failed' | 'rolled-back' | 'aborted';
+/** rejected: the preview failed validation and was removed; the live release never changed. */
+export type Outcome = 'running' | 'succeeded' | 'failed' | 'rolled-back' | 'rejected' | 'aborted';
 
 export interface StageProgress {
   name: StageName;
@@ -22,6 +24,10 @@ export interface DeployProgress {
   stage: StageName | null;
   stages: StageProgress[];
   awaitingApproval: boolean;
+  /** While awaiting approval: what an approve must name, and when the wait expires. */
+  approval?: { runId: string; repositoryVersion: string; expiresAt: string };
+  /** preview: validated beside the live release before it takes traffic; in-place: validated live. */
+  strategy?: 'preview' | 'in-place';
   outcome: Outcome;
 }
 
@@ -56,6 +62,8 @@ export interface RollbackEvidence {
 export interface SlaEvidence {
   variants: VariantResult[];
   rollback: RollbackEvidence | null;
+  /** The bake period's sweeps, when the promoted release regressed there. */
+  bake?: BakeResult[];
 }
 
 export type EngineResult = (ResolvedEngine | BuiltEngine) & { model: string };
@@ -68,6 +76,8 @@ export interface DeployResult {
   repositoryUri: string;
   engines: EngineResult[];
   variants: VariantResult[];
+  strategy?: 'preview' | 'in-place';
+  bake?: BakeResult[];
   report: { path: string; uri: string } | null;
 }
 
@@ -77,6 +87,33 @@ export interface ApprovalRequest {
   reason?: string;
 }
 
+/** The outcome of a bake-period sweep of the promoted live release, per variant. */
+export interface BakeResult {
+  variant: string;
+  verdict: BakeVerdict;
+  /** Sweeps measured again after a regressed one (a transient neighbour must not roll back). */
+  remeasured: number;
+}
+
+/** An operator's approve or abort: it names the run it acts on, so it can never act on another. */
+export interface OperatorRequest {
+  runId: string;
+  by?: string;
+  comment?: string;
+  reason?: string;
+}
+
+export interface OperatorAnswer {
+  runId: string;
+  repositoryVersion: string;
+  stage: StageName | null;
+}
+
 export const progressQuery = defineQuery<DeployProgress>('progress');
+/** Approves the validated release for promotion; refused unless this run awaits approval. */
+export const approveUpdate = defineUpdate<OperatorAnswer, [OperatorRequest]>('approveRelease');
+/** Aborts the run (the preview is removed, an upgraded release rolled back); refused once it has ended. */
+export const abortUpdate = defineUpdate<OperatorAnswer, [OperatorRequest]>('abortRun');
+/** Runs started before approvals became Updates still answer these signals. */
 export const approveSignal = defineSignal<[ApprovalRequest?]>('approve');
 export const abortSignal = defineSignal<[ApprovalRequest?]>('abort');

@@ -16,13 +16,14 @@ import {
 import type { ReleaseState } from '../activities/helm.js';
 import type { Baseline } from '../activities/repository.js';
 import { FailureType } from '../errors.js';
-import { tritonValues } from '../plan/helm-values.js';
+import { previewReleaseName, previewValues, tritonValues } from '../plan/helm-values.js';
 import { repositoryVersionFor } from '../plan/ids.js';
 import { runReport } from '../plan/run-report.js';
 import { PIPELINE_OUTCOME, TRITON_MODELS, TRITON_RELEASE, TRITON_TARGET } from '../plan/search-attributes.js';
 import { STAGE_NAMES, type StageName } from '../spec/schema.js';
 import { releaseKeyOf, sampleHistory, servingEntry, type PromotionReason, type ReleaseEntry, type ReleaseRecord } from '../release/record.js';
 import type { DeploymentSpec } from '../spec/schema.js';
+import { bakeVerdict } from '../sla/bake.js';
 import { compareWithBaseline } from '../sla/evaluate.js';
 import { gateTolerance, historyTolerance, repeatedScore } from '../sla/noise.js';
 import { describeReading } from '../triton/metrics.js';
@@ -31,18 +32,23 @@ import { modelConfigFromVariant, renderModelConfig } from '../triton/model-confi
 import { activitiesFor } from './activities.js';
 import {
   abortSignal,
+  abortUpdate,
   approveSignal,
+  approveUpdate,
   progressQuery,
   type ApprovalRequest,
+  type BakeResult,
   type DeployProgress,
   type DeployResult,
   type EngineResult,
+  type OperatorAnswer,
+  type OperatorRequest,
   type Outcome,
   type RollbackEvidence,
   type SlaEvidence,
   type VariantResult,
 } from './definitions.js';
-import { clusterOf, ensureEngine, measureAgainstSla, requireValidSpec, runContextFor, sweepVariant, type Sweep } from './common.js';
+import { clusterOf, ensureEngine, INCONCLUSIVE_RETRIES, measureAgainstSla, requireValidSpec, runContextFor, sweepVariant, type Sweep } from './common.js';
 
 export interface DeployInput {
   /** The deployment spec as JSON (validated again here: Web UI starts skip the CLI). */
@@ -50,11 +56,18 @@ export interface DeployInput {
 }
 
 export async function deployTriton(input: DeployInput): Promise<DeployResult> {
-  return runDeployment(requireValidSpec(input.spec), 'deploy');
+  // The whole argument: a Web UI start may send none at all.
+  return runDeployment(requireValidSpec(input), 'deploy');
 }
 
 /** Release records replace per-revision baselines; runs started before keep the old gate. */
 export const RELEASE_RECORD_PATCH = 'release-record';
+
+/**
+ * Validation on a preview before traffic, a bake period after promotion, approvals as Updates that
+ * name their run and expire: runs started before keep the in-place flow and the approval signals.
+ */
+export const PREVIEW_PATCH = 'validate-before-traffic';
 
 /**
  * The deployment's chapters for a validated spec; also run by re-optimization to promote, inside
@@ -62,29 +75,79 @@ export const RELEASE_RECORD_PATCH = 'release-record';
  */
 export async function runDeployment(spec: DeploymentSpec, reason: PromotionReason): Promise<DeployResult> {
   const lineage = patched(RELEASE_RECORD_PATCH);
+  const validatesBeforeTraffic = patched(PREVIEW_PATCH);
+  const strategy = validatesBeforeTraffic ? spec.release.strategy : 'in-place';
   const info = workflowInfo();
   const run = runContextFor(spec);
   const cluster = clusterOf(spec);
   const releaseRef = { run, cluster, release: spec.release.name, namespace: spec.release.namespace };
+  const previewRef = { ...releaseRef, release: previewReleaseName(spec.release.name) };
   const recordRef = { run, bucket: spec.bucket, key: releaseKeyOf(spec) };
   const act = activitiesFor(spec.target);
+  const repositoryVersion = repositoryVersionFor(info.startTime, info.firstExecutionRunId);
 
   const progress: DeployProgress = {
     stage: null,
     stages: STAGE_NAMES.map((name) => ({ name, status: 'pending' })),
     awaitingApproval: false,
+    ...(validatesBeforeTraffic ? { strategy } : {}),
     outcome: 'running',
   };
   const operator: { approval: ApprovalRequest | null; abort: ApprovalRequest | null } = { approval: null, abort: null };
+  /** Set once the run undoes its work: an abort then has nothing left to stop. */
+  let compensating = false;
   const main = new CancellationScope();
   setHandler(progressQuery, () => progress);
-  setHandler(approveSignal, (request) => {
-    operator.approval = request ?? {};
-  });
-  setHandler(abortSignal, (request) => {
-    operator.abort = request ?? {};
-    main.cancel();
-  });
+  if (validatesBeforeTraffic) {
+    const answer = (): OperatorAnswer => ({ runId: info.runId, repositoryVersion, stage: progress.stage });
+    const requireThisRun = (request: OperatorRequest | undefined) => {
+      if (typeof request?.runId !== 'string' || request.runId === '') {
+        throw new Error(`name the run to act on: {"runId": "${info.runId}", "by": "..."}`);
+      }
+      if (request.runId !== info.runId) {
+        throw new Error(`run ${request.runId} is not this run: workflow ${info.workflowId} is running ${info.runId} (repository version ${repositoryVersion}); nothing was changed`);
+      }
+    };
+    setHandler(
+      approveUpdate,
+      (request) => {
+        operator.approval = request;
+        return answer();
+      },
+      {
+        validator: (request) => {
+          requireThisRun(request);
+          if (!progress.awaitingApproval) {
+            throw new Error(`nothing to approve: run ${info.runId} is ${progress.outcome === 'running' ? `at stage ${progress.stage ?? 'start'}; approval is asked once validation has passed` : progress.outcome}`);
+          }
+        },
+      },
+    );
+    setHandler(
+      abortUpdate,
+      (request) => {
+        operator.abort = request;
+        main.cancel();
+        return answer();
+      },
+      {
+        validator: (request) => {
+          requireThisRun(request);
+          if (progress.outcome !== 'running' || compensating || operator.abort !== null) {
+            throw new Error(`nothing to abort: run ${info.runId} is ${progress.outcome === 'running' ? 'already undoing its work' : progress.outcome}`);
+          }
+        },
+      },
+    );
+  } else {
+    setHandler(approveSignal, (request) => {
+      operator.approval = request ?? {};
+    });
+    setHandler(abortSignal, (request) => {
+      operator.abort = request ?? {};
+      main.cancel();
+    });
+  }
   upsertSearchAttributes([
     { key: TRITON_MODELS, value: spec.models.map((m) => m.name) },
     { key: TRITON_TARGET, value: spec.target },
@@ -119,9 +182,12 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
   let failureCause = '';
   let engines: EngineResult[] = [];
   let variants: VariantResult[] = [];
+  let bake: BakeResult[] = [];
   let revision: number | undefined;
-  const repositoryVersion = repositoryVersionFor(info.startTime, info.firstExecutionRunId);
   let repositoryUri: string | undefined;
+  if (strategy === 'in-place') {
+    for (const name of ['preview', 'bake'] as const) Object.assign(stageOf(name), { status: 'skipped', detail: 'in-place strategy' });
+  }
 
   async function pipeline(): Promise<void> {
     await stage('cluster', async () => {
@@ -176,95 +242,29 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
     }, (p) => `${p.repositoryUri} (${p.files} files)`);
     repositoryUri = published.repositoryUri;
 
-    const release = await stage('release', async () => {
-      const before: ReleaseState | null = await act.describeRelease(releaseRef);
-      if (before !== null && before.status === 'deployed') {
-        compensations.push({ name: `roll back to revision ${before.revision}`, undo: () => rollBackTo(before) });
-      } else if (before === null) {
-        // Nothing served before this run: undoing the install is removing it.
-        compensations.push({
-          name: 'uninstall the new release',
-          undo: async () => {
-            await act.uninstallRelease(releaseRef);
-            stageOf('release').status = 'compensated';
-            stageOf('release').detail = 'first install undone (helm uninstall)';
-            if (lineage) await recordRollback(null, null);
-          },
-        });
-      }
-      const values = tritonValues(spec, published.repositoryUri, { deploymentId: run.deploymentId, repositoryVersion });
-      const upgraded = await act.upgradeRelease({ ...releaseRef, values });
-      revision = upgraded.revision;
-      await act.awaitReleaseServing({ ...releaseRef, repositoryUri: values.modelRepositoryPath });
-      return { revision: upgraded.revision, previous: before };
-    }, (r) => `revision ${r.revision}${r.previous ? ` (previous ${r.previous.revision})` : ''}`);
-
-    await stage('validation', async () => {
-      const before = release.previous;
-      const served = before?.status === 'deployed' ? before.repositoryUri : null;
-      // The gate's baseline is what serves now, from the release record (legacy runs: by revision).
-      const record: ReleaseRecord | null = lineage ? await act.loadReleaseRecord(recordRef) : null;
-      const entry: ReleaseEntry | null = record === null ? null : servingEntry(record, served);
-      // Legacy runs, and the first run after the upgrade (no record yet), read the per-revision baseline.
-      const readsLegacy = before !== null && (!lineage || (record?.generation === 0 && served !== null));
-      const legacy: Baseline | null = readsLegacy ? await act.loadBaseline({ run, bucket: spec.bucket, namespace: spec.release.namespace, release: spec.release.name, revision: before.revision }) : null;
-      variants = [];
-      // Sequential on purpose: variants share the GPU, so parallel sweeps would measure each other.
-      for (const model of spec.models) {
-        for (const variant of model.variants) {
-          if (record !== null) {
-            const sweeps = await sweepVariant(act, releaseRef, spec, model, variant.name);
-            const fromLegacy = legacy?.variants.find((v) => v.variant === variant.name);
-            const baseline = entry?.baselines.find((b) => b.variant === variant.name) ?? (fromLegacy ? { ...fromLegacy, samples: [] } : null);
-            variants.push(gatedVariant(model, variant, sweeps, baseline, sampleHistory(record, variant.name)));
-            continue;
-          }
-          const sweeps: Sweep[] = [];
-          for (let i = 0; i < model.sla.repeats; i++) sweeps.push(await measureAgainstSla(act, releaseRef, spec, model, variant.name));
-          const { points, verdict, autoscaling } = medianSweep(sweeps);
-          const score = repeatedScore(sweeps.map((s) => s.verdict.bestThroughput));
-          const previous = legacy?.variants.find((v) => v.variant === variant.name) ?? null;
-          const baselineThroughput = previous?.bestThroughput ?? null;
-          const gate = gateTolerance(score, previous, model.sla);
-          variants.push({
-            model: model.name,
-            variant: variant.name,
-            instances: variant.instances,
-            maxBatchSize: variant.maxBatchSize,
-            points,
-            verdict,
-            comparison: compareWithBaseline(sweeps.length > 1 ? score.mean : verdict.bestThroughput, baselineThroughput, gate.tolerance),
-            baselineThroughput,
-            ...(sweeps.length > 1 ? { repeated: { ...score, ...gate } } : {}),
-            ...(autoscaling === undefined ? {} : { autoscaling }),
-          });
-        }
-      }
-      const regressed = variants.filter((v) => v.comparison.regressed);
-      if (regressed.length > 0) {
-        const against = entry !== null ? `the live release (record generation ${entry.generation}, ${entry.repositoryVersion})` : `revision ${before?.revision}`;
-        throw ApplicationFailure.create({
-          type: FailureType.SlaRegression,
-          message: `performance regressed against ${against}: ${regressed.map((v) => `${v.variant} ${v.comparison.reason}`).join('; ')}`,
-          nonRetryable: true,
-        });
-      }
-      const missing = spec.models.filter((m) => !variants.some((v) => v.model === m.name && v.verdict.passed));
-      if (missing.length > 0) {
-        throw ApplicationFailure.create({
-          type: FailureType.SlaNotMet,
-          message: `SLA not met for ${missing.map((m) => `${m.name} (${variants.filter((v) => v.model === m.name).map((v) => `${v.variant}: ${v.verdict.reason}`).join('; ')})`).join(', ')}`,
-          nonRetryable: true,
-        });
-      }
-      return variants;
-    }, (vs) => vs.map((v) => `${v.variant} ${v.verdict.bestThroughput?.toFixed(0) ?? '-'} infer/s`).join(', '));
-
-    if (spec.approval.required) {
-      progress.awaitingApproval = true;
-      await condition(() => operator.approval !== null);
-      progress.awaitingApproval = false;
-      log.info('promotion approved', { by: operator.approval?.by });
+    const values = tritonValues(spec, published.repositoryUri, { deploymentId: run.deploymentId, repositoryVersion });
+    if (strategy === 'preview') {
+      const live = await stage('preview', async () => {
+        const before = await act.describeRelease(releaseRef);
+        compensations.push(removePreview);
+        const preview = { ...previewRef, run: { ...run, stage: 'preview' as const } };
+        await act.upgradeRelease({ ...preview, values: previewValues(values) });
+        await act.awaitReleaseServing({ ...preview, repositoryUri: values.modelRepositoryPath });
+        return before;
+      }, () => `${previewRef.release} serves ${values.modelRepositoryPath} beside the live release, without production traffic`);
+      await stage('validation', () => validate(previewRef, live), describeValidation);
+      await awaitApproval();
+      // Before the upgrade: the preview's GPU is the one the live release's rolling update needs.
+      await removePreview.undo();
+      compensations.splice(compensations.indexOf(removePreview), 1);
+      await stage('release', () => promote(values), describePromotion);
+      bake = await stage('bake', bakeLiveRelease, (results) =>
+        results.length === 0 ? 'no bake sweeps (release.bake.sweeps: 0)' : results.map((r) => `${r.variant} ${r.verdict.reason}`).join('; '),
+      );
+    } else {
+      const release = await stage('release', () => promote(values), describePromotion);
+      await stage('validation', () => validate(releaseRef, release.previous), describeValidation);
+      await awaitApproval();
     }
 
     const measuredAt = new Date().toISOString();
@@ -324,6 +324,168 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
     });
   }
 
+  const removePreview = { name: 'remove the preview', undo: () => act.uninstallRelease(previewRef) };
+
+  /** Upgrades (or installs) the live release and waits until it serves the new repository version. */
+  async function promote(values: ReturnType<typeof tritonValues>): Promise<{ revision: number; previous: ReleaseState | null }> {
+    const before: ReleaseState | null = await act.describeRelease(releaseRef);
+    if (before !== null && before.status === 'deployed') {
+      compensations.push({ name: `roll back to revision ${before.revision}`, undo: () => rollBackTo(before) });
+    } else if (before === null) {
+      // Nothing served before this run: undoing the install is removing it.
+      compensations.push({
+        name: 'uninstall the new release',
+        undo: async () => {
+          await act.uninstallRelease(releaseRef);
+          stageOf('release').status = 'compensated';
+          stageOf('release').detail = 'first install undone (helm uninstall)';
+          if (lineage) await recordRollback(null, null);
+        },
+      });
+    }
+    const upgraded = await act.upgradeRelease({ ...releaseRef, values });
+    revision = upgraded.revision;
+    await act.awaitReleaseServing({ ...releaseRef, repositoryUri: values.modelRepositoryPath });
+    return { revision: upgraded.revision, previous: before };
+  }
+
+  function describePromotion(r: { revision: number; previous: ReleaseState | null }): string {
+    return `revision ${r.revision}${r.previous ? ` (previous ${r.previous.revision})` : ''}`;
+  }
+
+  function describeValidation(vs: VariantResult[]): string {
+    return vs.map((v) => `${v.variant} ${v.verdict.bestThroughput?.toFixed(0) ?? '-'} infer/s`).join(', ');
+  }
+
+  /**
+   * Sweeps every variant on `target` (the preview, or the live release in place) and gates it on
+   * the SLA and against what serves now (`before`).
+   */
+  async function validate(target: typeof releaseRef, before: ReleaseState | null): Promise<VariantResult[]> {
+    const served = before?.status === 'deployed' ? before.repositoryUri : null;
+    // The gate's baseline is what serves now, from the release record (legacy runs: by revision).
+    const record: ReleaseRecord | null = lineage ? await act.loadReleaseRecord(recordRef) : null;
+    const entry: ReleaseEntry | null = record === null ? null : servingEntry(record, served);
+    // Legacy runs, and the first run after the upgrade (no record yet), read the per-revision baseline.
+    const readsLegacy = before !== null && (!lineage || (record?.generation === 0 && served !== null));
+    const legacy: Baseline | null = readsLegacy ? await act.loadBaseline({ run, bucket: spec.bucket, namespace: spec.release.namespace, release: spec.release.name, revision: before.revision }) : null;
+    variants = [];
+    // Sequential on purpose: variants share the GPU, so parallel sweeps would measure each other.
+    for (const model of spec.models) {
+      for (const variant of model.variants) {
+        if (record !== null) {
+          const sweeps = await sweepVariant(act, target, spec, model, variant.name);
+          const fromLegacy = legacy?.variants.find((v) => v.variant === variant.name);
+          const baseline = entry?.baselines.find((b) => b.variant === variant.name) ?? (fromLegacy ? { ...fromLegacy, samples: [] } : null);
+          variants.push(gatedVariant(model, variant, sweeps, baseline, sampleHistory(record, variant.name)));
+          continue;
+        }
+        const sweeps: Sweep[] = [];
+        for (let i = 0; i < model.sla.repeats; i++) sweeps.push(await measureAgainstSla(act, target, spec, model, variant.name));
+        const { points, verdict, autoscaling } = medianSweep(sweeps);
+        const score = repeatedScore(sweeps.map((s) => s.verdict.bestThroughput));
+        const previous = legacy?.variants.find((v) => v.variant === variant.name) ?? null;
+        const baselineThroughput = previous?.bestThroughput ?? null;
+        const gate = gateTolerance(score, previous, model.sla);
+        variants.push({
+          model: model.name,
+          variant: variant.name,
+          instances: variant.instances,
+          maxBatchSize: variant.maxBatchSize,
+          points,
+          verdict,
+          comparison: compareWithBaseline(sweeps.length > 1 ? score.mean : verdict.bestThroughput, baselineThroughput, gate.tolerance),
+          baselineThroughput,
+          ...(sweeps.length > 1 ? { repeated: { ...score, ...gate } } : {}),
+          ...(autoscaling === undefined ? {} : { autoscaling }),
+        });
+      }
+    }
+    const regressed = variants.filter((v) => v.comparison.regressed);
+    if (regressed.length > 0) {
+      const against = entry !== null ? `the live release (record generation ${entry.generation}, ${entry.repositoryVersion})` : `revision ${before?.revision}`;
+      throw ApplicationFailure.create({
+        type: FailureType.SlaRegression,
+        message: `performance regressed against ${against}: ${regressed.map((v) => `${v.variant} ${v.comparison.reason}`).join('; ')}`,
+        nonRetryable: true,
+      });
+    }
+    const missing = spec.models.filter((m) => !variants.some((v) => v.model === m.name && v.verdict.passed));
+    if (missing.length > 0) {
+      throw ApplicationFailure.create({
+        type: FailureType.SlaNotMet,
+        message: `SLA not met for ${missing.map((m) => `${m.name} (${variants.filter((v) => v.model === m.name).map((v) => `${v.variant}: ${v.verdict.reason}`).join('; ')})`).join(', ')}`,
+        nonRetryable: true,
+      });
+    }
+    return variants;
+  }
+
+  /** A validated run waits here for an approval that names it; unapproved, it expires and aborts. */
+  async function awaitApproval(): Promise<void> {
+    if (!spec.approval.required) return;
+    progress.awaitingApproval = true;
+    if (validatesBeforeTraffic) {
+      const timeoutMs = spec.approval.timeoutSeconds * 1000;
+      progress.approval = { runId: info.runId, repositoryVersion, expiresAt: new Date(Date.now() + timeoutMs).toISOString() };
+      if (!(await condition(() => operator.approval !== null, timeoutMs))) {
+        throw ApplicationFailure.create({
+          type: FailureType.ApprovalExpired,
+          message: `not approved within ${spec.approval.timeoutSeconds} s (approval.timeoutSeconds); aborted, ${strategy === 'preview' ? 'the preview removed and the live release unchanged' : 'the release rolled back'}`,
+          nonRetryable: true,
+        });
+      }
+      delete progress.approval;
+    } else {
+      await condition(() => operator.approval !== null);
+    }
+    progress.awaitingApproval = false;
+    log.info('promotion approved', { by: operator.approval?.by });
+  }
+
+  /**
+   * The bake period: each variant swept on the live release at a low concurrency, against what the
+   * preview measured there. A regressed sweep is measured again before it counts.
+   */
+  async function bakeLiveRelease(): Promise<BakeResult[]> {
+    const { sweeps, concurrency, tolerance: bakeTolerance } = spec.release.bake;
+    if (sweeps === 0) return [];
+    const results: BakeResult[] = [];
+    for (const model of spec.models) {
+      for (const variant of model.variants) {
+        const validated = variants.find((v) => v.variant === variant.name)!;
+        const tolerance = Math.max(bakeTolerance, validated.repeated?.tolerance ?? 0);
+        let passed = 0;
+        let remeasured = 0;
+        let verdict = null;
+        while (passed < sweeps && remeasured <= INCONCLUSIVE_RETRIES) {
+          const measured = await act.measureVariant({
+            ...releaseRef,
+            run: { ...run, stage: 'bake' },
+            variant: variant.name,
+            tritonImage: spec.release.image,
+            gpuNodePool: spec.nodePool.name,
+            sla: { ...model.sla, concurrency: { start: concurrency, end: concurrency, step: 1 } },
+            shapes: model.inputs,
+          });
+          verdict = bakeVerdict(measured.points, validated.points, concurrency, model.sla, tolerance);
+          if (verdict.regressed) remeasured++;
+          else passed++;
+        }
+        results.push({ variant: variant.name, verdict: verdict!, remeasured: verdict!.regressed ? remeasured - 1 : remeasured });
+      }
+    }
+    const regressed = results.filter((r) => r.verdict.regressed);
+    if (regressed.length > 0) {
+      throw ApplicationFailure.create({
+        type: FailureType.SlaRegression,
+        message: `the promoted release regressed in the bake period: ${regressed.map((r) => `${r.variant} ${r.verdict.reason} (${r.remeasured + 1} sweeps)`).join('; ')}`,
+        nonRetryable: true,
+      });
+    }
+    return results;
+  }
+
   async function rollBackTo(target: ReleaseState): Promise<void> {
     const releaseStage = stageOf('release');
     try {
@@ -366,6 +528,11 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
     return report;
   }
 
+  /** A preview-strategy run that failed its gate before the live release was touched. */
+  function rejectedOnPreview(cause: unknown): boolean {
+    return strategy === 'preview' && revision === undefined && cause instanceof ApplicationFailure && (cause.type === FailureType.SlaRegression || cause.type === FailureType.SlaNotMet);
+  }
+
   function finish(outcome: Outcome) {
     progress.outcome = outcome;
     progress.stage = null;
@@ -375,7 +542,9 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
   try {
     await main.run(pipeline);
   } catch (error) {
+    compensating = true;
     const abort = operator.abort;
+    const expired = error instanceof ApplicationFailure && error.type === FailureType.ApprovalExpired;
     const aborted = abort !== null && isCancellation(error);
     const cause = aborted
       ? ApplicationFailure.create({
@@ -393,18 +562,19 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
           log.error('compensation failed; continuing', { step: step.name, error: String(undoError) });
         }
       }
-      const outcome: Outcome = aborted ? 'aborted' : rollback?.verified ? 'rolled-back' : 'failed';
+      const outcome: Outcome = aborted || expired ? 'aborted' : rollback?.verified ? 'rolled-back' : rejectedOnPreview(cause) ? 'rejected' : 'failed';
       finish(outcome);
       await writeReport(outcome, cause instanceof Error ? cause.message : String(cause)).catch((reportError) =>
         log.warn('report not written', { error: String(reportError) }),
       );
     });
     if (cause instanceof ApplicationFailure && (cause.type === FailureType.SlaRegression || cause.type === FailureType.SlaNotMet)) {
-      const evidence: SlaEvidence = { variants, rollback };
+      const evidence: SlaEvidence = { variants, rollback, ...(bake.length > 0 ? { bake } : {}) };
       const rb = rollback as RollbackEvidence | null;
+      const untouched = rejectedOnPreview(cause) ? '; validated on the preview, which was removed: the live release never changed' : '';
       throw ApplicationFailure.create({
         type: cause.type,
-        message: `${cause.message}${rb ? `; rolled back to revision ${rb.toRevision}${rb.verified ? ` (verified serving ${rb.servingRepository})` : ' (NOT verified)'}` : ''}`,
+        message: `${cause.message}${rb ? `; rolled back to revision ${rb.toRevision}${rb.verified ? ` (verified serving ${rb.servingRepository})` : ' (NOT verified)'}` : untouched}`,
         nonRetryable: true,
         details: [evidence],
       });
@@ -422,6 +592,7 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
     repositoryUri: repositoryUri!,
     engines,
     variants,
+    ...(validatesBeforeTraffic ? { strategy, bake } : {}),
     report,
   };
 }

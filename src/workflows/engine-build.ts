@@ -1,6 +1,8 @@
 /** Child workflow: one model's TensorRT engine, skipped when an engine with the same content hash exists. */
 import type { EngineRequest } from '../activities/engines.js';
+import { FailureType, permanentFailure } from '../errors.js';
 import type { Target } from '../spec/schema.js';
+import { ENGINE_BUILD_INPUT_SHAPE, EngineBuildInputSchema, invalidInputMessage, validateWorkflowInput } from '../spec/validate.js';
 import { activitiesFor } from './activities.js';
 import type { EngineResult } from './definitions.js';
 
@@ -9,7 +11,10 @@ export interface BuildModelEngineInput {
   request: EngineRequest;
 }
 
-export async function buildModelEngine({ target, request }: BuildModelEngineInput): Promise<EngineResult> {
+export async function buildModelEngine(input: BuildModelEngineInput): Promise<EngineResult> {
+  const checked = validateWorkflowInput(EngineBuildInputSchema, ENGINE_BUILD_INPUT_SHAPE, input);
+  if (!checked.ok) throw permanentFailure(FailureType.InvalidSpec, invalidInputMessage('invalid engine-build input', checked.errors), checked.errors);
+  const { target, request } = input;
   const { resolveEngine, buildEngine } = activitiesFor(target);
   const resolved = await resolveEngine(request);
   if (resolved.cached) return { ...resolved, model: request.model.name };

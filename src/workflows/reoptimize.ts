@@ -24,13 +24,13 @@ import { FailureType } from '../errors.js';
 import { releaseWorkflowId, repositoryVersionFor } from '../plan/ids.js';
 import { describeKey, sampleHistory, servingEntry, type ReleaseEntry } from '../release/record.js';
 import { bestOf, candidateKey, nextCandidate, type ScoredCandidate, type ServingCandidate } from '../search/config-search.js';
-import { requestKey, validateReoptimizeInput, type ReoptimizeRequest } from '../spec/reoptimize-request.js';
+import { requestKey, validateReoptimizeInput, validateReoptimizeRequest, type ReoptimizeRequest } from '../spec/reoptimize-request.js';
 import { ReoptimizationSchema, type DeploymentSpec, type ModelSpec } from '../spec/schema.js';
-import { formatSpecErrors, validateSpec } from '../spec/validate.js';
+import { invalidInputMessage, validateSpec } from '../spec/validate.js';
 import { promotionVerdict, type PromotionVerdict } from '../sla/noise.js';
 import { activitiesFor } from './activities.js';
 import { measureServingCandidate } from './candidate.js';
-import { abortSignal, type ApprovalRequest, type DeployResult } from './definitions.js';
+import { abortUpdate, type ApprovalRequest, type DeployResult } from './definitions.js';
 import { runDeployment } from './deploy.js';
 import { clusterOf, ensureEngine, runContextFor } from './common.js';
 
@@ -71,19 +71,19 @@ export interface ReoptimizeResult {
   deployment?: DeployResult;
 }
 
-function requireRequest(input: ReoptimizeInput): ReoptimizeRequest {
-  const validation = validateReoptimizeInput(input);
+/** The request, or a run that fails at once as InvalidSpec (a Web UI start may hand anything, or nothing). */
+function requireRequest(validation: ReturnType<typeof validateReoptimizeInput>): ReoptimizeRequest {
   if (validation.ok) return validation.request;
   throw ApplicationFailure.create({
     type: FailureType.InvalidSpec,
-    message: `invalid re-optimization request:\n${formatSpecErrors(validation.errors)}`,
+    message: invalidInputMessage('invalid re-optimization request', validation.errors),
     nonRetryable: true,
     details: [validation.errors],
   });
 }
 
 export async function reoptimizeTriton(input: ReoptimizeInput): Promise<ReoptimizeResult> {
-  const request = requireRequest(input);
+  const request = requireRequest(validateReoptimizeInput(input));
   const workflowId = releaseWorkflowId(requestKey(request));
   try {
     return await executeChild(reoptimizeRelease, {
@@ -130,6 +130,7 @@ export function promotedSpec(spec: DeploymentSpec, results: readonly ModelSearch
 
 /** The release's re-optimization, under the release's workflow ID (see reoptimizeTriton). */
 export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<ReoptimizeResult> {
+  requireRequest(validateReoptimizeRequest(request, []));
   const info = workflowInfo();
   const key = requestKey(request);
   const act = activitiesFor(request.target);
@@ -161,13 +162,24 @@ export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<Reo
   const run = runContextFor(spec);
   const canary = { ...live, run, release: `${key.release}-canary` };
 
-  // An abort ends the search and cancels the promotion; the run then fails as Aborted, as a deployment's does.
+  // An abort ends the search; the run then fails as Aborted, as a deployment's does. During the
+  // promotion the deployment's own abort handler takes over.
   const search = new CancellationScope();
   let abort: ApprovalRequest | null = null;
-  setHandler(abortSignal, (request) => {
-    abort = request ?? {};
-    search.cancel();
-  });
+  setHandler(
+    abortUpdate,
+    (request) => {
+      abort = request;
+      search.cancel();
+      return { runId: info.runId, repositoryVersion: 'none (searching)', stage: null };
+    },
+    {
+      validator: (request) => {
+        if (request?.runId !== info.runId) throw new Error(`name this run to abort it: {"runId": "${info.runId}"}; got ${JSON.stringify(request?.runId ?? null)}`);
+        if (abort !== null) throw new Error(`nothing to abort: run ${info.runId} is already aborting`);
+      },
+    },
+  );
   const versionBase = repositoryVersionFor(info.startTime, info.firstExecutionRunId);
   const candidateVersions = new Set<string>();
   const results: ModelSearchResult[] = [];

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker, WorkflowBundle } from '@temporalio/worker';
@@ -45,7 +45,7 @@ export function workflowIdOf(spec: DeploymentSpecInput): string {
   return deploymentWorkflowId(result.spec);
 }
 
-export function start(spec: DeploymentSpecInput, taskQueue = TASK_QUEUE): Promise<WorkflowHandle<typeof deployTriton>> {
+export function start(spec: DeploymentSpecInput, taskQueue = TASK_QUEUE): Promise<WorkflowHandleWithFirstExecutionRunId<typeof deployTriton>> {
   return env.client.workflow.start<typeof deployTriton>('deployTriton', { workflowId: workflowIdOf(spec), taskQueue, args: [{ spec }] });
 }
 

@@ -26,14 +26,22 @@ export async function startTemporal(): Promise<TestWorkflowEnvironment> {
     return env;
   }
   const path = process.env['TEMPORAL_CLI'] ?? join(PROJECT_ROOT, '.tools/bin/temporal');
-  return TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path }, ip: '127.0.0.1', searchAttributes: SEARCH_ATTRIBUTES },
-  });
+  // The SDK gives the dev server 5 s to answer; a busy 2-core machine sometimes needs a second try.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await TestWorkflowEnvironment.createLocal({
+        server: { executable: { type: 'existing-path', path }, ip: '127.0.0.1', searchAttributes: SEARCH_ATTRIBUTES },
+      });
+    } catch (error) {
+      if (attempt === 3 || !/did not start within/.test(String(error))) throw error;
+    }
+  }
 }
 
-export async function bundleWorkflows(): Promise<WorkflowBundle> {
+/** The pipeline's workflows, or another workflows module (the replay test's deliberately changed copies). */
+export async function bundleWorkflows(workflowsPath = join(PROJECT_ROOT, 'src/workflows/index.ts')): Promise<WorkflowBundle> {
   return bundleWorkflowCode({
-    workflowsPath: join(PROJECT_ROOT, 'src/workflows/index.ts'),
+    workflowsPath,
     logger: { info: () => undefined, warn: () => undefined, error: console.error, debug: () => undefined, trace: () => undefined, log: () => undefined },
   });
 }

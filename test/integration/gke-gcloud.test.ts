@@ -1,7 +1,8 @@
 /**
  * The cluster activities through the real gcloud CLI against a local stand-in of the GKE REST API
- * (gcloud's container endpoint overridden): create, poll to RUNNING, adopt, refuse a mismatch,
- * map quota / permission / conflict errors, update autoscaling, delete idempotently.
+ * (gcloud's container endpoint overridden): create (marked with the creating run), poll to RUNNING,
+ * re-ensure after a lost reply, adopt, refuse a mismatch, map quota / permission / conflict errors,
+ * update autoscaling, and the saga's deletes against a stand-in that runs one operation at a time.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -9,15 +10,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
 import { createAutoscalingActivities } from '../../src/activities/autoscaling.js';
-import { createClusterActivities } from '../../src/activities/cluster.js';
-import type { KubeApi } from '../../src/activities/ports.js';
+import { createClusterActivities, CREATED_BY_LABEL } from '../../src/activities/cluster.js';
+import { ApiError, type KubeApi } from '../../src/activities/ports.js';
 import { loadMetricsAdapter } from '../../src/assets.js';
 import { exec } from '../../src/clients/exec.js';
 import { createGcloudGke, gcloudErrorCode } from '../../src/clients/gcloud-gke.js';
 import type { DeploymentSpec } from '../../src/spec/schema.js';
 import { validateSpec } from '../../src/spec/validate.js';
-import { runActivity } from '../helpers/activity-env.js';
+import { runActivity, runIn } from '../helpers/activity-env.js';
 import { exampleSpec } from '../helpers/specs.js';
 import { startGkeStandIn, type GkeStandIn } from '../standins/gke-api.js';
 
@@ -52,6 +55,10 @@ async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure>
   return error;
 }
 
+/** An attempt of a run's activity: its workflow run, and the quick profile's 2-minute start-to-close. */
+const attemptOf = (runId: string) =>
+  new MockActivityEnvironment({ startToCloseTimeoutMs: 120_000, workflowExecution: { workflowId: 'deploy/test', runId } }, { logger: new DefaultLogger('ERROR') });
+
 /** What the workflow's readiness retry does: poll until the activity stops saying NotReady. */
 async function pollUntilRunning(poll: () => Promise<void>): Promise<number> {
   for (let attempt = 1; attempt <= 20; attempt++) {
@@ -66,31 +73,53 @@ async function pollUntilRunning(poll: () => Promise<void>): Promise<number> {
 }
 
 describe('GKE through gcloud (GKE API stand-in)', () => {
-  it('creates the cluster and GPU node pool, polls them to RUNNING, then adopts them', async () => {
+  it('creates the cluster and GPU node pool marked with the run, polls them to RUNNING; the same run re-ensures them as created, another adopts them', async () => {
     const activities = createClusterActivities({ gke });
     const cluster = { project: 'proj-a', zone: spec.zone, cluster: spec.cluster.name };
     const run = { deploymentId: 'deploy/test' };
-    assert.equal((await runActivity(activities.ensureCluster, { run, cluster, spec: spec.cluster })).outcome, 'created');
+    const first = attemptOf('run-1');
+    assert.equal((await runIn(first, activities.ensureCluster, { run, cluster, spec: spec.cluster })).outcome, 'created');
     assert.ok((await pollUntilRunning(() => runActivity(activities.awaitClusterRunning, { run, cluster }))) > 1, 'PROVISIONING first');
-    assert.equal((await runActivity(activities.ensureNodePool, { run, cluster, spec: spec.nodePool })).outcome, 'created');
+    assert.equal((await runIn(first, activities.ensureNodePool, { run, cluster, spec: spec.nodePool })).outcome, 'created');
     await pollUntilRunning(() => runActivity(activities.awaitNodePoolRunning, { run, cluster, nodePool: spec.nodePool.name }));
 
     const create = standIn.requests.find((r) => r.method === 'POST' && r.path.endsWith('/clusters'));
-    const sent = (create!.body as { cluster: { name: string; releaseChannel: { channel: string }; workloadIdentityConfig: { workloadPool: string } } }).cluster;
+    const sent = (create!.body as { cluster: { name: string; releaseChannel: { channel: string }; workloadIdentityConfig: { workloadPool: string }; resourceLabels: Record<string, string> } }).cluster;
     assert.equal(sent.name, spec.cluster.name);
     assert.equal(sent.releaseChannel.channel, 'REGULAR');
     assert.equal(sent.workloadIdentityConfig.workloadPool, 'proj-a.svc.id.goog');
+    const mark = sent.resourceLabels[CREATED_BY_LABEL]!;
+    assert.match(mark, /^[a-f0-9]{40}$/, 'a GCP label value: lowercase, at most 63 characters');
     const pool = standIn.requests.find((r) => r.method === 'POST' && r.path.endsWith('/nodePools'));
-    const nodePool = (pool!.body as { nodePool: { autoscaling: unknown; config: { accelerators: unknown[]; diskSizeGb: number; machineType: string } } }).nodePool;
+    const nodePool = (pool!.body as { nodePool: { autoscaling: unknown; config: { accelerators: unknown[]; diskSizeGb: number; machineType: string; resourceLabels: Record<string, string> } } }).nodePool;
     assert.deepEqual(nodePool.config.accelerators, [{ acceleratorCount: '1', acceleratorType: 'nvidia-tesla-t4', gpuDriverInstallationConfig: { gpuDriverVersion: 'DEFAULT' } }]);
     assert.equal(nodePool.config.diskSizeGb, 100);
+    assert.deepEqual(nodePool.config.resourceLabels, { [CREATED_BY_LABEL]: mark });
     assert.deepEqual(nodePool.autoscaling, { enabled: true, maxNodeCount: 3, minNodeCount: 1 });
 
-    assert.equal((await runActivity(activities.ensureCluster, { run, cluster, spec: spec.cluster })).outcome, 'adopted');
-    assert.equal((await runActivity(activities.ensureNodePool, { run, cluster, spec: spec.nodePool })).outcome, 'adopted');
+    // A retry of the same run (its first reply lost) finds its own mark: still created, so the saga registers the inverse.
+    const retry = attemptOf('run-1');
+    assert.equal((await runIn(retry, activities.ensureCluster, { run, cluster, spec: spec.cluster })).outcome, 'created');
+    assert.equal((await runIn(retry, activities.ensureNodePool, { run, cluster, spec: spec.nodePool })).outcome, 'created');
+    // The next deployment of the release (same workflow ID, another run) adopts them.
+    const next = attemptOf('run-2');
+    assert.equal((await runIn(next, activities.ensureCluster, { run, cluster, spec: spec.cluster })).outcome, 'adopted');
+    assert.equal((await runIn(next, activities.ensureNodePool, { run, cluster, spec: spec.nodePool })).outcome, 'adopted');
+    assert.equal(standIn.requests.filter((r) => r.method === 'POST' && /\/(clusters|nodePools)$/.test(r.path)).length, 2, 'created once each');
     const mismatch = await failureOf(runActivity(activities.ensureNodePool, { run, cluster, spec: { ...spec.nodePool, acceleratorType: 'nvidia-l4' } }));
     assert.equal(mismatch.type, 'ConfigMismatch');
     assert.match(mismatch.message, /acceleratorType: spec nvidia-l4, existing nvidia-tesla-t4/);
+  });
+
+  it('adopts a cluster and pool created without a mark', async () => {
+    const activities = createClusterActivities({ gke });
+    const cluster = { project: 'proj-e', zone: spec.zone, cluster: 'unmarked' };
+    const run = { deploymentId: 'deploy/test' };
+    await gke.createCluster(cluster, { name: cluster.cluster, machineType: spec.cluster.machineType, nodes: 1, releaseChannel: 'regular' });
+    await pollUntilRunning(() => runActivity(activities.awaitClusterRunning, { run, cluster }));
+    await gke.createNodePool(cluster, { ...spec.nodePool });
+    assert.equal((await runIn(attemptOf('run-1'), activities.ensureCluster, { run, cluster, spec: spec.cluster })).outcome, 'adopted');
+    assert.equal((await runIn(attemptOf('run-1'), activities.ensureNodePool, { run, cluster, spec: spec.nodePool })).outcome, 'adopted');
   });
 
   it('maps a GPU quota error to a non-retryable QuotaExceeded', async () => {
@@ -127,6 +156,12 @@ describe('GKE through gcloud (GKE API stand-in)', () => {
     await runActivity(clusterActivities.ensureCluster, { run, cluster, spec: spec.cluster });
     await pollUntilRunning(() => runActivity(clusterActivities.awaitClusterRunning, { run, cluster }));
     await runActivity(clusterActivities.ensureNodePool, { run, cluster, spec: spec.nodePool });
+    // GKE refuses the update while the pool's create runs (the workflow waits for RUNNING first).
+    const activities0 = createAutoscalingActivities({ gke, kube: () => ({}) as KubeApi, metricsAdapter: [] });
+    const refused = await failureOf(runActivity(activities0.enableAutoscaling, { run, cluster, spec: { ...spec, nodePool: { ...spec.nodePool, maxNodes: 4 } } }));
+    assert.equal(refused.type, 'TransientFailure');
+    assert.match(refused.message, /Cluster is running incompatible operation operation-/);
+    await pollUntilRunning(() => runActivity(clusterActivities.awaitNodePoolRunning, { run, cluster, nodePool: spec.nodePool.name }));
     const applied: unknown[] = [];
     const kube = { apply: async (o: unknown) => void applied.push(o) } as unknown as KubeApi;
     const activities = createAutoscalingActivities({ gke, kube: () => kube, metricsAdapter: await loadMetricsAdapter() });
@@ -138,14 +173,55 @@ describe('GKE through gcloud (GKE API stand-in)', () => {
     assert.equal(kinds.at(-1), 'HorizontalPodAutoscaler');
   });
 
-  it('deletes node pools and clusters idempotently (saga inverses)', async () => {
+  it('the saga deletes the node pool, then the cluster, waiting for GKE\'s operation between them; again, nothing more', async () => {
     const activities = createClusterActivities({ gke });
     const cluster = { project: 'proj-a', zone: spec.zone, cluster: spec.cluster.name };
     const run = { deploymentId: 'deploy/test' };
-    await runActivity(activities.deleteNodePool, { run, cluster, nodePool: spec.nodePool.name });
-    await runActivity(activities.deleteNodePool, { run, cluster, nodePool: spec.nodePool.name });
-    await runActivity(activities.deleteCluster, { run, cluster });
-    await runActivity(activities.deleteCluster, { run, cluster });
+    const ref = `projects/proj-a/locations/${spec.zone}/clusters/${spec.cluster.name}`;
+    const deletes = () => standIn.requests.filter((r) => r.method === 'DELETE' && r.path.startsWith(`/v1/${ref}`));
+
+    // Issued back to back, as before: GKE refuses the cluster delete while the pool's delete runs.
+    await gke.deleteNodePool(cluster, spec.nodePool.name);
+    await assert.rejects(gke.deleteCluster(cluster), (error: unknown) => {
+      assert.ok(error instanceof ApiError, String(error));
+      assert.equal(error.code, 'ABORTED');
+      assert.match(error.message, /Cluster is running incompatible operation operation-\d+-[0-9a-f]+/);
+      return true;
+    });
+    assert.deepEqual(deletes().map((r) => [r.path.endsWith('/nodePools/accel') ? 'pool' : 'cluster', r.status]), [['pool', 200], ['cluster', 400]]);
+    assert.equal(standIn.cluster('proj-a', spec.zone, spec.cluster.name)?.nodePools.get('accel')?.status, 'STOPPING');
+
+    // The inverses, newest first: the pool's (its delete already running: waited for, not re-issued), then the cluster's.
+    await runIn(attemptOf('run-1'), activities.deleteNodePool, { run, cluster, nodePool: spec.nodePool.name });
+    assert.equal(standIn.cluster('proj-a', spec.zone, spec.cluster.name)?.nodePools.has('accel'), false);
+    await runIn(attemptOf('run-1'), activities.deleteCluster, { run, cluster });
     assert.equal(standIn.cluster('proj-a', spec.zone, spec.cluster.name), undefined);
+    assert.deepEqual(deletes().map((r) => [r.path.endsWith('/nodePools/accel') ? 'pool' : 'cluster', r.status]), [['pool', 200], ['cluster', 400], ['cluster', 200]]);
+    const ops = standIn.operations.filter((op) => op.project === 'proj-a' && op.operationType.startsWith('DELETE'));
+    assert.deepEqual(ops.map((op) => [op.operationType, op.status]), [['DELETE_NODE_POOL', 'DONE'], ['DELETE_CLUSTER', 'DONE']]);
+    assert.ok(ops[0]!.endTime! <= ops[1]!.startTime, 'the cluster delete started after the pool delete ended');
+
+    // Idempotent: what is gone is done, without another delete.
+    await runIn(attemptOf('run-1'), activities.deleteNodePool, { run, cluster, nodePool: spec.nodePool.name });
+    await runIn(attemptOf('run-1'), activities.deleteCluster, { run, cluster });
+    assert.equal(deletes().length, 3);
+  });
+
+  it('a cluster delete waits for a node pool create still running on the cluster', async () => {
+    const activities = createClusterActivities({ gke });
+    const cluster = { project: 'proj-f', zone: spec.zone, cluster: 'busy' };
+    const run = { deploymentId: 'deploy/test' };
+    await runIn(attemptOf('run-1'), activities.ensureCluster, { run, cluster, spec: spec.cluster });
+    await pollUntilRunning(() => runActivity(activities.awaitClusterRunning, { run, cluster }));
+    standIn.slowOperations(8);
+    await runIn(attemptOf('run-1'), activities.ensureNodePool, { run, cluster, spec: spec.nodePool }).finally(() => standIn.slowOperations(undefined));
+    const heartbeats: unknown[] = [];
+    const attempt = attemptOf('run-1');
+    attempt.on('heartbeat', (details: unknown) => heartbeats.push(details));
+    await runIn(attempt, activities.deleteCluster, { run, cluster });
+    assert.equal(standIn.cluster('proj-f', spec.zone, 'busy'), undefined);
+    assert.ok(heartbeats.some((h) => /CREATE_NODE_POOL/.test(JSON.stringify(h))), JSON.stringify(heartbeats));
+    const refused = standIn.requests.filter((r) => r.method === 'DELETE' && r.path.includes('/clusters/busy') && r.status !== 200);
+    assert.deepEqual(refused, [], 'the inverse waited for the operation instead of being refused');
   });
 });

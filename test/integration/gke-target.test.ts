@@ -3,8 +3,9 @@
  * stand-ins that speak the same protocols: real gcloud → GKE API stand-in, @kubernetes/client-node
  * and real helm → a real kube-apiserver with kwok nodes, @google-cloud/storage → the GCS
  * emulator. No real perf_analyzer runs here (the Job's pod exits 0 without output), so the run
- * must stop at validation with a typed failure and undo what it did: the first install is
- * uninstalled and the unserved repository version deleted.
+ * must stop at validation with a typed failure and undo what it did (cluster.deleteOnFailure): the
+ * Helm release removed, the unserved repository version deleted, then the node pool and the
+ * cluster it created deleted, in that order, from a GKE stand-in that runs one operation at a time.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
+import { CREATED_BY_LABEL } from '../../src/activities/cluster.js';
 import { createEngineActivities } from '../../src/activities/engines.js';
 import { JOB_NAMESPACE } from '../../src/activities/jobs.js';
 import { loadJobScripts } from '../../src/assets.js';
@@ -58,6 +60,7 @@ before(async () => {
     project: 'gke-e2e',
     bucket: 'gs://gke-e2e-models',
     release: { name: 'triton', namespace: 'inference', internalLoadBalancer: false, monitoring: 'none' },
+    cluster: { ...example.cluster, deleteOnFailure: true },
     nodePool: { ...example.nodePool, gpuDriver: 'installer-daemonset' },
     approval: { required: false },
   });
@@ -126,7 +129,7 @@ after(async () => {
 });
 
 describe('the deployment workflow on the gke task queue (local stand-ins)', () => {
-  it('creates the cluster, applies the driver, reuses the engine, publishes, installs with helm, then stops at validation and undoes the install', async () => {
+  it('creates the cluster, applies the driver, reuses the engine, publishes, installs with helm, then stops at validation and undoes it all: release, repository version, node pool, cluster', async () => {
     const handle = await env.client.workflow.start<typeof deployTriton>('deployTriton', { workflowId: deploymentWorkflowId(spec), taskQueue, args: [{ spec }] });
     const error = await handle.result().then(
       () => assert.fail('no perf_analyzer output exists here, so validation cannot pass'),
@@ -137,31 +140,36 @@ describe('the deployment workflow on the gke task queue (local stand-ins)', () =
     assert.match(failure!.message, /perf/);
 
     const progress = await handle.query(progressQuery);
+    const status = Object.fromEntries(progress.stages.map((s) => [s.name, s.status]));
     assert.deepEqual(
-      progress.stages.map((s) => [s.name, s.status]),
-      [
-        ['cluster', 'completed'],
-        ['driver', 'completed'],
-        ['engines', 'completed'],
-        ['repository', 'completed'],
-        ['release', 'compensated'],
-        ['validation', 'failed'],
-        ['autoscaling', 'pending'],
-        ['report', 'completed'],
-      ],
+      [status['cluster'], status['driver'], status['engines'], status['repository'], status['validation'], status['autoscaling'], status['report']],
+      ['completed', 'completed', 'completed', 'completed', 'failed', 'pending', 'completed'],
+      JSON.stringify(progress.stages),
     );
-    assert.match(progress.stages[2]!.detail!, /resnet50: cached/);
+    assert.match(progress.stages.find((s) => s.name === 'cluster')!.detail!, /cluster created, node pool created/);
+    assert.match(progress.stages.find((s) => s.name === 'engines')!.detail!, /resnet50: cached/);
 
-    // GKE: the cluster and GPU pool exist as the spec asked.
-    const cluster = gkeApi.cluster(spec.project, spec.zone, spec.cluster.name);
-    assert.equal(cluster?.status, 'RUNNING');
-    assert.ok(cluster?.nodePools.has(spec.nodePool.name));
-    // Kubernetes: the driver installer is there, the release was uninstalled by the saga.
+    // GKE: the cluster and GPU pool were created as the spec asked, marked with the run that created them.
+    const created = (path: RegExp) => gkeApi.requests.find((r) => r.method === 'POST' && path.test(r.path))?.body as Record<string, Record<string, unknown>> | undefined;
+    const cluster = created(/\/clusters$/)?.['cluster'];
+    assert.equal(cluster?.['name'], spec.cluster.name);
+    assert.match(String((cluster?.['resourceLabels'] as Record<string, string> | undefined)?.[CREATED_BY_LABEL]), /^[a-f0-9]{40}$/);
+    const pool = created(/\/nodePools$/)?.['nodePool'];
+    assert.equal(pool?.['name'], spec.nodePool.name);
+    // Kubernetes: the driver installer was applied, every Helm release was removed by the saga.
     assert.match(await kwok.kubectl(['get', 'daemonset', '-n', 'kube-system', '-o', 'name']), /nvidia-driver-installer/);
     assert.deepEqual(await createHelmCli({ exec, helm: join(PROJECT_ROOT, '.tools/bin/helm'), kubeconfig: kwok.kubeconfig }).history('triton', 'inference'), []);
+    assert.equal((await kwok.kubectl(['get', 'secrets', '-A', '-l', 'owner=helm', '-o', 'name'])).trim(), '', 'no Helm release is left');
     // GCS: the unserved repository version is gone (manifest first), the report is kept.
     const objects = await createGcsStore(gcs.storage).list(`${spec.bucket}/`);
     assert.ok(!objects.some((uri) => uri.includes('/versions/') || uri.includes('/manifests/')), objects.join('\n'));
     assert.ok(objects.some((uri) => uri.includes('/reports/')));
+    // GKE again: the saga deleted the pool, waited for GKE to finish that, then deleted the cluster.
+    assert.equal(gkeApi.cluster(spec.project, spec.zone, spec.cluster.name), undefined, 'no billed cluster is left');
+    const deletes = gkeApi.requests.filter((r) => r.method === 'DELETE').map((r) => [r.path.includes('/nodePools/') ? 'node pool' : 'cluster', r.status]);
+    assert.deepEqual(deletes, [['node pool', 200], ['cluster', 200]], 'each delete accepted at once: the inverse waited for the running operation');
+    const ops = gkeApi.operations.filter((op) => op.operationType.startsWith('DELETE'));
+    assert.deepEqual(ops.map((op) => [op.operationType, op.status]), [['DELETE_NODE_POOL', 'DONE'], ['DELETE_CLUSTER', 'DONE']]);
+    assert.ok(ops[0]!.endTime! <= ops[1]!.startTime, 'the cluster delete started after the node pool delete ended');
   });
 });

@@ -20,20 +20,45 @@ function variantOf(spec: DeploymentSpecInput, slowdown: number, faults: NonNulla
   return { ...structuredClone(spec), simulation: { speed: 0, faults, regression: slowdown } };
 }
 
+/** Validated on the live release itself, rolled back if it regresses. */
+function inPlace(spec: DeploymentSpecInput): DeploymentSpecInput {
+  return { ...spec, release: { ...spec.release, strategy: 'in-place' } };
+}
+
 function withRepeats(spec: DeploymentSpecInput, repeats: number): DeploymentSpecInput {
   for (const model of spec.models) model.sla = { ...model.sla, repeats };
   return spec;
 }
 
 describe('release lineage on the sim target', () => {
-  it('deploy, regress (rolled back), the same regression again (rolled back again), a good deploy: succeeds', async () => {
+  it('deploy, regress (rejected on the preview), the same regression again, a good deploy: the live release changes only on promotions', async () => {
+    const good = testSpec();
+    const first = await (await start(good)).result();
+    for (const attempt of [1, 2]) {
+      const failure = await failureOf((await start(variantOf(good, 0.4))).result());
+      assert.equal(failure.type, 'SlaRegression', `attempt ${attempt}: ${failure.message}`);
+      assert.match(failure.message, /against the live release \(record generation 1[\s\S]*the live release never changed/);
+      assert.equal((failure.details?.[0] as SlaEvidence).rollback, null);
+    }
+    const last = await withCauses((await start(good)).result());
+    assert.ok(last.variants.every((v) => v.baselineThroughput !== null && !v.comparison.regressed), JSON.stringify(last.variants.map((v) => v.comparison)));
+    const releases = (await inspect(good)).releases;
+    assert.deepEqual(releases.map((r) => r.name), ['triton']);
+    assert.deepEqual(releases[0]!.revisions.map((r) => [r.revision, r.status]), [[1, 'superseded'], [2, 'deployed']]);
+    assert.equal(releases[0]!.revisions[0]!.values['modelRepositoryPath'], first.repositoryUri);
+    const record = await readRecord(good);
+    assert.deepEqual(record.events.map((e) => e.kind), ['promoted', 'promoted']);
+    assert.equal(record.live?.helmRevision, 2);
+  });
+
+  it('in place: deploy, regress (rolled back), the same regression again (rolled back again), a good deploy: succeeds', async () => {
     const good = testSpec();
     const first = await (await start(good)).result();
 
     for (const attempt of [1, 2]) {
-      const regressing = await start(variantOf(good, 0.4));
+      const regressing = await start(inPlace(variantOf(good, 0.4)));
       const failure = await failureOf(regressing.result());
-      if (attempt === 2) await recordHistory('deploy-record-regression-rolled-back-again', regressing);
+      if (attempt === 2) await recordHistory('deploy-in-place-rolled-back-again', regressing);
       assert.equal(failure.type, 'SlaRegression', `attempt ${attempt}: ${failure.message}`);
       const evidence = failure.details?.[0] as SlaEvidence;
       assert.ok(evidence.rollback?.verified, `attempt ${attempt}`);
@@ -43,7 +68,7 @@ describe('release lineage on the sim target', () => {
 
     const lastRun = await start(good);
     const last = await lastRun.result();
-    await recordHistory('deploy-record-promoted', lastRun);
+    await recordHistory('deploy-preview-promoted-after-rollbacks', lastRun);
     await recordHistory('engine-build-cached', env.client.workflow.getHandle(`${lastRun.workflowId}/engine/resnet50`));
     assert.equal(last.outcome, 'succeeded');
     assert.ok(last.variants.every((v) => v.baselineThroughput !== null && !v.comparison.regressed), JSON.stringify(last.variants.map((v) => v.comparison)));
@@ -129,10 +154,10 @@ describe('release lineage on the sim target', () => {
     assert.ok(resnet.repeated!.tolerance < 0.2, `tolerance ${resnet.repeated!.tolerance}`);
   });
 
-  it('fails a release whose sweeps stay inconclusive, and rolls it back', async () => {
+  it('in place: fails a release whose sweeps stay inconclusive, and rolls it back', async () => {
     const baseline = withRepeats(testSpec(), 3);
     await (await start(baseline)).result();
-    const failure = await failureOf((await start(variantOf(baseline, 0, [{ stage: 'validation', times: 10, kind: 'latency-spike' }]))).result());
+    const failure = await failureOf((await start(inPlace(variantOf(baseline, 0, [{ stage: 'validation', times: 10, kind: 'latency-spike' }])))).result());
     assert.equal(failure.type, 'SlaRegression');
     const evidence = failure.details?.[0] as SlaEvidence;
     assert.ok(evidence.rollback?.verified);

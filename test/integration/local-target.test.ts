@@ -4,7 +4,9 @@
  * a GKE T4 pool, the driver DaemonSet makes the GPUs appear, the engine build and perf sweeps run
  * as real Jobs whose containers run on this CPU, the repository goes to the GCS emulator, Helm
  * installs the chart for real, a real Triton serves each Triton pod's repository version and the
- * real perf_analyzer measures it; a slower model version is rolled back by real `helm rollback`.
+ * real perf_analyzer measures it. A new release is validated on a preview beside the live one
+ * before it takes traffic; a slower model version is rejected there, or (in place) rolled back by
+ * real `helm rollback`, as is a release that regresses in its bake period.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -25,7 +27,7 @@ import { validateSpec } from '../../src/spec/validate.js';
 import { createLocalClients } from '../../src/targets/local/index.js';
 import { ensureLocalModels } from '../../src/targets/local/models.js';
 import { createPipelineWorker } from '../../src/worker.js';
-import { progressQuery, type SlaEvidence } from '../../src/workflows/definitions.js';
+import { approveUpdate, progressQuery, type SlaEvidence } from '../../src/workflows/definitions.js';
 import type { deployTriton } from '../../src/workflows/deploy.js';
 import type { reoptimizeTriton } from '../../src/workflows/reoptimize.js';
 import { withCauses } from '../helpers/causes.js';
@@ -90,7 +92,7 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
     });
     firstRepository = result.repositoryUri;
     const progress = await handle.query(progressQuery);
-    assert.deepEqual(progress.stages.map((s) => s.status), Array(8).fill('completed'), JSON.stringify(progress.stages));
+    assert.deepEqual(progress.stages.map((s) => s.status), Array(10).fill('completed'), JSON.stringify(progress.stages));
 
     // GKE-shaped kwok nodes: the GPU pool's nodes report their GPU once the driver pod on them is Ready.
     const nodes = JSON.parse(await kubectl('get', 'nodes', '-l', `cloud.google.com/gke-nodepool=${spec.nodePool.name}`, '-o', 'json')) as { items: Array<{ metadata: { labels: Record<string, string> }; status: { allocatable: Record<string, string> } }> };
@@ -110,7 +112,8 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
     // Each variant was measured by the real perf_analyzer against the real Triton, `repeats` times.
     const { repeats } = spec.models[0]!.sla;
     const perf = jobs.items.filter((j) => j.metadata.name.startsWith('perf-'));
-    assert.equal(perf.length, 2 * repeats);
+    // Validation on the preview, then one bake sweep of each variant on the live release.
+    assert.equal(perf.length, 2 * repeats + 2);
     assert.match(await kubectl('logs', `job/${perf[0]!.metadata.name}`, '-n', JOB_NAMESPACE), /perf_analyzer 2\.51 against the Triton of pod[\s\S]*Request concurrency: 4[\s\S]*===PERF_CSV_BEGIN===/);
     for (const variant of result.variants) {
       assert.ok(variant.verdict.passed && variant.verdict.bestThroughput! >= 20, JSON.stringify(variant.verdict));
@@ -132,10 +135,10 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
     assert.ok(objects.some((uri) => uri.endsWith('/config.pbtxt')), objects.join('\n'));
   });
 
-  it('rolls a slower model version back to revision 1 with helm rollback and fails with SlaRegression', async () => {
+  it('in place: rolls a slower model version back to revision 1 with helm rollback and fails with SlaRegression', async () => {
     assert.ok(firstRepository, 'needs the first release');
     const example = exampleSpec('local');
-    const regressing = validateSpec({ ...example, cluster: { name: spec.cluster.name }, approval: { required: false }, models: example.models.map((m) => ({ ...m, source: models['resnet-mini-slow'] })) });
+    const regressing = validateSpec({ ...example, cluster: { name: spec.cluster.name }, approval: { required: false }, release: { ...example.release, strategy: 'in-place' }, models: example.models.map((m) => ({ ...m, source: models['resnet-mini-slow'] })) });
     assert.ok(regressing.ok);
     const handle = await deploy(regressing.spec);
     const failure = applicationFailureIn(await handle.result().then((r) => assert.fail(`the regression must fail the run: ${r.variants.map((v) => `${v.variant} ${v.comparison.reason}`).join('; ')}`), (e: unknown) => e));
@@ -151,30 +154,72 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
     assert.ok(args.includes(firstRepository), `${args} serves ${firstRepository}`);
   });
 
-  it('rolls the same slower model back again (gated against what serves, not revision numbers); a good deploy then succeeds', async () => {
+  it('rejects the same slower model on its preview (gated against what serves, not revision numbers); a good deploy then succeeds', async () => {
     assert.ok(firstRepository, 'needs the first release and its rollback');
     const example = exampleSpec('local');
     const regressing = validateSpec({ ...example, cluster: { name: spec.cluster.name }, approval: { required: false }, models: example.models.map((m) => ({ ...m, source: models['resnet-mini-slow'] })) });
     assert.ok(regressing.ok);
     const failure = applicationFailureIn(await (await deploy(regressing.spec)).result().then(() => assert.fail('the same regression must fail again'), (e: unknown) => e));
     assert.equal(failure?.type, 'SlaRegression', String(failure));
-    assert.match(failure.message, /against the live release \(record generation 1/);
-    assert.equal((failure.details?.[0] as SlaEvidence).rollback?.verified, true);
+    assert.match(failure.message, /against the live release \(record generation 1[\s\S]*the live release never changed/);
+    assert.equal((failure.details?.[0] as SlaEvidence).rollback, null);
+    assert.deepEqual((await helm().history(spec.release.name, spec.release.namespace)).map((r) => r.revision), [1, 2, 3], 'the live release was not touched');
+    assert.deepEqual(await helm().history(`${spec.release.name}-preview`, spec.release.namespace), [], 'the preview is gone');
 
     const good = await withCauses((await deploy(spec)).result());
     assert.ok(good.variants.every((v) => v.baselineThroughput !== null && !v.comparison.regressed), JSON.stringify(good.variants.map((v) => v.comparison.reason)));
     const history = await helm().history(spec.release.name, spec.release.namespace);
-    assert.deepEqual(history.map((r) => r.status), ['superseded', 'superseded', 'superseded', 'superseded', 'superseded', 'deployed']);
-    assert.match(history[4]!.description, /Rollback to 3/);
+    assert.deepEqual(history.map((r) => r.status), ['superseded', 'superseded', 'superseded', 'deployed']);
+    assert.match(history[2]!.description, /Rollback to 1/);
 
-    // The release record in the GCS emulator: two rollbacks between two promotions.
+    // The release record in the GCS emulator: a rollback between two promotions (a rejection changes nothing).
     const store = createGcsStore(gcs.storage);
     const generations = (await store.list(`${spec.bucket}/releases/${spec.project}/${spec.cluster.name}/default/triton/`)).sort();
-    assert.equal(generations.length, 4, generations.join('\n'));
+    assert.equal(generations.length, 3, generations.join('\n'));
     const record = JSON.parse(Buffer.from((await store.read(generations.at(-1)!))!).toString('utf8')) as ReleaseRecord;
-    assert.deepEqual(record.events.map((e) => e.kind), ['promoted', 'rolled-back', 'rolled-back', 'promoted']);
+    assert.deepEqual(record.events.map((e) => e.kind), ['promoted', 'rolled-back', 'promoted']);
     assert.equal(record.live?.repositoryUri, good.repositoryUri);
     assert.equal(record.live?.baselines[0]?.samples.length, spec.models[0]!.sla.repeats);
+  });
+
+  it('serves the preview beside the live release without production traffic, promotes on approval, and rolls back a regression found in the bake period', async () => {
+    const live = (await helm().history(spec.release.name, spec.release.namespace)).at(-1)!;
+    const liveRepository = (await helm().values(spec.release.name, spec.release.namespace, live.revision))['modelRepositoryPath'];
+    // A noisy neighbour on the promoted release: every bake sweep sees its latencies 100x.
+    const baking = validateSpec({ ...exampleSpec('local'), cluster: { name: spec.cluster.name }, approval: { required: true, timeoutSeconds: 900 }, simulation: { speed: 0, regression: 0, faults: [{ stage: 'bake', kind: 'latency-spike', times: 3 }] } });
+    assert.ok(baking.ok, JSON.stringify(!baking.ok && baking.errors));
+    const handle = await deploy(baking.spec);
+    const result = handle.result().then(() => assert.fail('the bake regression must fail the run'), (e: unknown) => e);
+    for (let i = 0; i < 1200 && !(await handle.query(progressQuery)).awaitingApproval; i++) await new Promise((r) => setTimeout(r, 500));
+    const { approval } = await handle.query(progressQuery);
+    assert.ok(approval, 'the validated preview awaits approval');
+
+    // Triton on both: the preview serves the new version, the live release still the old one.
+    const clients = createLocalClients({ kwokDir, stateDir: await tempDir('local-probe'), storage: gcs.storage, helm: join(PROJECT_ROOT, '.tools/bin/helm') });
+    const probe = clients.triton({ project: spec.project, zone: spec.zone, cluster: spec.cluster.name });
+    const [previewServes, liveServes] = await Promise.all([probe.ready({ release: `${spec.release.name}-preview`, namespace: spec.release.namespace }), probe.ready({ release: spec.release.name, namespace: spec.release.namespace })]);
+    assert.equal(previewServes.ready && liveServes.ready, true);
+    assert.equal(liveServes.modelRepository, liveRepository);
+    assert.match(previewServes.modelRepository!, new RegExp(approval.repositoryVersion));
+    // No production endpoint points at the preview: the live Service selects only the live pods.
+    const endpointPods = async (service: string) =>
+      (await kubectl('get', 'endpoints', service, '-n', spec.release.namespace, '-o', 'jsonpath={.subsets[*].addresses[*].targetRef.name}')).split(' ').filter(Boolean);
+    const [liveEndpoints, previewEndpoints] = await Promise.all([endpointPods(spec.release.name), endpointPods(`${spec.release.name}-preview`)]);
+    assert.ok(liveEndpoints.length > 0 && liveEndpoints.every((pod) => !pod.startsWith(`${spec.release.name}-preview`)), liveEndpoints.join(' '));
+    assert.ok(previewEndpoints.length === 1 && previewEndpoints[0]!.startsWith(`${spec.release.name}-preview`), previewEndpoints.join(' '));
+
+    await handle.executeUpdate(approveUpdate, { args: [{ runId: approval.runId, by: 'test' }] });
+    const failure = applicationFailureIn(await result);
+    assert.equal(failure?.type, 'SlaRegression', String(failure));
+    assert.match(failure.message, /regressed in the bake period/);
+    const evidence = failure.details?.[0] as SlaEvidence;
+    assert.equal(evidence.rollback?.verified, true);
+    assert.equal(evidence.rollback?.servingRepository, liveRepository);
+    assert.ok(evidence.bake?.every((b) => b.verdict.regressed && b.remeasured === 2), JSON.stringify(evidence.bake));
+    const history = await helm().history(spec.release.name, spec.release.namespace);
+    assert.deepEqual(history.slice(-2).map((r) => r.status), ['superseded', 'deployed']);
+    assert.match(history.at(-1)!.description, new RegExp(`Rollback to ${live.revision}`));
+    assert.equal((await helm().values(spec.release.name, spec.release.namespace, history.at(-1)!.revision))['modelRepositoryPath'], liveRepository);
   });
 
   it('re-optimizes on real measurements: promotes a config that beats the live one (batches of 8 that a load of 4 never fills)', async () => {

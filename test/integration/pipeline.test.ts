@@ -1,7 +1,8 @@
 /**
  * The deployment workflow on the sim target against a real Temporal dev server: happy path,
- * retries, permanent failures, SLA regression with rollback, approval and abort, one run per
- * release, the dry run, and a worker killed mid-build.
+ * retries, permanent failures, SLA regression rejected on the preview or rolled back in place,
+ * approval (named, expiring) and abort as Updates, one run per release, the dry run, and a worker
+ * killed mid-build.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -10,7 +11,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { execa } from 'execa';
 import { EXIT, runCli } from '../../src/client/cli.js';
-import { abortSignal, approveSignal, progressQuery, type SlaEvidence } from '../../src/workflows/definitions.js';
+import { WorkflowUpdateFailedError, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { abortUpdate, approveUpdate, progressQuery, type OperatorRequest, type SlaEvidence } from '../../src/workflows/definitions.js';
 import {
   activityAttempts,
   env,
@@ -19,15 +21,28 @@ import {
   recordHistory,
   start,
   stateDir,
+  TASK_QUEUE,
   testSpec,
   useHarness,
   waitFor,
+  workflowIdOf,
   world,
 } from '../helpers/harness.js';
 import { specWith } from '../helpers/specs.js';
 import { PROJECT_ROOT, unique } from '../helpers/temporal.js';
 
 useHarness();
+
+const awaitingApproval = (handle: WorkflowHandle) => waitFor(async () => ((await handle.query(progressQuery)).awaitingApproval ? true : undefined), 'the approval gate');
+
+/** The reason an Update was refused (its validator's message). */
+async function refusal(update: Promise<unknown>): Promise<string> {
+  const error = await update.then(() => assert.fail('the update must be refused'), (e: unknown) => e);
+  assert.ok(error instanceof WorkflowUpdateFailedError, String(error));
+  return (error.cause as Error).message;
+}
+
+const operatorRequest = (handle: WorkflowHandleWithFirstExecutionRunId, extra: Omit<OperatorRequest, 'runId'> = {}): [OperatorRequest] => [{ runId: handle.firstExecutionRunId, by: 'test', ...extra }];
 
 describe('deployment workflow on the sim target', () => {
   it('runs every stage and leaves one cluster, pool, repository version, revision and HPA', async () => {
@@ -42,12 +57,18 @@ describe('deployment workflow on the sim target', () => {
     const progress = await handle.query(progressQuery);
     assert.deepEqual(
       progress.stages.map((s) => s.status),
-      ['completed', 'completed', 'completed', 'completed', 'completed', 'completed', 'completed', 'completed'],
+      Array(10).fill('completed'),
     );
+    assert.deepEqual(progress.stages.map((s) => s.name), ['cluster', 'driver', 'engines', 'repository', 'preview', 'validation', 'release', 'bake', 'autoscaling', 'report']);
+    assert.equal(result.strategy, 'preview');
+    assert.ok(result.bake!.length === 4 && result.bake!.every((b) => !b.verdict.regressed), JSON.stringify(result.bake));
     const snapshot = await inspect(spec);
     assert.equal(snapshot.clusters, 1);
     assert.equal(snapshot.nodePools.length, 1);
-    assert.equal(snapshot.releases.length, 1);
+    // The preview was validated, then removed before the live release took its config.
+    assert.deepEqual(snapshot.releases.map((r) => r.name), ['triton']);
+    const previewOps = (await world().operations()).filter((op) => op.deploymentId === handle.workflowId && op.mutating && op.resource.includes('triton-preview'));
+    assert.deepEqual(previewOps.map((op) => op.op), ['helm.upgrade', 'helm.uninstall']);
     assert.equal(snapshot.releases[0]!.revisions.length, 1);
     assert.ok(snapshot.kubeObjects.some((o) => o.kind === 'HorizontalPodAutoscaler'));
     assert.equal(snapshot.bucketObjects.filter((uri) => uri.includes('/manifests/')).length, 1);
@@ -55,7 +76,7 @@ describe('deployment workflow on the sim target', () => {
     assert.ok(result.report && existsSync(result.report.path));
     const resnet = result.variants.find((v) => v.variant === 'ResNet50-INT8-2')!;
     assert.equal(resnet.verdict.passed, true);
-    await recordHistory('deploy-succeeded', handle);
+    await recordHistory('deploy-preview-succeeded', handle);
   });
 
   it('retries a transient fault and succeeds; the history shows the retries', async () => {
@@ -63,8 +84,9 @@ describe('deployment workflow on the sim target', () => {
     const handle = await start(spec);
     const result = await handle.result();
     assert.equal(result.outcome, 'succeeded');
-    assert.deepEqual(await activityAttempts(handle, 'upgradeRelease'), [3]);
-    await recordHistory('deploy-transient-retries', handle);
+    // The fault is on stage release: the preview's upgrade was first time right, the live release's met it.
+    assert.deepEqual(await activityAttempts(handle, 'upgradeRelease'), [1, 3]);
+    await recordHistory('deploy-preview-transient-retries', handle);
   });
 
   it('fails fast on a permanent fault with its type, without retrying', async () => {
@@ -88,7 +110,7 @@ describe('deployment workflow on the sim target', () => {
     assert.deepEqual(deletes.map((op) => op.op), ['nodepool.delete', 'cluster.delete']);
   });
 
-  it('rolls a regressing release back to revision 1 and fails with SlaRegression and the evidence', async () => {
+  it('rejects a regressing release on its preview: the live release never changes', async () => {
     const first = testSpec();
     const firstResult = await (await start(first)).result();
     const second = specWith(() => undefined);
@@ -96,7 +118,31 @@ describe('deployment workflow on the sim target', () => {
     const regressing = await start(second);
     const failure = await failureOf(regressing.result());
     assert.equal(failure.type, 'SlaRegression');
-    await recordHistory('deploy-sla-regression-rolled-back', regressing);
+    assert.match(failure.message, /validated on the preview, which was removed: the live release never changed/);
+    const evidence = failure.details?.[0] as SlaEvidence;
+    assert.equal(evidence.rollback, null);
+    assert.ok(evidence.variants.some((v) => v.comparison.regressed));
+    assert.equal((await regressing.query(progressQuery)).outcome, 'rejected');
+    await recordHistory('deploy-preview-rejected', regressing);
+    const releases = (await inspect(first)).releases;
+    assert.deepEqual(releases.map((r) => r.name), ['triton']);
+    assert.deepEqual(releases[0]!.revisions.map((r) => [r.revision, r.status]), [[1, 'deployed']]);
+    assert.equal(releases[0]!.revisions[0]!.values['modelRepositoryPath'], firstResult.repositoryUri);
+    // Nothing of the rejected version is left in the bucket.
+    const version = (await regressing.query(progressQuery)).stages.find((s) => s.name === 'repository')!.detail!.split(' ')[0]!;
+    assert.equal((await inspect(first)).bucketObjects.filter((uri) => uri.startsWith(version)).length, 0);
+  });
+
+  it('in place: rolls a regressing release back to revision 1 and fails with SlaRegression and the evidence', async () => {
+    const first = testSpec();
+    const firstResult = await (await start(first)).result();
+    const second = specWith(() => undefined);
+    Object.assign(second, structuredClone(first), { simulation: { speed: 0, faults: [], regression: 0.4 } });
+    second.release = { ...second.release, strategy: 'in-place' };
+    const regressing = await start(second);
+    const failure = await failureOf(regressing.result());
+    assert.equal(failure.type, 'SlaRegression');
+    await recordHistory('deploy-in-place-regression-rolled-back', regressing);
     const evidence = failure.details?.[0] as SlaEvidence;
     assert.equal(evidence.rollback?.toRevision, 1);
     assert.equal(evidence.rollback?.verified, true);
@@ -132,23 +178,80 @@ describe('deployment workflow on the sim target', () => {
     assert.ok(evidence.variants.filter((v) => v.repeated).every((v) => v.repeated!.width === 0), JSON.stringify(evidence.variants.map((v) => v.repeated)));
   });
 
-  it('waits at the approval gate and promotes on approve', async () => {
+  it('waits at the approval gate with the preview serving, and promotes on an approval that names the run', async () => {
     const spec = testSpec((s) => (s.approval = { required: true }));
     const handle = await start(spec);
-    await waitFor(async () => ((await handle.query(progressQuery)).awaitingApproval ? true : undefined), 'the approval gate');
-    assert.equal((await inspect(spec)).kubeObjects.some((o) => o.kind === 'HorizontalPodAutoscaler'), false);
-    await handle.signal(approveSignal, { by: 'test' });
+    await awaitingApproval(handle);
+    const waiting = await inspect(spec);
+    assert.equal(waiting.kubeObjects.some((o) => o.kind === 'HorizontalPodAutoscaler'), false);
+    assert.deepEqual(waiting.releases.map((r) => r.name), ['triton-preview'], 'only the preview serves while approval is awaited');
+    const progress = await handle.query(progressQuery);
+    assert.equal(progress.approval?.runId, handle.firstExecutionRunId);
+    assert.match(await refusal(handle.executeUpdate(approveUpdate, { args: [{ runId: 'another-run', by: 'test' }] })), /run another-run is not this run/);
+    assert.match(await refusal(handle.executeUpdate(approveUpdate, { args: [{} as OperatorRequest] })), /name the run to act on/);
+    const answer = await handle.executeUpdate(approveUpdate, { args: operatorRequest(handle) });
+    assert.equal(answer.runId, handle.firstExecutionRunId);
     assert.equal((await handle.result()).outcome, 'succeeded');
+    await recordHistory('deploy-preview-approved', handle);
+    // A finished run has nothing to approve: the server refuses the Update itself.
+    await assert.rejects(handle.executeUpdate(approveUpdate, { args: operatorRequest(handle) }), /already completed/);
   });
 
-  it('aborts on signal: the release goes back to the previous revision', async () => {
+  it('the CLI prints the Web UI input, approves the run awaiting approval, and refuses what has nothing to approve (exit 7)', async () => {
+    const spec = testSpec((s) => (s.approval = { required: true }));
+    const specFile = join(stateDir, `${spec.project}-cli.json`);
+    await writeFile(specFile, JSON.stringify(spec));
+    const lines: string[] = [];
+    const out = { log: (l: string) => lines.push(l), error: (l: string) => lines.push(l) };
+    const printed: string[] = [];
+    assert.equal(await runCli(['input', '-f', specFile], { log: (l) => printed.push(l), error: () => undefined }, () => assert.fail('input must not connect')), EXIT.ok);
+    const input = JSON.parse(printed.join('\n')) as { spec: unknown };
+    const handle = await env.client.workflow.start('deployTriton', { workflowId: workflowIdOf(spec), taskQueue: TASK_QUEUE, args: [input] });
+    assert.equal(await runCli(['approve', '-f', specFile, '--run', 'not-this-run'], out, async () => env.client), EXIT.refused);
+    await awaitingApproval(handle);
+    assert.equal(await runCli(['approve', '-f', specFile, '--by', 'alice'], out, async () => env.client), EXIT.ok);
+    assert.match(lines.join('\n'), new RegExp(`approved ${handle.workflowId.replace(/\//g, '\\/')} run ${handle.firstExecutionRunId}`));
+    assert.equal((await handle.result()).outcome, 'succeeded');
+    assert.equal(await runCli(['abort', '-f', specFile], out, async () => env.client), EXIT.refused);
+  });
+
+  it('refuses an approval sent before validation has passed: it never pre-approves', async () => {
+    const spec = testSpec((s) => {
+      s.approval = { required: true, timeoutSeconds: 600 };
+      s.simulation!.speed = 0.01;
+    });
+    const handle = await start(spec);
+    await waitFor(async () => ((await handle.query(progressQuery)).stage === 'engines' ? true : undefined), 'the engine stage');
+    assert.match(await refusal(handle.executeUpdate(approveUpdate, { args: operatorRequest(handle) })), /nothing to approve: run \S+ is at stage engines/);
+    await awaitingApproval(handle);
+    await handle.executeUpdate(abortUpdate, { args: operatorRequest(handle) });
+    assert.equal((await failureOf(handle.result())).type, 'Aborted');
+  });
+
+  it('aborts when the approval expires: the preview is removed and the live release is unchanged', async () => {
+    const first = testSpec();
+    await (await start(first)).result();
+    const second = structuredClone(first);
+    second.approval = { required: true, timeoutSeconds: 2 };
+    const handle = await start(second);
+    const failure = await failureOf(handle.result());
+    assert.equal(failure.type, 'ApprovalExpired');
+    await recordHistory('deploy-preview-approval-expired', handle);
+    assert.match(failure.message, /not approved within 2 s .*the preview removed and the live release unchanged/);
+    assert.equal((await handle.query(progressQuery)).outcome, 'aborted');
+    const releases = (await inspect(first)).releases;
+    assert.deepEqual(releases.map((r) => [r.name, r.revisions.length]), [['triton', 1]]);
+  });
+
+  it('in place: an abort rolls the release back to the previous revision', async () => {
     const first = testSpec();
     await (await start(first)).result();
     const second = structuredClone(first);
     second.approval = { required: true };
+    second.release = { ...second.release, strategy: 'in-place' };
     const handle = await start(second);
-    await waitFor(async () => ((await handle.query(progressQuery)).awaitingApproval ? true : undefined), 'the approval gate');
-    await handle.signal(abortSignal, { by: 'test', reason: 'changed my mind' });
+    await awaitingApproval(handle);
+    await handle.executeUpdate(abortUpdate, { args: operatorRequest(handle, { reason: 'changed my mind' }) });
     const failure = await failureOf(handle.result());
     assert.equal(failure.type, 'Aborted');
     assert.match(failure.message, /changed my mind/);
@@ -156,7 +259,7 @@ describe('deployment workflow on the sim target', () => {
     assert.equal(release.revisions.at(-1)!.status, 'deployed');
     assert.match(release.revisions.at(-1)!.description, /Rollback to 1/);
     assert.equal((await handle.query(progressQuery)).outcome, 'aborted');
-    await recordHistory('deploy-aborted-at-approval', handle);
+    await recordHistory('deploy-in-place-aborted-at-approval', handle);
   });
 
   it('refuses a second deploy of a release that is deploying, naming the running one', async () => {
@@ -169,7 +272,7 @@ describe('deployment workflow on the sim target', () => {
     const code = await runCli(['deploy', '-f', specFile, '--detach'], out, async () => env.client);
     assert.equal(code, EXIT.busy);
     assert.match(lines.join('\n'), new RegExp(`already has a deployment running: workflow ${handle.workflowId.replace(/\//g, '\\/')}`));
-    await handle.signal(abortSignal, { by: 'test' });
+    await handle.executeUpdate(abortUpdate, { args: operatorRequest(handle) });
     await failureOf(handle.result());
   });
 

@@ -8,14 +8,16 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { EXIT, runCli } from '../../src/client/cli.js';
+import { applicationFailureIn } from '../../src/errors.js';
 import { deploymentWorkflowId, reoptimizationWorkflowId, scheduleIdFor } from '../../src/plan/ids.js';
 import { releaseKeyOf } from '../../src/release/record.js';
 import { reoptimizeRequestOf } from '../../src/spec/reoptimize-request.js';
 import type { DeploymentSpec, DeploymentSpecInput, SearchSpace } from '../../src/spec/schema.js';
 import { validateSpec } from '../../src/spec/validate.js';
 import { parseModelConfig } from '../../src/triton/model-config.js';
-import { approveSignal, progressQuery } from '../../src/workflows/definitions.js';
+import { abortUpdate, approveUpdate, progressQuery } from '../../src/workflows/definitions.js';
 import type { reoptimizeTriton, ReoptimizeResult } from '../../src/workflows/reoptimize.js';
 import { env, inspect, readRecord, recordHistory, start, stateDir, TASK_QUEUE, testSpec, useHarness, waitFor, world } from '../helpers/harness.js';
 
@@ -65,7 +67,7 @@ async function reoptimize(spec: DeploymentSpecInput, workflowId = reoptimization
   if (record !== undefined) {
     await recordHistory(`${record}-request`, handle);
     await recordHistory(`${record}-release`, env.client.workflow.getHandle(deploymentWorkflowId(validated(spec))));
-    await recordHistory('reoptimize-candidate', env.client.workflow.getHandle(children[0]!));
+    await recordHistory(`${record}-candidate`, env.client.workflow.getHandle(children[0]!));
   }
   return result;
 }
@@ -93,7 +95,7 @@ describe('re-optimization', () => {
   it('promotes a config that beats the incumbent, both measured again in the same session', async () => {
     const spec = resnetSpec(1, {});
     await (await start(spec)).result();
-    const result = await reoptimize(spec, undefined, 'reoptimize-promoted');
+    const result = await reoptimize(spec, undefined, 'reoptimize-promoted-preview');
     assert.equal(result.outcome, 'promoted', JSON.stringify(result));
     const [model] = result.models;
     assert.equal(model!.winner?.instances, 4, JSON.stringify(model!.confirmation));
@@ -172,7 +174,7 @@ describe('re-optimization', () => {
     spec.approval = { required: true };
     const first = await start(spec);
     await waitFor(async () => ((await first.query(progressQuery)).awaitingApproval ? true : undefined), 'the first approval');
-    await first.signal(approveSignal, { by: 'test' });
+    await first.executeUpdate(approveUpdate, { args: [{ runId: first.firstExecutionRunId, by: 'test' }] });
     await first.result();
 
     const file = join(stateDir, `${spec.project}-together.json`);
@@ -200,7 +202,7 @@ describe('re-optimization', () => {
     assert.equal(await runCli(['deploy', '-f', file, '--detach'], { log: (l) => deploying.push(l), error: (l) => deploying.push(l) }, async () => env.client), EXIT.busy);
     assert.match(deploying.join('\n'), new RegExp(`already has a re-optimization running: workflow ${releaseId.replace(/\//g, '\\/')} \\(reoptimizeRelease`));
 
-    await session.signal(approveSignal, { by: 'test' });
+    await session.executeUpdate(approveUpdate, { args: [{ runId: holder.runId, by: 'test' }] });
     const [scheduledResult, cliExit] = await Promise.all([scheduledRun.result(), fromCli]);
     const outcomes = [scheduledResult.outcome, cliExit === EXIT.busy ? 'busy' : 'ran'];
     assert.equal(outcomes.filter((o) => o === 'busy').length, 1, `${JSON.stringify(outcomes)}\n${lines.join('\n')}`);
@@ -208,6 +210,31 @@ describe('re-optimization', () => {
     else assert.match(lines.join('\n'), /refused: release .* already has a re-optimization running/);
     const release = (await inspect(spec)).releases.find((r) => r.name === 'triton')!;
     assert.equal(release.revisions.length, 2, 'one promotion');
+  });
+
+  it('aborts a running search on an Update that names its run: nothing promoted, the canary removed', async () => {
+    const spec = resnetSpec(1, {});
+    spec.simulation!.speed = 0.01;
+    await (await start(spec)).result();
+    const handle = await env.client.workflow.start<typeof reoptimizeTriton>('reoptimizeTriton', {
+      workflowId: reoptimizationWorkflowId(releaseKeyOf(validated(spec))),
+      taskQueue: TASK_QUEUE,
+      args: [{ release: reoptimizeRequestOf(validated(spec)) }],
+    });
+    const session = env.client.workflow.getHandle(deploymentWorkflowId(validated(spec)));
+    const holder = await waitFor(async () => {
+      const running = await session.describe().catch(() => null);
+      return running?.type === 'reoptimizeRelease' && running.status.name === 'RUNNING' ? running : undefined;
+    }, 'the re-optimization holding the release');
+    const refused = await session.executeUpdate(abortUpdate, { args: [{ runId: 'another-run', by: 'test' }] }).then(() => assert.fail('must be refused'), (e: unknown) => e);
+    assert.ok(refused instanceof WorkflowUpdateFailedError && /name this run to abort it/.test((refused.cause as Error).message), String(refused));
+    const answer = await session.executeUpdate(abortUpdate, { args: [{ runId: holder.runId, by: 'test', reason: 'maintenance window' }] });
+    assert.equal(answer.runId, holder.runId);
+    const failure = await handle.result().then(() => assert.fail('the aborted run must fail'), (e: unknown) => applicationFailureIn(e));
+    assert.equal(failure?.type, 'Aborted');
+    assert.match(failure.message, /maintenance window; nothing was promoted/);
+    const releases = (await inspect(spec)).releases;
+    assert.deepEqual(releases.map((r) => [r.name, r.revisions.length]), [['triton', 1]], 'the canary is gone and the live release untouched');
   });
 
   it('creates, lists and deletes the re-optimization schedule from the CLI; it stores the release, not the spec', async () => {

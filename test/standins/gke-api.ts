@@ -1,9 +1,14 @@
 /**
  * A local stand-in of the GKE REST API (container.googleapis.com v1, location-based paths), as
  * much as the pipeline uses: get/list/create/update/delete clusters, get/create/delete node pools,
- * operations, and the Service Usage check gcloud makes before a create, with realistic states (PROVISIONING for a few reads, then RUNNING) and errors
- * in GCP's JSON error shape. Real gcloud talks to it through its container endpoint override.
+ * get/list operations, and the Service Usage check gcloud makes before a create, with realistic
+ * states and errors in GCP's JSON error shape. Every create, delete and update is a long-running
+ * operation, RUNNING for a few reads (PROVISIONING, or STOPPING while it deletes), then DONE; as GKE,
+ * it runs ONE operation at a time per cluster (node pools included) and refuses a second mutating
+ * call while one runs with 400 FAILED_PRECONDITION "Cluster is running incompatible operation
+ * operation-…". Real gcloud talks to it through its container endpoint override.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 type Status = 'PROVISIONING' | 'RUNNING' | 'STOPPING' | 'ERROR' | 'RECONCILING';
@@ -11,7 +16,6 @@ type Status = 'PROVISIONING' | 'RUNNING' | 'STOPPING' | 'ERROR' | 'RECONCILING';
 interface NodePool {
   name: string;
   status: Status;
-  readsUntilRunning: number;
   config: Record<string, unknown>;
   initialNodeCount: number;
   autoscaling?: { enabled?: boolean; minNodeCount?: number; maxNodeCount?: number };
@@ -22,7 +26,6 @@ interface Cluster {
   name: string;
   location: string;
   status: Status;
-  readsUntilRunning: number;
   body: Record<string, unknown>;
   nodePools: Map<string, NodePool>;
 }
@@ -40,6 +43,21 @@ export interface RecordedRequest {
   method: string;
   path: string;
   body: unknown;
+  /** The HTTP status the stand-in answered. */
+  status?: number;
+}
+
+export interface StandInOperation {
+  name: string;
+  operationType: 'CREATE_CLUSTER' | 'DELETE_CLUSTER' | 'CREATE_NODE_POOL' | 'DELETE_NODE_POOL' | 'UPDATE_CLUSTER';
+  status: 'RUNNING' | 'DONE';
+  project: string;
+  location: string;
+  cluster: string;
+  /** clusters/<name>[/nodePools/<pool>] */
+  target: string;
+  startTime: string;
+  endTime?: string;
 }
 
 export interface GkeStandIn {
@@ -49,14 +67,22 @@ export interface GkeStandIn {
   gpuQuota: Map<string, number>;
   inject(error: Omit<InjectedError, 'times'> & { times?: number }): void;
   cluster(project: string, location: string, name: string): Cluster | undefined;
+  /** Every operation started, oldest first. */
+  operations: StandInOperation[];
+  /** Operations started from now on stay RUNNING for this many reads (undefined: the defaults), as a slow GKE. */
+  slowOperations(reads: number | undefined): void;
   close(): Promise<void>;
 }
 
 /**
- * How many reads a new cluster or node pool answers PROVISIONING (GKE takes minutes). Counted in
- * reads, not time, so tests do not depend on the machine's speed; gcloud's create itself reads once.
+ * How many reads an operation stays RUNNING (GKE takes minutes): a new cluster or node pool answers
+ * PROVISIONING, a deleted one STOPPING. Counted in reads of the cluster, its pools or its
+ * operations, not in time, so tests do not depend on the machine's speed; gcloud's create itself
+ * reads once.
  */
 const READS_UNTIL_RUNNING = 3;
+const READS_UNTIL_DELETED = 3;
+const READS_UNTIL_UPDATED = 1;
 
 function send(res: ServerResponse, code: number, body: unknown): void {
   res.writeHead(code, { 'content-type': 'application/json' });
@@ -79,29 +105,68 @@ export async function startGkeStandIn(): Promise<GkeStandIn> {
   const injected: InjectedError[] = [];
   const requests: RecordedRequest[] = [];
   const gpuQuota = new Map<string, number>([['nvidia-tesla-t4', 8]]);
-  let operations = 0;
+  const operations: Array<StandInOperation & { readsLeft: number; complete: () => void }> = [];
   const key = (project: string, location: string, name: string) => `${project}/${location}/${name}`;
+  let slowReads: number | undefined;
 
-  const operation = (project: string, location: string, type: string, target: string) => {
-    operations += 1;
-    const name = `operation-${operations}-${type.toLowerCase()}`;
-    return {
-      name,
-      zone: location,
-      operationType: type,
-      status: 'RUNNING',
-      selfLink: `https://container.googleapis.com/v1/projects/${project}/locations/${location}/operations/${name}`,
-      targetLink: `https://container.googleapis.com/v1/projects/${project}/locations/${location}/${target}`,
+  const operationJson = (op: StandInOperation) => ({
+    name: op.name,
+    zone: op.location,
+    location: op.location,
+    operationType: op.operationType,
+    status: op.status,
+    selfLink: `https://container.googleapis.com/v1/projects/${op.project}/locations/${op.location}/operations/${op.name}`,
+    targetLink: `https://container.googleapis.com/v1/projects/${op.project}/locations/${op.location}/${op.target}`,
+    startTime: op.startTime,
+    ...(op.endTime ? { endTime: op.endTime } : {}),
+  });
+
+  const runningOn = (project: string, location: string, cluster: string) =>
+    operations.find((op) => op.status === 'RUNNING' && op.project === project && op.location === location && op.cluster === cluster);
+
+  /** Starts an operation: RUNNING for `reads` reads, then DONE with `complete` applied. */
+  const startOperation = (
+    project: string,
+    location: string,
+    cluster: string,
+    operationType: StandInOperation['operationType'],
+    target: string,
+    reads: number,
+    complete: () => void,
+  ) => {
+    const op = {
+      name: `operation-${Date.now()}-${randomBytes(4).toString('hex')}`,
+      operationType,
+      status: 'RUNNING' as const,
+      project,
+      location,
+      cluster,
+      target,
       startTime: new Date().toISOString(),
+      readsLeft: slowReads ?? reads,
+      complete,
     };
+    operations.push(op);
+    return operationJson(op);
   };
 
-  /** Each read brings provisioning closer to its end. */
-  const advance = (resource: { status: Status; readsUntilRunning: number }) => {
-    if (resource.status === 'PROVISIONING' || resource.status === 'RECONCILING') {
-      resource.readsUntilRunning -= 1;
-      if (resource.readsUntilRunning <= 0) resource.status = 'RUNNING';
-    }
+  /** Each read of a cluster, its pools or its operations brings its running operation closer to its end. */
+  const advance = (project: string, location: string, cluster: string) => {
+    const op = runningOn(project, location, cluster);
+    if (op === undefined) return;
+    op.readsLeft -= 1;
+    if (op.readsLeft > 0) return;
+    op.status = 'DONE';
+    op.endTime = new Date().toISOString();
+    op.complete();
+  };
+
+  /** GKE's answer to a mutating call while an operation runs on the cluster. */
+  const busy = (res: ServerResponse, project: string, location: string, cluster: string): boolean => {
+    const op = runningOn(project, location, cluster);
+    if (op === undefined) return false;
+    error(res, 400, 'FAILED_PRECONDITION', `Cluster is running incompatible operation ${op.name}.`);
+    return true;
   };
 
   const poolJson = (cluster: Cluster, pool: NodePool) => ({
@@ -136,7 +201,9 @@ export async function startGkeStandIn(): Promise<GkeStandIn> {
     const url = new URL(req.url ?? '/', 'http://standin');
     const method = req.method ?? 'GET';
     const body = await readBody(req);
-    requests.push({ method, path: url.pathname, body });
+    const recorded: RecordedRequest = { method, path: url.pathname, body };
+    requests.push(recorded);
+    res.on('finish', () => (recorded.status = res.statusCode));
     const fault = injected.find((f) => f.times > 0 && f.method === method && f.path.test(url.pathname));
     if (fault) {
       fault.times -= 1;
@@ -152,8 +219,16 @@ export async function startGkeStandIn(): Promise<GkeStandIn> {
     const [, project, location, rest] = m as unknown as [string, string, string, string];
     const parts = rest.split('/');
 
-    if (parts[0] === 'operations' && parts[1] !== undefined && method === 'GET') {
-      return send(res, 200, { name: parts[1], status: 'DONE', operationType: 'UNKNOWN', zone: location });
+    if (parts[0] === 'operations' && method === 'GET') {
+      const inLocation = (op: StandInOperation) => op.project === project && (location === '-' || op.location === location);
+      if (parts[1] === undefined) {
+        for (const op of operations.filter((o) => inLocation(o) && o.status === 'RUNNING')) advance(op.project, op.location, op.cluster);
+        return send(res, 200, { operations: operations.filter(inLocation).map(operationJson) });
+      }
+      const op = operations.find((o) => inLocation(o) && o.name === parts[1]);
+      if (op === undefined) return error(res, 404, 'NOT_FOUND', `Not found: projects/${project}/locations/${location}/operations/${parts[1]}.`);
+      advance(op.project, op.location, op.cluster);
+      return send(res, 200, operationJson(op));
     }
     if (parts[0] !== 'clusters') return error(res, 404, 'NOT_FOUND', `unknown path ${url.pathname}`);
 
@@ -175,45 +250,43 @@ export async function startGkeStandIn(): Promise<GkeStandIn> {
           pools.set(String(pool['name']), {
             name: String(pool['name']),
             status: 'PROVISIONING',
-            readsUntilRunning: READS_UNTIL_RUNNING,
             config: (pool['config'] as Record<string, unknown>) ?? {},
             initialNodeCount: Number(pool['initialNodeCount'] ?? 1),
           });
         }
-        clusters.set(key(project, location, name), {
-          name,
-          location,
-          status: 'PROVISIONING',
-          readsUntilRunning: READS_UNTIL_RUNNING,
-          body: request,
-          nodePools: pools,
-        });
-        return send(res, 200, operation(project, location, 'CREATE_CLUSTER', `clusters/${name}`));
+        const created: Cluster = { name, location, status: 'PROVISIONING', body: request, nodePools: pools };
+        clusters.set(key(project, location, name), created);
+        return send(res, 200, startOperation(project, location, name, 'CREATE_CLUSTER', `clusters/${name}`, READS_UNTIL_RUNNING, () => {
+          created.status = 'RUNNING';
+          for (const pool of created.nodePools.values()) pool.status = 'RUNNING';
+        }));
       }
     }
 
     const cluster = clusters.get(key(project, location, parts[1] ?? ''));
     const notFound = () => error(res, 404, 'NOT_FOUND', `Not found: projects/${project}/locations/${location}/clusters/${parts[1]}.`);
 
+    if (cluster !== undefined && method === 'GET') advance(project, location, cluster.name);
+    // The read may have ended the cluster's deletion.
+    if (cluster !== undefined && !clusters.has(key(project, location, cluster.name))) return notFound();
+
     if (parts.length === 2) {
       if (cluster === undefined) return notFound();
-      if (method === 'GET') {
-        advance(cluster);
-        return send(res, 200, clusterJson(cluster));
-      }
+      if (method === 'GET') return send(res, 200, clusterJson(cluster));
       if (method === 'DELETE') {
-        clusters.delete(key(project, location, cluster.name));
-        return send(res, 200, operation(project, location, 'DELETE_CLUSTER', `clusters/${cluster.name}`));
+        if (busy(res, project, location, cluster.name)) return;
+        cluster.status = 'STOPPING';
+        return send(res, 200, startOperation(project, location, cluster.name, 'DELETE_CLUSTER', `clusters/${cluster.name}`, READS_UNTIL_DELETED, () => {
+          clusters.delete(key(project, location, cluster.name));
+        }));
       }
       if (method === 'PUT') {
         const update = (body as { update: { desiredNodePoolId?: string; desiredNodePoolAutoscaling?: NodePool['autoscaling'] } }).update;
         const pool = cluster.nodePools.get(update.desiredNodePoolId ?? '');
         if (pool === undefined) return error(res, 404, 'NOT_FOUND', `Not found: node pool ${update.desiredNodePoolId}.`);
-        if (cluster.status !== 'RUNNING') {
-          return error(res, 400, 'FAILED_PRECONDITION', `Cluster is running incompatible operation ${operations}.`);
-        }
+        if (busy(res, project, location, cluster.name)) return;
         if (update.desiredNodePoolAutoscaling) pool.autoscaling = update.desiredNodePoolAutoscaling;
-        return send(res, 200, operation(project, location, 'UPDATE_CLUSTER', `clusters/${cluster.name}`));
+        return send(res, 200, startOperation(project, location, cluster.name, 'UPDATE_CLUSTER', `clusters/${cluster.name}`, READS_UNTIL_UPDATED, () => undefined));
       }
     }
 
@@ -222,14 +295,11 @@ export async function startGkeStandIn(): Promise<GkeStandIn> {
       if (parts.length === 3 && method === 'POST') {
         const request = (body as { nodePool: Record<string, unknown> }).nodePool;
         const name = String(request['name']);
-        if (cluster.status !== 'RUNNING') {
-          return error(res, 400, 'FAILED_PRECONDITION', `Cluster is running incompatible operation ${operations}.`);
-        }
+        if (busy(res, project, location, cluster.name)) return;
         if (cluster.nodePools.has(name)) return error(res, 409, 'ALREADY_EXISTS', `Already exists: node pool ${name}.`);
         const pool: NodePool = {
           name,
           status: 'PROVISIONING',
-          readsUntilRunning: READS_UNTIL_RUNNING,
           config: (request['config'] as Record<string, unknown>) ?? {},
           initialNodeCount: Number(request['initialNodeCount'] ?? 1),
           autoscaling: request['autoscaling'] as NodePool['autoscaling'],
@@ -244,17 +314,19 @@ export async function startGkeStandIn(): Promise<GkeStandIn> {
           }
         }
         cluster.nodePools.set(name, pool);
-        return send(res, 200, operation(project, location, 'CREATE_NODE_POOL', `clusters/${cluster.name}/nodePools/${name}`));
+        return send(res, 200, startOperation(project, location, cluster.name, 'CREATE_NODE_POOL', `clusters/${cluster.name}/nodePools/${name}`, READS_UNTIL_RUNNING, () => {
+          pool.status = 'RUNNING';
+        }));
       }
       const pool = cluster.nodePools.get(parts[3] ?? '');
       if (pool === undefined) return error(res, 404, 'NOT_FOUND', `Not found: projects/${project}/locations/${location}/clusters/${cluster.name}/nodePools/${parts[3]}.`);
-      if (method === 'GET') {
-        advance(pool);
-        return send(res, 200, poolJson(cluster, pool));
-      }
+      if (method === 'GET') return send(res, 200, poolJson(cluster, pool));
       if (method === 'DELETE') {
-        cluster.nodePools.delete(pool.name);
-        return send(res, 200, operation(project, location, 'DELETE_NODE_POOL', `clusters/${cluster.name}/nodePools/${pool.name}`));
+        if (busy(res, project, location, cluster.name)) return;
+        pool.status = 'STOPPING';
+        return send(res, 200, startOperation(project, location, cluster.name, 'DELETE_NODE_POOL', `clusters/${cluster.name}/nodePools/${pool.name}`, READS_UNTIL_DELETED, () => {
+          cluster.nodePools.delete(pool.name);
+        }));
       }
     }
     return error(res, 404, 'NOT_FOUND', `unsupported ${method} ${url.pathname}`);
@@ -272,6 +344,8 @@ export async function startGkeStandIn(): Promise<GkeStandIn> {
     gpuQuota,
     inject: (e) => injected.push({ ...e, times: e.times ?? 1 }),
     cluster: (project, location, name) => clusters.get(key(project, location, name)),
+    operations,
+    slowOperations: (reads) => (slowReads = reads),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -8,6 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { CREATED_BY_LABEL } from '../../src/activities/cluster.js';
 import { calling } from '../../src/activities/errors.js';
 import { createPipelineActivities } from '../../src/activities/index.js';
 import { JOB_NAMESPACE } from '../../src/activities/jobs.js';
@@ -15,7 +18,8 @@ import { ApiError, type ApiErrorCode } from '../../src/activities/ports.js';
 import { loadDriverInstaller, loadJobScripts, loadMetricsAdapter } from '../../src/assets.js';
 import { runInSimContext } from '../../src/sim/context.js';
 import { createSimWorld } from '../../src/sim/world.js';
-import type { DeploymentSpec } from '../../src/spec/schema.js';
+import type { RunReport } from '../../src/report/html.js';
+import { ACTIVITY_NAMES, type DeploymentSpec } from '../../src/spec/schema.js';
 import { validateSpec } from '../../src/spec/validate.js';
 import { mockEnvironment, runIn } from '../helpers/activity-env.js';
 import { exampleSpec } from '../helpers/specs.js';
@@ -64,14 +68,67 @@ describe('activities', () => {
     assert.equal(unknown.type, 'TransientFailure');
   });
 
-  it('ensureCluster creates once, adopts a matching cluster, refuses a different one', async () => {
-    const { activities, spec, run, cluster } = await setUp();
-    const env = mockEnvironment();
-    assert.equal((await runIn(env, activities.ensureCluster, { run, cluster, spec: spec.cluster })).outcome, 'created');
-    assert.equal((await runIn(env, activities.ensureCluster, { run, cluster, spec: spec.cluster })).outcome, 'adopted');
-    const mismatch = await failureOf(runIn(env, activities.ensureCluster, { run, cluster, spec: { ...spec.cluster, machineType: 'n1-standard-4' } }));
+  it('ensureCluster creates once marked with the run; the same run finds it created, another adopts it; a different one is refused', async () => {
+    const { world, activities, spec, run, cluster } = await setUp();
+    const attempt = (runId: string) => new MockActivityEnvironment({ workflowExecution: { workflowId: run.deploymentId, runId } }, { logger: new DefaultLogger('ERROR') });
+    assert.equal((await runIn(attempt('run-1'), activities.ensureCluster, { run, cluster, spec: spec.cluster })).outcome, 'created');
+    // A retry after a lost reply: the cluster carries this run's mark, so the saga still gets its inverse.
+    assert.equal((await runIn(attempt('run-1'), activities.ensureCluster, { run, cluster, spec: spec.cluster })).outcome, 'created');
+    // The release's next deployment (same workflow ID, another run) and another deployment adopt it.
+    assert.equal((await runIn(attempt('run-2'), activities.ensureCluster, { run, cluster, spec: spec.cluster })).outcome, 'adopted');
+    assert.equal((await runIn(attempt('run-1'), activities.ensureCluster, { run: { deploymentId: 'deploy/other' }, cluster, spec: spec.cluster })).outcome, 'adopted');
+    const labels = (await world.snapshot(spec.project)).clusters[0]?.cluster.labels ?? {};
+    assert.match(labels[CREATED_BY_LABEL] ?? '', /^[a-f0-9]{40}$/);
+    assert.equal((await world.operations()).filter((op) => op.op === 'cluster.create').length, 1);
+    const mismatch = await failureOf(runIn(mockEnvironment(), activities.ensureCluster, { run, cluster, spec: { ...spec.cluster, machineType: 'n1-standard-4' } }));
     assert.equal(mismatch.type, 'ConfigMismatch');
     assert.match(mismatch.message, /machineType: spec n1-standard-4, existing n1-standard-8/);
+  });
+
+  it('deleteNodePool waits for its delete to end, so deleteCluster is not refused; both idempotent', async () => {
+    const { world, activities, spec, run, cluster } = await setUp();
+    const env = mockEnvironment();
+    await runIn(env, activities.ensureCluster, { run, cluster, spec: spec.cluster });
+    await runIn(env, activities.ensureNodePool, { run, cluster, spec: spec.nodePool });
+    const heartbeats: unknown[] = [];
+    env.on('heartbeat', (details: unknown) => heartbeats.push(details));
+    // Speed 0.001: the pool's delete runs 120 ms, the cluster's 240 ms.
+    await runInSimContext({ deploymentId: run.deploymentId, speed: 0.001, regression: 0 }, async () => {
+      await runIn(env, activities.deleteNodePool, { run, cluster, nodePool: spec.nodePool.name });
+      await runIn(env, activities.deleteCluster, { run, cluster });
+      await runIn(env, activities.deleteNodePool, { run, cluster, nodePool: spec.nodePool.name });
+      await runIn(env, activities.deleteCluster, { run, cluster });
+    });
+    assert.deepEqual((await world.snapshot(spec.project)).clusters, []);
+    assert.ok(heartbeats.some((h) => /DELETE_NODE_POOL/.test(JSON.stringify(h))), JSON.stringify(heartbeats));
+    const deletes = (await world.operations()).filter((op) => op.op.endsWith('.delete')).map((op) => [op.op, op.mutating]);
+    assert.deepEqual(deletes, [['nodepool.delete', true], ['cluster.delete', true]]);
+  });
+
+  it('writeReport writes a report once: a retry with the same report changes nothing', async () => {
+    const { world, activities, spec, run } = await setUp();
+    const report: RunReport = {
+      title: 'Triton deployment',
+      workflowId: 'deploy/test',
+      runId: '0123456789abcdef',
+      target: 'sim',
+      release: 'default/triton',
+      outcome: 'succeeded',
+      generatedAt: '2026-01-01T00:00:00.000Z',
+      stages: [],
+      variants: [],
+      simulated: true,
+      notes: [],
+    };
+    const first = await runIn(mockEnvironment(), activities.writeReport, { run, bucket: spec.bucket, report });
+    const second = await runIn(mockEnvironment(), activities.writeReport, { run, bucket: spec.bucket, report });
+    assert.deepEqual(second, first);
+    assert.deepEqual((await world.operations()).filter((op) => op.op === 'gcs.write').map((op) => op.mutating), [true]);
+  });
+
+  it('every activity the worker registers can be named by a fault (simulation.faults[].activity)', async () => {
+    const { activities } = await setUp();
+    assert.deepEqual([...ACTIVITY_NAMES].sort(), Object.keys(activities).sort());
   });
 
   it('buildEngine heartbeats the Job phase and deletes the Job when cancelled', async () => {

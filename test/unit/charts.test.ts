@@ -240,7 +240,8 @@ describe('helm charts', () => {
       assert.equal(deployment.metadata.labels?.['app.kubernetes.io/name'], 'triton');
       assert.equal(deployment.metadata.labels?.['app.kubernetes.io/instance'], RELEASE);
       const { replicas, selector, template } = deploymentSpec(deployment);
-      assert.equal(replicas, spec.release.replicas);
+      assert.equal(spec.autoscaling.enabled, true);
+      assert.equal(replicas, undefined, 'the pipeline\'s HPA owns the count (autoscaling.external)');
       assert.deepEqual(selector.matchLabels, { 'app.kubernetes.io/name': 'triton', 'app.kubernetes.io/instance': RELEASE });
       assert.equal(template.metadata.labels['app.kubernetes.io/instance'], RELEASE, 'the HPA selector (instance label) matches the pods');
       assert.deepEqual(template.metadata.annotations, {
@@ -330,6 +331,18 @@ describe('helm charts', () => {
       const seedDeployment = only(seedManifests, 'Deployment');
       assert.equal(pipelineHpa.spec.scaleTargetRef.kind, 'Deployment');
       assert.equal(pipelineHpa.spec.scaleTargetRef.name, seedDeployment.metadata.name, 'the pipeline HPA targets the rendered Deployment');
+    });
+
+    it('leaves replicas out for an HPA outside the chart (autoscaling.external), so upgrades and rollbacks keep its count', async () => {
+      assert.deepEqual(values.autoscaling, { external: true }, 'the pipeline sets it when the spec enables autoscaling');
+      assert.ok(!seedManifests.some((m) => m.kind === 'HorizontalPodAutoscaler'), 'the HPA is the pipeline\'s, not the chart\'s');
+      const valuesFile = join(workDir, 'triton-pipeline-values.yaml');
+      const counted = await render(TRITON_CHART, RELEASE, ['-f', valuesFile, '--set', 'autoscaling.external=false']);
+      assert.equal(deploymentSpec(only(counted, 'Deployment')).replicas, spec.release.replicas, 'without an HPA the chart sets the count');
+      await validateOffline('triton-no-hpa', counted);
+      const notBoolean = await lint(TRITON_CHART, ['--set', 'autoscaling.external=yes']);
+      assert.notEqual(notBoolean.exitCode, 0, 'autoscaling.external is a boolean');
+      assert.match(notBoolean.output, /external/);
     });
 
     it('renders the options: ServiceMonitor, no monitor, PDB, Workload Identity, non-explicit modes, CPU only', async () => {

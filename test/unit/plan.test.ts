@@ -81,7 +81,11 @@ describe('planning', () => {
   it('plans every stage and the manifests without touching anything', () => {
     const assets = { driverInstaller: { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'nvidia-driver-installer' } }, metricsAdapter: [{ apiVersion: 'apiregistration.k8s.io/v1', kind: 'APIService', metadata: { name: 'v1beta1.external.metrics.k8s.io' } }] };
     const plan = planDeployment(example(), assets);
-    assert.deepEqual(plan.stages.map((s) => s.stage), ['cluster', 'driver', 'engines', 'repository', 'release', 'validation', 'autoscaling', 'report']);
+    assert.deepEqual(plan.stages.map((s) => s.stage), ['cluster', 'driver', 'engines', 'repository', 'preview', 'validation', 'release', 'bake', 'autoscaling', 'report']);
+    assert.match(plan.stages.find((s) => s.stage === 'preview')!.actions[0]!, /helm upgrade --install triton-preview .*no production traffic/);
+    const inPlace = example();
+    const planned = planDeployment({ ...inPlace, release: { ...inPlace.release, strategy: 'in-place' } }, assets);
+    assert.deepEqual(planned.stages.map((s) => s.stage), ['cluster', 'driver', 'engines', 'repository', 'release', 'validation', 'autoscaling', 'report']);
     assert.equal(plan.modelConfigs.length, 4);
     assert.deepEqual(plan.manifests.map((m) => m.kind), ['DaemonSet', 'APIService', 'HorizontalPodAutoscaler']);
     const gke = planDeployment(example('gke'), assets);

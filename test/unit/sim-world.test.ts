@@ -10,10 +10,12 @@ import { ModelSchema } from '../../src/spec/schema.js';
 import { renderModelConfig, type ModelConfigInput } from '../../src/triton/model-config.js';
 import { parsePerfCsv, parsePerfVerbose } from '../../src/triton/perf-output.js';
 import { runInSimContext, type SimContext } from '../../src/sim/context.js';
+import type { SimGke } from '../../src/sim/gke.js';
 import { createSimWorld, type SimWorld } from '../../src/sim/world.js';
 
 const T0 = Date.parse('2025-01-01T00:00:00Z');
 const REF: ClusterRef = { project: 'demo', zone: 'us-central1-a', cluster: 'nvidia-gcp-gke' };
+const clusterPath = 'projects/demo/zones/us-central1-a/clusters/nvidia-gcp-gke';
 const BUCKET = 'gs://sim-models';
 const POOL: NodePoolCreateRequest = {
   name: 'accel',
@@ -172,7 +174,8 @@ test('a cluster provisions for its scaled duration, then runs; the state survive
   );
   assert.match(operation, /^operation-/);
   assert.equal((await gke.getCluster(REF))?.status, 'PROVISIONING');
-  await rejectsWith(h.as(() => gke.createNodePool(REF, POOL)), 'FAILED_PRECONDITION', /PROVISIONING/);
+  // GKE's answer while the create runs (the gcloud client maps it to ABORTED, a conflict to retry).
+  await rejectsWith(h.as(() => gke.createNodePool(REF, POOL)), 'ABORTED', new RegExp(`^Cluster is running incompatible operation ${operation}\\.$`));
   await rejectsWith(h.clients.kube(REF).listNodes({}), 'UNAVAILABLE');
   h.now.t += 149_999;
   assert.equal((await gke.getCluster(REF))?.status, 'PROVISIONING');
@@ -186,7 +189,7 @@ test('a cluster provisions for its scaled duration, then runs; the state survive
     h.as(() => gke.createCluster(REF, { name: REF.cluster, machineType: 'n1-standard-8', nodes: 1, releaseChannel: 'regular' })),
     'ALREADY_EXISTS',
   );
-  await rejectsWith(h.as(() => gke.createNodePool({ ...REF, cluster: 'missing' }, POOL)), 'FAILED_PRECONDITION', /missing/);
+  await rejectsWith(h.as(() => gke.createNodePool({ ...REF, cluster: 'missing' }, POOL)), 'NOT_FOUND', /^Not found: projects\/demo\/zones\/us-central1-a\/clusters\/missing\.$/);
   assert.equal(await gke.getCluster({ ...REF, cluster: 'missing' }), null);
 
   await h.as(() => gke.createNodePool(REF, POOL), { speed });
@@ -196,6 +199,50 @@ test('a cluster provisions for its scaled duration, then runs; the state survive
   const pool = await restarted.getNodePool(REF, 'accel');
   assert.equal(pool?.status, 'RUNNING');
   assert.deepEqual(pool?.autoscaling, { enabled: true, minNodes: 1, maxNodes: 3 });
+});
+
+test('GKE runs one operation at a time per cluster: deletes take time and refuse, and are refused, while another runs', async () => {
+  const h = await harness();
+  const gke = h.clients.gke as SimGke;
+  const speed = 0.01; // pool delete 120 s → 1.2 s, cluster delete 240 s → 2.4 s of (fake) wall time
+  await h.as(async () => {
+    await gke.createCluster(REF, { name: REF.cluster, machineType: 'n1-standard-8', nodes: 1, releaseChannel: 'regular', labels: { 'triton-pipeline-run': 'abc123' } });
+    await gke.createNodePool(REF, { ...POOL, labels: { 'triton-pipeline-run': 'abc123' } });
+  });
+  assert.deepEqual((await gke.getCluster(REF))?.labels, { 'triton-pipeline-run': 'abc123' });
+  assert.deepEqual((await gke.getNodePool(REF, 'accel'))?.labels, { 'triton-pipeline-run': 'abc123' });
+  assert.deepEqual(await gke.runningOperations(REF), []);
+
+  await h.as(() => gke.deleteNodePool(REF, 'accel'), { speed });
+  assert.equal((await gke.getNodePool(REF, 'accel'))?.status, 'STOPPING');
+  const [running] = await gke.runningOperations(REF);
+  assert.deepEqual(
+    { ...running, name: running?.name.replace(/\d+-[0-9a-f]+$/, 'N') },
+    { name: 'operation-N', operationType: 'DELETE_NODE_POOL', status: 'RUNNING', targetLink: `https://container.googleapis.com/v1/${clusterPath}/nodePools/accel` },
+  );
+  const busy = new RegExp(`^Cluster is running incompatible operation ${running!.name}\\.$`);
+  await rejectsWith(h.as(() => gke.deleteCluster(REF), { speed }), 'ABORTED', busy);
+  await rejectsWith(h.as(() => gke.deleteNodePool(REF, 'accel')), 'ABORTED', busy);
+  await rejectsWith(h.as(() => gke.setNodePoolAutoscaling(REF, 'accel', 1, 2)), 'ABORTED', busy);
+  await rejectsWith(h.as(() => gke.createNodePool(REF, { ...POOL, name: 'second' })), 'ABORTED', busy);
+  assert.deepEqual((await h.world.snapshot('demo')).clusters[0]?.nodes.map((n) => n.name), ['gke-nvidia-gcp-gke-default-pool-1'], 'a deleting pool has no nodes');
+
+  h.now.t += 1_200;
+  assert.equal(await gke.getNodePool(REF, 'accel'), null);
+  assert.deepEqual(await gke.runningOperations(REF), []);
+  await h.as(() => gke.deleteCluster(REF), { speed });
+  assert.equal((await gke.getCluster(REF))?.status, 'STOPPING');
+  await rejectsWith(h.clients.kube(REF).listNodes({}), 'UNAVAILABLE');
+  h.now.t += 2_399;
+  assert.equal((await gke.getCluster(REF))?.status, 'STOPPING');
+  h.now.t += 1;
+  assert.equal(await gke.getCluster(REF), null);
+  // Deleting what is gone is not an error, and changes nothing.
+  await h.as(() => gke.deleteNodePool(REF, 'accel'));
+  await h.as(() => gke.deleteCluster(REF));
+  const deletes = (await h.world.operations()).filter((o) => o.op.endsWith('.delete')).map((o) => [o.op, o.mutating]);
+  // Refused calls change nothing and are not logged (as every failed call).
+  assert.deepEqual(deletes, [['nodepool.delete', true], ['cluster.delete', true], ['nodepool.delete', false], ['cluster.delete', false]]);
 });
 
 test('node pools beyond the regional T4 quota fail with RESOURCE_EXHAUSTED; autoscaling updates are logged', async () => {

@@ -8,6 +8,8 @@ import { MAX_SPEC_BYTES, parseSpecText, specJsonSchema } from '../../src/spec/lo
 import type { DeploymentSpecInput } from '../../src/spec/schema.js';
 import { validateSpec } from '../../src/spec/validate.js';
 import { exampleSpec, PROJECT_ROOT, specWith } from '../helpers/specs.js';
+import { validateReoptimizeInput, validateReoptimizeRequest } from '../../src/spec/reoptimize-request.js';
+import { CandidateInputSchema, CANDIDATE_INPUT_SHAPE, invalidInputMessage, validateDeployInput, validateWorkflowInput } from '../../src/spec/validate.js';
 
 describe('deployment spec', () => {
   it('accepts the shipped examples and fills defaults', () => {
@@ -55,7 +57,24 @@ describe('deployment spec', () => {
     ['a simulated slowdown on the local target', (s) => ((s.target = 'local'), (s.release = { ...s.release, monitoring: 'none', internalLoadBalancer: false }), (s.simulation = { regression: 0.4 })), 'simulation.regression', /deploy a slower model/],
     ['a load balancer on the local cluster', (s) => ((s.target = 'local'), (s.release = { ...s.release, monitoring: 'none', internalLoadBalancer: true })), 'release.internalLoadBalancer', /no load-balancer controller/],
     ['upper-case release name', (s) => (s.release = { name: 'Triton' }), 'release.name', /lowercase/],
+    ['a fault on an unknown activity', (s) => (s.simulation = { faults: [{ activity: 'deleteEverything' as 'deleteCluster', kind: 'lost-reply' }] }), 'simulation.faults[0].activity', /must be one of ensureCluster, .*deleteCluster/],
+    ['a fault naming a stage and an activity', (s) => (s.simulation = { faults: [{ stage: 'cluster', activity: 'ensureCluster' }] }), 'simulation.faults[0].activity', /either a stage .* or an activity/],
+    ['a fault naming neither stage nor activity', (s) => (s.simulation = { faults: [{ kind: 'transient' }] }), 'simulation.faults[0].stage', /either a stage .* or an activity/],
   ];
+  it('accepts faults on a stage or on any activity by name, lost replies included', () => {
+    const result = validateSpec(
+      specWith((s) => {
+        s.simulation = { faults: [{ stage: 'release', times: 2 }, { activity: 'deleteCluster', kind: 'lost-reply' }, { activity: 'writeReport', kind: 'lost-reply', times: 3 }] };
+      }),
+    );
+    assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
+    assert.deepEqual(result.spec.simulation?.faults, [
+      { stage: 'release', times: 2, kind: 'transient' },
+      { activity: 'deleteCluster', times: 1, kind: 'lost-reply' },
+      { activity: 'writeReport', times: 3, kind: 'lost-reply' },
+    ]);
+  });
+
   for (const [what, change, path, message] of bad) {
     it(`rejects ${what} with the field path and a fix`, () => {
       const result = validateSpec(specWith(change));
@@ -129,5 +148,52 @@ describe('deployment spec', () => {
   it('the committed JSON Schema is current (npm run schema regenerates it)', () => {
     const committed = JSON.parse(readFileSync(join(PROJECT_ROOT, 'schema/deployment-spec.schema.json'), 'utf8')) as unknown;
     assert.deepEqual(committed, specJsonSchema());
+  });
+});
+
+describe('workflow input shapes (runs started from the Web UI)', () => {
+  const malformed: unknown[] = [undefined, null, '', [], 42, {}, { spec: 'text' }, { spec: null }];
+
+  it('a deployment needs {"spec": {...}}: anything else is one line naming the shape and what came', () => {
+    for (const input of malformed) {
+      const result = validateDeployInput(input);
+      assert.ok(!result.ok);
+      assert.equal(invalidInputMessage('invalid deployment spec', result.errors), `the input must be {"spec": {...}}: got ${JSON.stringify(input) ?? 'undefined'}`);
+    }
+  });
+
+  it('a bare spec is told to wrap itself; a wrapped one is validated field by field', () => {
+    const bare = validateDeployInput(exampleSpec());
+    assert.ok(!bare.ok);
+    assert.match(bare.errors[0]!.message, /\(a spec itself: wrap it as \{"spec": <the spec>\}\)$/);
+    assert.ok(validateDeployInput({ spec: exampleSpec() }).ok);
+    const wrong = validateDeployInput({ spec: specWith((s) => (s.models[0]!.variants[0]!.instances = 0)) });
+    assert.ok(!wrong.ok);
+    assert.match(invalidInputMessage('invalid deployment spec', wrong.errors), /^invalid deployment spec:\n {2}models\[0\]\.variants\[0\]\.instances: /);
+  });
+
+  it('a re-optimization needs {"release": {...}} or {"spec": {...}}, and names the fields of a wrong request', () => {
+    for (const input of malformed) {
+      const result = validateReoptimizeInput(input);
+      assert.ok(!result.ok);
+      assert.match(result.errors[0]!.message, /^the input must be \{"release": \{"target", "bucket", "project", "cluster", "namespace", "release"\}\} or \{"spec": \{\.\.\.\}\}: got /);
+    }
+    const missing = validateReoptimizeInput({ release: { target: 'sim' } });
+    assert.ok(!missing.ok);
+    assert.deepEqual(missing.errors.map((e) => e.path), ['release.bucket', 'release.project', 'release.cluster', 'release.namespace', 'release.release']);
+    assert.equal(missing.errors[0]!.message, 'is required (expected string)');
+    const request = validateReoptimizeRequest({ target: 'sim', bucket: 'gs://my-models', project: 'my-project', cluster: 'nvidia-gcp-gke', namespace: 'default', release: 'triton' }, []);
+    assert.ok(request.ok, JSON.stringify(!request.ok && request.errors));
+  });
+
+  it("a child workflow's input is checked down to the model and variant it names", () => {
+    const valid = validateSpec(exampleSpec());
+    assert.ok(valid.ok);
+    const canary = { run: { deploymentId: 'd' }, cluster: { project: 'p', zone: 'us-central1-a', cluster: 'c' }, release: 'triton-canary', namespace: 'default' };
+    const input = { spec: valid.spec, canary, model: valid.spec.models[0]!.name, variant: valid.spec.models[0]!.variants[0]!.name, version: 'v1', planUri: 'gs://b/plan' };
+    assert.ok(validateWorkflowInput(CandidateInputSchema, CANDIDATE_INPUT_SHAPE, input).ok);
+    const unknown = validateWorkflowInput(CandidateInputSchema, CANDIDATE_INPUT_SHAPE, { ...input, variant: 'nope' });
+    assert.ok(!unknown.ok);
+    assert.deepEqual(unknown.errors, [{ path: 'variant', message: `variant "nope" is not a variant of model "${input.model}"` }]);
   });
 });

@@ -97,6 +97,7 @@ export function createLocalGke({ kwokDir, controlPlane, kube }: LocalGkeDeps): G
         status: up ? 'RUNNING' : 'ERROR',
         machineType: record.request.machineType,
         releaseChannel: record.request.releaseChannel,
+        ...(record.request.labels === undefined ? {} : { labels: record.request.labels }),
         ...(up ? {} : { statusMessage: `its local control plane is not running; start it with scripts/local-cluster.sh start ${ref.cluster}` }),
       };
     },
@@ -124,6 +125,7 @@ export function createLocalGke({ kwokDir, controlPlane, kube }: LocalGkeDeps): G
         nodeCount: pool.nodeCount,
         autoscaling: { enabled: true, minNodes: pool.minNodes, maxNodes: pool.maxNodes },
         gpuDriver: pool.gpuDriver,
+        ...(pool.labels === undefined ? {} : { labels: pool.labels }),
       };
       return info;
     },
