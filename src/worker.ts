@@ -18,6 +18,7 @@ import { createPipelineActivities, type ActivityOptions, type PipelineActivities
 import type { TargetClients } from './activities/ports.js';
 import { JOB_NAMESPACE } from './activities/jobs.js';
 import { loadDriverInstaller, loadJobScripts, loadMetricsAdapter, PROJECT_ROOT } from './assets.js';
+import { registerSearchAttributes } from './client/temporal.js';
 import { dataConverterFromEnv } from './codec/aes-gcm.js';
 import { connectionOptions, temporalConnectionFromEnv, type TemporalConnectionConfig } from './config/temporal.js';
 import { taskQueueFor } from './plan/ids.js';
@@ -134,7 +135,6 @@ async function main(): Promise<void> {
   const config = workerConfigFromEnv(process.env);
   const connection = await NativeConnection.connect(connectionOptions(config.temporal));
   // A fresh namespace has none of the pipeline's search attributes: without them the first upsert fails the workflow task.
-  const { registerSearchAttributes } = await import('./client/temporal.js');
   const attributes = await registerSearchAttributes(connection, config.temporal.namespace);
   if ('unchecked' in attributes) console.warn(`worker: ${attributes.unchecked}`);
   const worker = await createPipelineWorker({ connection, namespace: config.temporal.namespace, ...config });

@@ -68,5 +68,6 @@ export function activitiesFor(target: Target) {
     measureVariant: job.measureVariant,
     upgradeRelease: helm.upgradeRelease,
     rollbackRelease: helm.rollbackRelease,
+    recoverRelease: helm.recoverRelease,
   };
 }

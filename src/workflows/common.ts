@@ -125,3 +125,17 @@ export async function sweepVariant(
   }
   return { conclusive, inconclusive };
 }
+
+/**
+ * An approve or abort names the run it acts on (Updates reach a workflow ID's current run, and a
+ * release's ID is reused by every deployment of it): anything else is refused, changing nothing.
+ */
+export function requireThisRun(request: { runId?: unknown } | undefined, describe: string): void {
+  const { runId } = workflowInfo();
+  if (typeof request?.runId !== 'string' || request.runId === '') {
+    throw new Error(`name the run to act on: {"runId": "${runId}", "by": "..."}`);
+  }
+  if (request.runId !== runId) {
+    throw new Error(`run ${request.runId} is not this run: ${describe}; nothing was changed`);
+  }
+}

@@ -42,13 +42,12 @@ import {
   type DeployResult,
   type EngineResult,
   type OperatorAnswer,
-  type OperatorRequest,
   type Outcome,
   type RollbackEvidence,
   type SlaEvidence,
   type VariantResult,
 } from './definitions.js';
-import { clusterOf, ensureEngine, INCONCLUSIVE_RETRIES, measureAgainstSla, requireValidSpec, runContextFor, sweepVariant, type Sweep } from './common.js';
+import { clusterOf, ensureEngine, INCONCLUSIVE_RETRIES, measureAgainstSla, requireThisRun, requireValidSpec, runContextFor, sweepVariant, type Sweep } from './common.js';
 
 export interface DeployInput {
   /** The deployment spec as JSON (validated again here: Web UI starts skip the CLI). */
@@ -100,14 +99,7 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
   setHandler(progressQuery, () => progress);
   if (validatesBeforeTraffic) {
     const answer = (): OperatorAnswer => ({ runId: info.runId, repositoryVersion, stage: progress.stage });
-    const requireThisRun = (request: OperatorRequest | undefined) => {
-      if (typeof request?.runId !== 'string' || request.runId === '') {
-        throw new Error(`name the run to act on: {"runId": "${info.runId}", "by": "..."}`);
-      }
-      if (request.runId !== info.runId) {
-        throw new Error(`run ${request.runId} is not this run: workflow ${info.workflowId} is running ${info.runId} (repository version ${repositoryVersion}); nothing was changed`);
-      }
-    };
+    const thisRun = `workflow ${info.workflowId} is running ${info.runId} (repository version ${repositoryVersion})`;
     setHandler(
       approveUpdate,
       (request) => {
@@ -116,7 +108,7 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
       },
       {
         validator: (request) => {
-          requireThisRun(request);
+          requireThisRun(request, thisRun);
           if (!progress.awaitingApproval) {
             throw new Error(`nothing to approve: run ${info.runId} is ${progress.outcome === 'running' ? `at stage ${progress.stage ?? 'start'}; approval is asked once validation has passed` : progress.outcome}`);
           }
@@ -132,7 +124,7 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
       },
       {
         validator: (request) => {
-          requireThisRun(request);
+          requireThisRun(request, thisRun);
           if (progress.outcome !== 'running' || compensating || operator.abort !== null) {
             throw new Error(`nothing to abort: run ${info.runId} is ${progress.outcome === 'running' ? 'already undoing its work' : progress.outcome}`);
           }
@@ -245,6 +237,7 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
     const values = tritonValues(spec, published.repositoryUri, { deploymentId: run.deploymentId, repositoryVersion });
     if (strategy === 'preview') {
       const live = await stage('preview', async () => {
+        await act.recoverRelease(releaseRef);
         const before = await act.describeRelease(releaseRef);
         compensations.push(removePreview);
         const preview = { ...previewRef, run: { ...run, stage: 'preview' as const } };
@@ -258,7 +251,7 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
       await removePreview.undo();
       compensations.splice(compensations.indexOf(removePreview), 1);
       await stage('release', () => promote(values), describePromotion);
-      bake = await stage('bake', bakeLiveRelease, (results) =>
+      await stage('bake', bakeLiveRelease, (results) =>
         results.length === 0 ? 'no bake sweeps (release.bake.sweeps: 0)' : results.map((r) => `${r.variant} ${r.verdict.reason}`).join('; '),
       );
     } else {
@@ -328,6 +321,8 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
 
   /** Upgrades (or installs) the live release and waits until it serves the new repository version. */
   async function promote(values: ReturnType<typeof tritonValues>): Promise<{ revision: number; previous: ReleaseState | null }> {
+    // A revision a killed run left pending would hide what serves, and with it the rollback target.
+    if (validatesBeforeTraffic) await act.recoverRelease(releaseRef);
     const before: ReleaseState | null = await act.describeRelease(releaseRef);
     if (before !== null && before.status === 'deployed') {
       compensations.push({ name: `roll back to revision ${before.revision}`, undo: () => rollBackTo(before) });
@@ -475,6 +470,8 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
         results.push({ variant: variant.name, verdict: verdict!, remeasured: verdict!.regressed ? remeasured - 1 : remeasured });
       }
     }
+    // Kept before the verdict: a regression's evidence carries the bake sweeps.
+    bake = results;
     const regressed = results.filter((r) => r.verdict.regressed);
     if (regressed.length > 0) {
       throw ApplicationFailure.create({

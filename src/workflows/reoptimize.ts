@@ -32,7 +32,7 @@ import { activitiesFor } from './activities.js';
 import { measureServingCandidate } from './candidate.js';
 import { abortUpdate, type ApprovalRequest, type DeployResult } from './definitions.js';
 import { runDeployment } from './deploy.js';
-import { clusterOf, ensureEngine, runContextFor } from './common.js';
+import { clusterOf, ensureEngine, requireThisRun, runContextFor } from './common.js';
 
 export interface ReoptimizeInput {
   /** The release and search settings (ReoptimizeRequest); its live spec comes from the release record. */
@@ -175,7 +175,7 @@ export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<Reo
     },
     {
       validator: (request) => {
-        if (request?.runId !== info.runId) throw new Error(`name this run to abort it: {"runId": "${info.runId}"}; got ${JSON.stringify(request?.runId ?? null)}`);
+        requireThisRun(request, `workflow ${info.workflowId} is re-optimizing as run ${info.runId}`);
         if (abort !== null) throw new Error(`nothing to abort: run ${info.runId} is already aborting`);
       },
     },

@@ -42,6 +42,8 @@ let running: Promise<void>;
 let kwokDir: string;
 let spec: DeploymentSpec;
 let models: Awaited<ReturnType<typeof ensureLocalModels>>;
+/** The worker's own clients: a second set would start a second Triton for each pod. */
+let clients: ReturnType<typeof createLocalClients>;
 const taskQueue = unique('local-target');
 
 const kubeconfig = () => join(kwokDir, `${spec.cluster.name}.kubeconfig`);
@@ -61,12 +63,14 @@ before(async () => {
   await gcs.storage.createBucket('local-models');
   models = await ensureLocalModels(createGcsStore(gcs.storage), spec.bucket, await tempDir('local-models'));
   const stateDir = await tempDir('local-target');
+  clients = createLocalClients({ kwokDir, stateDir: join(stateDir, 'local'), storage: gcs.storage, helm: join(PROJECT_ROOT, '.tools/bin/helm') });
   worker = await createPipelineWorker({
     connection: env.nativeConnection,
     namespace: 'default',
     target: 'local',
     stateDir,
     taskQueue,
+    clients,
     workflowBundle: await bundleWorkflows(),
     local: { kwokDir, gcsEndpoint: gcs.url },
   });
@@ -195,7 +199,6 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
     assert.ok(approval, 'the validated preview awaits approval');
 
     // Triton on both: the preview serves the new version, the live release still the old one.
-    const clients = createLocalClients({ kwokDir, stateDir: await tempDir('local-probe'), storage: gcs.storage, helm: join(PROJECT_ROOT, '.tools/bin/helm') });
     const probe = clients.triton({ project: spec.project, zone: spec.zone, cluster: spec.cluster.name });
     const [previewServes, liveServes] = await Promise.all([probe.ready({ release: `${spec.release.name}-preview`, namespace: spec.release.namespace }), probe.ready({ release: spec.release.name, namespace: spec.release.namespace })]);
     assert.equal(previewServes.ready && liveServes.ready, true);

@@ -133,6 +133,28 @@ describe('deployment workflow on the sim target', () => {
     assert.equal((await inspect(first)).bucketObjects.filter((uri) => uri.startsWith(version)).length, 0);
   });
 
+  it('rolls the live release back with helm rollback when it regresses in the bake period after promotion', async () => {
+    const first = testSpec();
+    const firstResult = await (await start(first)).result();
+    const second = structuredClone(first);
+    second.simulation = { speed: 0, regression: 0, faults: [{ stage: 'bake', kind: 'latency-spike', times: 3 }] };
+    const baking = await start(second);
+    const failure = await failureOf(baking.result());
+    assert.equal(failure.type, 'SlaRegression');
+    assert.match(failure.message, /regressed in the bake period: .*above the SLA's .* \(3 sweeps\).*rolled back to revision 1 \(verified serving/);
+    const evidence = failure.details?.[0] as SlaEvidence;
+    assert.equal(evidence.rollback?.verified, true);
+    assert.equal(evidence.bake?.length, 4);
+    assert.ok(evidence.bake!.every((b) => b.verdict.regressed && b.remeasured === 2 && b.verdict.preview !== null), JSON.stringify(evidence.bake));
+    // Validation on the preview was clean: only the bake's sweeps met the noisy neighbour.
+    assert.ok(evidence.variants.every((v) => !v.comparison.regressed && v.inconclusiveSweeps === undefined), JSON.stringify(evidence.variants.map((v) => v.comparison)));
+    const release = (await inspect(first)).releases.find((r) => r.name === 'triton')!;
+    assert.deepEqual(release.revisions.map((r) => [r.revision, r.status]), [[1, 'superseded'], [2, 'superseded'], [3, 'deployed']]);
+    assert.equal(release.revisions[2]!.values['modelRepositoryPath'], firstResult.repositoryUri);
+    assert.equal((await baking.query(progressQuery)).outcome, 'rolled-back');
+    await recordHistory('deploy-preview-bake-rolled-back', baking);
+  });
+
   it('in place: rolls a regressing release back to revision 1 and fails with SlaRegression and the evidence', async () => {
     const first = testSpec();
     const firstResult = await (await start(first)).result();
