@@ -134,6 +134,24 @@ export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<Reo
   const info = workflowInfo();
   const key = requestKey(request);
   const act = activitiesFor(request.target);
+  // An abort ends the search; the run then fails as Aborted, as a deployment's does. Registered
+  // first, so an abort is answered from the start; the promotion's own handler takes over later.
+  const search = new CancellationScope();
+  let abort: ApprovalRequest | null = null;
+  setHandler(
+    abortUpdate,
+    (operatorRequest) => {
+      abort = operatorRequest;
+      search.cancel();
+      return { runId: info.runId, repositoryVersion: 'none (searching)', stage: null };
+    },
+    {
+      validator: (operatorRequest) => {
+        requireThisRun(operatorRequest, `workflow ${info.workflowId} is re-optimizing as run ${info.runId}`);
+        if (abort !== null) throw new Error(`nothing to abort: run ${info.runId} is already aborting`);
+      },
+    },
+  );
   const record = await act.loadReleaseRecord({ run: { deploymentId: info.workflowId }, bucket: request.bucket, key });
   if (record.live === null) return { outcome: 'no-live-release', models: [], detail: `the release record of ${describeKey(key)} has no live release; deploy one first` };
 
@@ -162,24 +180,6 @@ export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<Reo
   const run = runContextFor(spec);
   const canary = { ...live, run, release: `${key.release}-canary` };
 
-  // An abort ends the search; the run then fails as Aborted, as a deployment's does. During the
-  // promotion the deployment's own abort handler takes over.
-  const search = new CancellationScope();
-  let abort: ApprovalRequest | null = null;
-  setHandler(
-    abortUpdate,
-    (request) => {
-      abort = request;
-      search.cancel();
-      return { runId: info.runId, repositoryVersion: 'none (searching)', stage: null };
-    },
-    {
-      validator: (request) => {
-        requireThisRun(request, `workflow ${info.workflowId} is re-optimizing as run ${info.runId}`);
-        if (abort !== null) throw new Error(`nothing to abort: run ${info.runId} is already aborting`);
-      },
-    },
-  );
   const versionBase = repositoryVersionFor(info.startTime, info.firstExecutionRunId);
   const candidateVersions = new Set<string>();
   const results: ModelSearchResult[] = [];

@@ -189,14 +189,23 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
   it('serves the preview beside the live release without production traffic, promotes on approval, and rolls back a regression found in the bake period', async () => {
     const live = (await helm().history(spec.release.name, spec.release.namespace)).at(-1)!;
     const liveRepository = (await helm().values(spec.release.name, spec.release.namespace, live.revision))['modelRepositoryPath'];
-    // A noisy neighbour on the promoted release: every bake sweep sees its latencies 100x.
-    const baking = validateSpec({ ...exampleSpec('local'), cluster: { name: spec.cluster.name }, approval: { required: true, timeoutSeconds: 900 }, simulation: { speed: 0, regression: 0, faults: [{ stage: 'bake', kind: 'latency-spike', times: 3 }] } });
+    // A noisy neighbour on the promoted release: every bake sweep sees its latencies 100x. The
+    // validation gate is wide open: this test is about where the release serves, not the gate.
+    const example = exampleSpec('local');
+    const baking = validateSpec({
+      ...example,
+      cluster: { name: spec.cluster.name },
+      approval: { required: true, timeoutSeconds: 900 },
+      models: example.models.map((m) => ({ ...m, sla: { ...m.sla, regressionTolerance: 0.5 } })),
+      simulation: { speed: 0, regression: 0, faults: [{ stage: 'bake', kind: 'latency-spike', times: 3 }] },
+    });
     assert.ok(baking.ok, JSON.stringify(!baking.ok && baking.errors));
     const handle = await deploy(baking.spec);
-    const result = handle.result().then(() => assert.fail('the bake regression must fail the run'), (e: unknown) => e);
-    for (let i = 0; i < 1200 && !(await handle.query(progressQuery)).awaitingApproval; i++) await new Promise((r) => setTimeout(r, 500));
+    let ended = false;
+    const result = handle.result().then(() => assert.fail('the bake regression must fail the run'), (e: unknown) => e).finally(() => (ended = true));
+    while (!ended && !(await handle.query(progressQuery)).awaitingApproval) await new Promise((r) => setTimeout(r, 500));
     const { approval } = await handle.query(progressQuery);
-    assert.ok(approval, 'the validated preview awaits approval');
+    assert.ok(approval, `the validated preview awaits approval (the run ended: ${ended && String(applicationFailureIn(await result))})`);
 
     // Triton on both: the preview serves the new version, the live release still the old one.
     const probe = clients.triton({ project: spec.project, zone: spec.zone, cluster: spec.cluster.name });

@@ -227,7 +227,7 @@ describe('re-optimization', () => {
       return running?.type === 'reoptimizeRelease' && running.status.name === 'RUNNING' ? running : undefined;
     }, 'the re-optimization holding the release');
     const refused = await session.executeUpdate(abortUpdate, { args: [{ runId: 'another-run', by: 'test' }] }).then(() => assert.fail('must be refused'), (e: unknown) => e);
-    assert.ok(refused instanceof WorkflowUpdateFailedError && /run another-run is not this run/.test((refused.cause as Error).message), String(refused));
+    assert.ok(refused instanceof WorkflowUpdateFailedError && /run another-run is not this run/.test((refused.cause as Error).message), String((refused as Error).cause ?? refused));
     const answer = await session.executeUpdate(abortUpdate, { args: [{ runId: holder.runId, by: 'test', reason: 'maintenance window' }] });
     assert.equal(answer.runId, holder.runId);
     const failure = await handle.result().then(() => assert.fail('the aborted run must fail'), (e: unknown) => applicationFailureIn(e));
