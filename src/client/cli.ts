@@ -29,7 +29,7 @@ import { PIPELINE_OUTCOME, TRITON_MODELS, TRITON_RELEASE, TRITON_TARGET } from '
 import { MAX_SPEC_BYTES, parseSpecText, specJsonSchema, specTooLarge } from '../spec/load.js';
 import type { DeploymentSpec } from '../spec/schema.js';
 import { formatSpecErrors } from '../spec/validate.js';
-import { abortUpdate, approveUpdate, progressQuery, type DeployProgress, type DeployResult, type OperatorRequest, type SlaEvidence } from '../workflows/definitions.js';
+import { abortSignal, abortUpdate, approveSignal, approveUpdate, progressQuery, type DeployProgress, type DeployResult, type OperatorRequest, type SlaEvidence } from '../workflows/definitions.js';
 import type { deployTriton } from '../workflows/deploy.js';
 import type { readReleaseRecord } from '../workflows/record.js';
 import type { reoptimizeTriton, ReoptimizeResult } from '../workflows/reoptimize.js';
@@ -364,6 +364,12 @@ async function operate(client: Client, workflowId: string, action: 'approve' | '
     return EXIT.ok;
   } catch (error) {
     const cause = error instanceof WorkflowUpdateFailedError ? error.cause : error;
+    if (cause instanceof Error && cause.message.startsWith('No registered handler for update')) {
+      // A run started before approvals became Updates answers the old signals (it cannot refuse them).
+      await handle.signal(action === 'approve' ? approveSignal : abortSignal, request);
+      out.log(`${action === 'approve' ? 'approved' : 'abort requested for'} ${workflowId} run ${current} (started before approvals became Updates: sent the ${action} signal)`);
+      return EXIT.ok;
+    }
     out.error(`refused: ${workflowId} run ${current}: ${cause instanceof Error ? cause.message : String(cause)}`);
     return EXIT.refused;
   }

@@ -64,7 +64,7 @@ export function planDeployment(spec: DeploymentSpec, { driverInstaller, metricsA
     actions: [
       release.bake.sweeps === 0
         ? 'no bake sweeps (release.bake.sweeps: 0)'
-        : `${release.bake.sweeps} perf_analyzer sweep(s) per variant of the live release at concurrency ${release.bake.concurrency}; helm rollback if it serves more than ${(release.bake.tolerance * 100).toFixed(0)}% less than the preview did there, or breaks the latency bound`,
+        : `${release.bake.sweeps} perf_analyzer sweep(s) per variant of the live release at concurrency ${release.bake.concurrency ?? 'sla.concurrency.start'}; helm rollback if it serves more than ${(release.bake.tolerance * 100).toFixed(0)}% less than the preview did there, or breaks the latency bound`,
     ],
   };
   return {

@@ -144,8 +144,11 @@ export const BakeSchema = z
   .object({
     /** Sweeps of each variant on the live release after promotion; 0 skips the bake. */
     sweeps: z.number().int().min(0).max(5).default(1),
-    /** perf_analyzer's concurrency for the bake (low: the release already serves production). */
-    concurrency: positiveInt('release.bake.concurrency').default(1),
+    /**
+     * perf_analyzer's concurrency for the bake (low: the release already serves production); one the
+     * validation sweep measures. Default: each model's lowest (sla.concurrency.start).
+     */
+    concurrency: positiveInt('release.bake.concurrency').optional(),
     /**
      * How much less than its preview the live release may serve at that concurrency: wider than the
      * validation gate's, since production traffic shares the live release during the bake.
@@ -179,7 +182,7 @@ export const ReleaseSchema = z
      * if it regresses (for clusters without a spare GPU).
      */
     strategy: z.enum(['preview', 'in-place']).default('preview'),
-    bake: BakeSchema.default({ sweeps: 1, concurrency: 1, tolerance: 0.25 }),
+    bake: BakeSchema.default({ sweeps: 1, tolerance: 0.25 }),
   })
   .strict();
 
@@ -348,7 +351,7 @@ export const DeploymentSpecSchema = z
       internalLoadBalancer: true,
       monitoring: 'podmonitoring',
       strategy: 'preview',
-      bake: { sweeps: 1, concurrency: 1, tolerance: 0.25 },
+      bake: { sweeps: 1, tolerance: 0.25 },
     }),
     autoscaling: AutoscalingSchema.default({
       enabled: true,
@@ -422,7 +425,7 @@ export const DeploymentSpecSchema = z
       }
       const { start, end, step } = model.sla.concurrency;
       const bake = spec.release.bake;
-      if (spec.release.strategy === 'preview' && bake.sweeps > 0 && (bake.concurrency < start || bake.concurrency > end || (bake.concurrency - start) % step !== 0)) {
+      if (bake.concurrency !== undefined && spec.release.strategy === 'preview' && bake.sweeps > 0 && (bake.concurrency < start || bake.concurrency > end || (bake.concurrency - start) % step !== 0)) {
         ctx.addIssue({
           code: 'custom',
           path: ['release', 'bake', 'concurrency'],

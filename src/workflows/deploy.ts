@@ -93,8 +93,9 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
     outcome: 'running',
   };
   const operator: { approval: ApprovalRequest | null; abort: ApprovalRequest | null } = { approval: null, abort: null };
-  /** Set once the run undoes its work: an abort then has nothing left to stop. */
+  /** Set once the run undoes its work, or has promoted for good: an abort then has nothing left to stop. */
   let compensating = false;
+  let promoted = false;
   const main = new CancellationScope();
   setHandler(progressQuery, () => progress);
   if (validatesBeforeTraffic) {
@@ -109,7 +110,8 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
       {
         validator: (request) => {
           requireThisRun(request, thisRun);
-          if (!progress.awaitingApproval) {
+          if (!spec.approval.required) throw new Error(`nothing to approve: run ${info.runId} does not ask for approval (approval.required: false)`);
+          if (!progress.awaitingApproval || compensating || operator.abort !== null) {
             throw new Error(`nothing to approve: run ${info.runId} is ${progress.outcome === 'running' ? `at stage ${progress.stage ?? 'start'}; approval is asked once validation has passed` : progress.outcome}`);
           }
         },
@@ -128,6 +130,7 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
           if (progress.outcome !== 'running' || compensating || operator.abort !== null) {
             throw new Error(`nothing to abort: run ${info.runId} is ${progress.outcome === 'running' ? 'already undoing its work' : progress.outcome}`);
           }
+          if (promoted) throw new Error(`nothing to abort: run ${info.runId} has promoted ${repositoryVersion}; deploy the previous spec to go back`);
         },
       },
     );
@@ -308,6 +311,7 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
     }
     // Promoted: from here a failure must not undo the release.
     compensations.length = 0;
+    promoted = true;
 
     await stage('autoscaling', () => act.enableAutoscaling({ run, cluster, spec }), (r) => {
       if (r.hpa === null) return 'HPA disabled by spec';
@@ -423,18 +427,24 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
     if (validatesBeforeTraffic) {
       const timeoutMs = spec.approval.timeoutSeconds * 1000;
       progress.approval = { runId: info.runId, repositoryVersion, expiresAt: new Date(Date.now() + timeoutMs).toISOString() };
-      if (!(await condition(() => operator.approval !== null, timeoutMs))) {
+      let approved: boolean;
+      try {
+        approved = await condition(() => operator.approval !== null, timeoutMs);
+      } finally {
+        progress.awaitingApproval = false;
+        delete progress.approval;
+      }
+      if (!approved) {
         throw ApplicationFailure.create({
           type: FailureType.ApprovalExpired,
-          message: `not approved within ${spec.approval.timeoutSeconds} s (approval.timeoutSeconds); aborted, ${strategy === 'preview' ? 'the preview removed and the live release unchanged' : 'the release rolled back'}`,
+          message: `not approved within ${spec.approval.timeoutSeconds} s (approval.timeoutSeconds); aborted, ${strategy === 'preview' ? 'the preview removed and the live release unchanged' : 'what the run changed undone'}`,
           nonRetryable: true,
         });
       }
-      delete progress.approval;
     } else {
       await condition(() => operator.approval !== null);
+      progress.awaitingApproval = false;
     }
-    progress.awaitingApproval = false;
     log.info('promotion approved', { by: operator.approval?.by });
   }
 
@@ -443,12 +453,13 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
    * preview measured there. A regressed sweep is measured again before it counts.
    */
   async function bakeLiveRelease(): Promise<BakeResult[]> {
-    const { sweeps, concurrency, tolerance: bakeTolerance } = spec.release.bake;
+    const { sweeps, tolerance: bakeTolerance } = spec.release.bake;
     if (sweeps === 0) return [];
     const results: BakeResult[] = [];
     for (const model of spec.models) {
       for (const variant of model.variants) {
         const validated = variants.find((v) => v.variant === variant.name)!;
+        const concurrency = spec.release.bake.concurrency ?? model.sla.concurrency.start;
         const tolerance = Math.max(bakeTolerance, validated.repeated?.tolerance ?? 0);
         let passed = 0;
         let remeasured = 0;
@@ -476,7 +487,7 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
     if (regressed.length > 0) {
       throw ApplicationFailure.create({
         type: FailureType.SlaRegression,
-        message: `the promoted release regressed in the bake period: ${regressed.map((r) => `${r.variant} ${r.verdict.reason} (${r.remeasured + 1} sweeps)`).join('; ')}`,
+        message: `the promoted release regressed in the bake period: ${regressed.map((r) => `${r.variant} ${r.verdict.reason} (regressed in ${r.remeasured + 1} sweeps)`).join('; ')}`,
         nonRetryable: true,
       });
     }

@@ -16,6 +16,7 @@ import {
   isCancellation,
   log,
   ParentClosePolicy,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -30,8 +31,8 @@ import { invalidInputMessage, validateSpec } from '../spec/validate.js';
 import { promotionVerdict, type PromotionVerdict } from '../sla/noise.js';
 import { activitiesFor } from './activities.js';
 import { measureServingCandidate } from './candidate.js';
-import { abortUpdate, type ApprovalRequest, type DeployResult } from './definitions.js';
-import { runDeployment } from './deploy.js';
+import { abortSignal, abortUpdate, type ApprovalRequest, type DeployResult } from './definitions.js';
+import { PREVIEW_PATCH, runDeployment } from './deploy.js';
 import { clusterOf, ensureEngine, requireThisRun, runContextFor } from './common.js';
 
 export interface ReoptimizeInput {
@@ -138,20 +139,28 @@ export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<Reo
   // first, so an abort is answered from the start; the promotion's own handler takes over later.
   const search = new CancellationScope();
   let abort: ApprovalRequest | null = null;
-  setHandler(
-    abortUpdate,
-    (operatorRequest) => {
-      abort = operatorRequest;
-      search.cancel();
-      return { runId: info.runId, repositoryVersion: 'none (searching)', stage: null };
-    },
-    {
-      validator: (operatorRequest) => {
-        requireThisRun(operatorRequest, `workflow ${info.workflowId} is re-optimizing as run ${info.runId}`);
-        if (abort !== null) throw new Error(`nothing to abort: run ${info.runId} is already aborting`);
+  if (patched(PREVIEW_PATCH)) {
+    setHandler(
+      abortUpdate,
+      (operatorRequest) => {
+        abort = operatorRequest;
+        search.cancel();
+        return { runId: info.runId, repositoryVersion: repositoryVersionFor(info.startTime, info.firstExecutionRunId), stage: null };
       },
-    },
-  );
+      {
+        validator: (operatorRequest) => {
+          requireThisRun(operatorRequest, `workflow ${info.workflowId} is re-optimizing as run ${info.runId}`);
+          if (abort !== null) throw new Error(`nothing to abort: run ${info.runId} is already aborting`);
+        },
+      },
+    );
+  } else {
+    // Runs started before aborts became Updates.
+    setHandler(abortSignal, (operatorRequest) => {
+      abort = operatorRequest ?? {};
+      search.cancel();
+    });
+  }
   const record = await act.loadReleaseRecord({ run: { deploymentId: info.workflowId }, bucket: request.bucket, key });
   if (record.live === null) return { outcome: 'no-live-release', models: [], detail: `the release record of ${describeKey(key)} has no live release; deploy one first` };
 

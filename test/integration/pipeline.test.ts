@@ -141,7 +141,7 @@ describe('deployment workflow on the sim target', () => {
     const baking = await start(second);
     const failure = await failureOf(baking.result());
     assert.equal(failure.type, 'SlaRegression');
-    assert.match(failure.message, /regressed in the bake period: .*above the SLA's .* \(3 sweeps\).*rolled back to revision 1 \(verified serving/);
+    assert.match(failure.message, /regressed in the bake period: .*above the SLA's .* \(regressed in 3 sweeps\).*rolled back to revision 1 \(verified serving/);
     const evidence = failure.details?.[0] as SlaEvidence;
     assert.equal(evidence.rollback?.verified, true);
     assert.equal(evidence.bake?.length, 4);
