@@ -456,6 +456,7 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
     const { sweeps, tolerance: bakeTolerance } = spec.release.bake;
     if (sweeps === 0) return [];
     const results: BakeResult[] = [];
+    const bakeRef = { ...releaseRef, run: { ...run, stage: 'bake' as const } };
     for (const model of spec.models) {
       for (const variant of model.variants) {
         const validated = variants.find((v) => v.variant === variant.name)!;
@@ -465,15 +466,8 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
         let remeasured = 0;
         let verdict = null;
         while (passed < sweeps && remeasured <= INCONCLUSIVE_RETRIES) {
-          const measured = await act.measureVariant({
-            ...releaseRef,
-            run: { ...run, stage: 'bake' },
-            variant: variant.name,
-            tritonImage: spec.release.image,
-            gpuNodePool: spec.nodePool.name,
-            sla: { ...model.sla, concurrency: { start: concurrency, end: concurrency, step: 1 } },
-            shapes: model.inputs,
-          });
+          const atBakeLoad = { ...model, sla: { ...model.sla, concurrency: { start: concurrency, end: concurrency, step: 1 } } };
+          const measured = await measureAgainstSla(act, bakeRef, spec, atBakeLoad, variant.name);
           verdict = bakeVerdict(measured.points, validated.points, concurrency, model.sla, tolerance);
           if (verdict.regressed) remeasured++;
           else passed++;
@@ -538,7 +532,7 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
 
   /** A preview-strategy run that failed its gate before the live release was touched. */
   function rejectedOnPreview(cause: unknown): boolean {
-    return strategy === 'preview' && revision === undefined && cause instanceof ApplicationFailure && (cause.type === FailureType.SlaRegression || cause.type === FailureType.SlaNotMet);
+    return strategy === 'preview' && revision === undefined && isGateFailure(cause);
   }
 
   function finish(outcome: Outcome) {
@@ -576,7 +570,7 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
         log.warn('report not written', { error: String(reportError) }),
       );
     });
-    if (cause instanceof ApplicationFailure && (cause.type === FailureType.SlaRegression || cause.type === FailureType.SlaNotMet)) {
+    if (isGateFailure(cause)) {
       const evidence: SlaEvidence = { variants, rollback, ...(bake.length > 0 ? { bake } : {}) };
       const rb = rollback as RollbackEvidence | null;
       const untouched = rejectedOnPreview(cause) ? '; validated on the preview, which was removed: the live release never changed' : '';
@@ -605,6 +599,11 @@ export async function runDeployment(spec: DeploymentSpec, reason: PromotionReaso
   };
 }
 
+
+/** A failure of the SLA gate (regression or SLA not met), whose details carry the evidence. */
+function isGateFailure(cause: unknown): cause is ApplicationFailure & { type: string } {
+  return cause instanceof ApplicationFailure && (cause.type === FailureType.SlaRegression || cause.type === FailureType.SlaNotMet);
+}
 
 /** The sweep shown for a variant: the median by SLA-bounded throughput. */
 function medianSweep(sweeps: readonly Sweep[]): Sweep {
