@@ -12,7 +12,7 @@
  * c = 1 gives 170 infer/s and p90 125 ms; overlap assumed 0.05; tail shape shared with ResNet.
  */
 import { BERT_LARGE_TARGET, CALIBRATION, EXCLUDED_P90_POINTS, type MeasuredSweep } from '../src/sim/calibration-data.js';
-import { simulateSweepWithParams, type PerfProfileParams } from '../src/sim/perf-model.js';
+import { type PerfProfileParams, simulateSweepWithParams } from '../src/sim/perf-model.js';
 
 const RESNET_BYTES_PER_SAMPLE = 3 * 224 * 224 * 4; // FP32 NCHW pixels, as sent by perf_analyzer
 const BERT_BYTES_PER_SAMPLE = 3 * 384 * 4; // input_ids, segment_ids, input_mask (int32)

@@ -16,12 +16,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
 import { PROJECT_ROOT } from '../src/assets.js';
-import { allCandidates, bestOf, candidateKey, nextCandidate, servingCandidateOf, type ScoredCandidate, type ServingCandidate } from '../src/search/config-search.js';
+import { allCandidates, bestOf, candidateKey, nextCandidate, type ScoredCandidate, type ServingCandidate, servingCandidateOf } from '../src/search/config-search.js';
 import type { SearchSpace } from '../src/spec/schema.js';
 import { PERF_ANALYZER } from '../src/targets/local/perf-analyzer.js';
 import { TRITONSERVER } from '../src/targets/local/triton-server.js';
 import { parseModelConfig } from '../src/triton/model-config.js';
-import { MODEL, startLab, type Lab } from './local-triton.js';
+import { type Lab, MODEL, startLab } from './local-triton.js';
 
 const sla = { latencyMs: 10, percentile: 99 as const, minThroughput: 1 };
 const concurrency = { start: 2, end: 14, step: 4 };

@@ -12,8 +12,8 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { parse } from 'yaml';
 import { PROJECT_ROOT } from '../src/assets.js';
-import { SEARCH_ATTRIBUTES } from '../src/plan/search-attributes.js';
-import { STAGE_NAMES, type DeploymentSpecInput } from '../src/spec/schema.js';
+import { SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes.js';
+import { type DeploymentSpecInput, STAGE_NAMES } from '../src/spec/schema.js';
 import { createPipelineWorker } from '../src/worker.js';
 import type { deployTriton } from '../src/workflows/deploy.js';
 

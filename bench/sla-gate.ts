@@ -17,13 +17,13 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../src/assets.js';
-import { servingCandidateOf, type ServingCandidate } from '../src/search/config-search.js';
+import { type ServingCandidate, servingCandidateOf } from '../src/search/config-search.js';
 import { compareWithBaseline, type SlaBound } from '../src/sla/evaluate.js';
 import { mulberry32 } from '../src/sim/perf-model.js';
 import { estimateNoise, gateTolerance, historyTolerance, repeatedScore } from '../src/sla/noise.js';
 import { parseSpecText } from '../src/spec/load.js';
 import { INCONCLUSIVE_RETRIES } from '../src/workflows/common.js';
-import { startLab, SWEEP_SETTINGS, type ModelFile } from './local-triton.js';
+import { type ModelFile, startLab, SWEEP_SETTINGS } from './local-triton.js';
 
 const trials = 4000;
 /** Releases in the record whose sweeps are the noise history, the baseline (the live entry) among them. */

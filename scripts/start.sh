@@ -8,4 +8,4 @@ case " $* " in
   *" --target local "* | *" --target=local "*) bash scripts/setup.sh ;;
   *) bash scripts/setup.sh start ;;
 esac
-exec node --import tsx src/client/local-run.ts "$@"
+exec node --import tsx src/cli/local-run.ts "$@"

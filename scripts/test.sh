@@ -6,4 +6,5 @@ bash scripts/setup.sh
 npx tsc --noEmit
 npx eslint .
 export TEMPORAL_CLI="$PWD/.tools/bin/temporal"
-exec node --import tsx --test --test-concurrency=1 test/unit/*.test.ts test/integration/*.test.ts
+shopt -s globstar
+exec node --import tsx --test --test-concurrency=1 test/unit/**/*.test.ts test/integration/*.test.ts

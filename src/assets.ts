@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
-import type { KubeObject } from './activities/ports.js';
+import type { KubeObject } from './ports/systems.js';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 

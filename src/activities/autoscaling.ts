@@ -1,9 +1,9 @@
 /** Chapter "Test out auto scaling": an autoscaling/v2 HPA on a release-scoped metric, node-pool autoscaling from the spec. */
 import { renderHpa } from '../plan/helm-values.js';
 import type { DeploymentSpec } from '../spec/schema.js';
-import type { ClusterScoped } from './context.js';
-import { calling } from './errors.js';
-import type { ClusterRef, GkeApi, KubeApi, KubeObject } from './ports.js';
+import type { ClusterScoped } from '../ports/run.js';
+import { calling } from '../ports/errors.js';
+import type { ClusterRef, GkeApi, KubeApi, KubeObject } from '../ports/systems.js';
 
 export interface AutoscalingDeps {
   gke: GkeApi;

@@ -4,11 +4,10 @@
  */
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
-import { FailureType, notReady, permanentFailure, transientFailure } from '../errors.js';
+import { ApiError, calling, FailureType, notReady, permanentFailure, transientFailure, translateError } from '../ports/errors.js';
 import type { DeploymentSpec } from '../spec/schema.js';
-import type { ClusterScoped, RunContext } from './context.js';
-import { calling, translateError } from './errors.js';
-import { ApiError, type ClusterRef, type GkeApi } from './ports.js';
+import type { ClusterScoped, RunContext } from '../ports/run.js';
+import type { ClusterRef, GkeApi } from '../ports/systems.js';
 
 export interface EnsureResult {
   outcome: 'created' | 'adopted';

@@ -1,9 +1,8 @@
 /** Chapter "nvidia driver": apply the pinned installer DaemonSet unless GKE manages the driver, then wait for GPUs. */
-import { notReady } from '../errors.js';
+import { calling, notReady } from '../ports/errors.js';
 import type { DeploymentSpec } from '../spec/schema.js';
-import type { ClusterScoped } from './context.js';
-import { calling } from './errors.js';
-import type { ClusterRef, KubeApi, KubeObject } from './ports.js';
+import type { ClusterScoped } from '../ports/run.js';
+import type { ClusterRef, KubeApi, KubeObject } from '../ports/systems.js';
 
 export interface DriverDeps {
   kube(ref: ClusterRef): KubeApi;

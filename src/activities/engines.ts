@@ -4,14 +4,12 @@
  */
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
-import { FailureType, permanentFailure } from '../errors.js';
-import { engineUris, type EngineBuildRecord } from '../plan/layout.js';
+import { calling, FailureType, permanentFailure } from '../ports/errors.js';
+import { engineUris } from '../plan/layout.js';
+import type { BuiltEngine, EngineBuildRecord, EngineRequest, ResolvedEngine } from '../ports/run.js';
 import { formatProfiles, renderEngineBuildJob } from '../plan/jobs.js';
-import type { ModelSpec } from '../spec/schema.js';
-import type { ClusterScoped } from './context.js';
-import { calling } from './errors.js';
 import { JOB_NAMESPACE, runJob } from './jobs.js';
-import type { ClusterRef, KubeApi, KubeObject, ObjectStore } from './ports.js';
+import type { ClusterRef, KubeApi, KubeObject, ObjectStore } from '../ports/systems.js';
 
 export interface EngineDeps {
   kube(ref: ClusterRef): KubeApi;
@@ -19,25 +17,6 @@ export interface EngineDeps {
   pollIntervalMs: number;
   /** deploy/jobs as a ConfigMap (the build script the Job runs). */
   jobScripts: KubeObject;
-}
-
-export interface EngineRequest extends ClusterScoped {
-  bucket: string;
-  model: ModelSpec;
-  tensorrtImage: string;
-  nodePool: string;
-  acceleratorType: string;
-}
-
-export interface ResolvedEngine {
-  engineKey: string;
-  planUri: string;
-  recordUri: string;
-  cached: boolean;
-}
-
-export interface BuiltEngine extends ResolvedEngine {
-  record: EngineBuildRecord;
 }
 
 function jobName(model: string, engineKey: string): string {

@@ -15,26 +15,10 @@
  * activity fails as ABORTED (retried), then the run fails naming the revision, for an operator.
  */
 import { Context } from '@temporalio/activity';
-import { FailureType, notReady, permanentFailure } from '../errors.js';
-import { pipelineMarkerOf, type PipelineMarker } from '../plan/helm-values.js';
-import type { ClusterScoped } from './context.js';
-import { calling, translateError } from './errors.js';
-import { ApiError, type ClusterRef, type HelmApi, type HelmRevision, type TritonProbe } from './ports.js';
-
-export interface ReleaseRef extends ClusterScoped {
-  release: string;
-  namespace: string;
-}
-
-export interface ReleaseState {
-  revision: number;
-  status: HelmRevision['status'];
-  repositoryUri: string | null;
-  marker: PipelineMarker | null;
-}
-
-/** What recoverRelease did to a release left pending: rolled back to the last served revision, or uninstalled (nothing served before). */
-export type Recovery = { pending: number; rolledBackTo: number } | { pending: number; uninstalled: true };
+import { ApiError, calling, FailureType, notReady, permanentFailure, translateError } from '../ports/errors.js';
+import { pipelineMarkerOf } from '../plan/helm-values.js';
+import type { PipelineMarker, Recovery, ReleaseRef, ReleaseState } from '../ports/run.js';
+import type { ClusterRef, HelmApi, HelmRevision, TritonProbe } from '../ports/systems.js';
 
 const PENDING: ReadonlySet<HelmRevision['status']> = new Set(['pending-install', 'pending-upgrade', 'pending-rollback']);
 const HELM_TIMEOUT_SECONDS = 900;

@@ -5,7 +5,7 @@ import { createDriverActivities } from './driver.js';
 import { createEngineActivities } from './engines.js';
 import { createHelmActivities } from './helm.js';
 import { createPerfActivities } from './perf.js';
-import type { KubeObject, TargetClients } from './ports.js';
+import type { KubeObject, TargetClients } from '../ports/systems.js';
 import { createReportActivities } from './report.js';
 import { createReleaseRecordActivities } from './release-record.js';
 import { createRepositoryActivities } from './repository.js';

@@ -5,8 +5,8 @@
  */
 import { Context } from '@temporalio/activity';
 import type { ApplicationFailure } from '@temporalio/common';
-import { calling } from './errors.js';
-import type { JobStatus, KubeApi, KubeObject } from './ports.js';
+import { calling } from '../ports/errors.js';
+import type { JobStatus, KubeApi, KubeObject } from '../ports/systems.js';
 
 export const JOB_NAMESPACE = 'triton-pipeline';
 

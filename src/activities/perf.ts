@@ -6,16 +6,15 @@
  */
 import { createHash } from 'node:crypto';
 import { Context, log } from '@temporalio/activity';
-import { FailureType, permanentFailure, transientFailure } from '../errors.js';
+import { calling, FailureType, permanentFailure, transientFailure } from '../ports/errors.js';
 import { extractPerfCsv, renderPerfJob, tritonSdkImageFor } from '../plan/jobs.js';
 import type { SlaSpec } from '../spec/schema.js';
-import { loadMetricsBetween, type LoadMetrics, type PodScrape } from '../triton/metrics.js';
+import { type LoadMetrics, loadMetricsBetween, type PodScrape } from '../triton/metrics.js';
 import { buildPerfAnalyzerArgs, findUnstableConcurrency, parsePerfCsv } from '../triton/perf-output.js';
 import type { PerfCutShort, PerfPoint } from '../triton/perf-types.js';
-import type { ReleaseRef } from './helm.js';
+import type { ReleaseRef } from '../ports/run.js';
 import { JOB_NAMESPACE, runJob } from './jobs.js';
-import { calling } from './errors.js';
-import type { ClusterRef, KubeApi, TritonProbe } from './ports.js';
+import type { ClusterRef, KubeApi, TritonProbe } from '../ports/systems.js';
 
 export interface MeasureRequest extends ReleaseRef {
   variant: string;

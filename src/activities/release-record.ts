@@ -3,12 +3,11 @@
  * create-only semantics (GCS ifGenerationMatch=0), so a lost reply, a retry or a second writer
  * can never overwrite a generation; the highest generation is the record.
  */
-import { transientFailure } from '../errors.js';
+import { ApiError, calling, transientFailure, translateError } from '../ports/errors.js';
 import { releaseRecordPrefix, releaseRecordUri } from '../plan/layout.js';
 import { applyChange, emptyRecord, hasChange, type ReleaseChange, type ReleaseKey, type ReleaseRecord } from '../release/record.js';
-import type { RunContext } from './context.js';
-import { calling, translateError } from './errors.js';
-import { ApiError, type ObjectStore } from './ports.js';
+import type { RunContext } from '../ports/run.js';
+import type { ObjectStore } from '../ports/systems.js';
 
 export interface ReleaseRecordRef {
   run: RunContext;

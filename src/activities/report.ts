@@ -4,9 +4,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { reportUri } from '../plan/layout.js';
 import { renderReportHtml, type RunReport } from '../report/html.js';
-import type { RunContext } from './context.js';
-import { calling } from './errors.js';
-import type { ObjectStore } from './ports.js';
+import type { RunContext } from '../ports/run.js';
+import { calling } from '../ports/errors.js';
+import type { ObjectStore } from '../ports/systems.js';
 
 function reportFileName(workflowId: string, runId: string): string {
   return `${workflowId.replace(/[^A-Za-z0-9_.-]+/g, '_')}-${runId.slice(0, 8)}.html`;

@@ -4,11 +4,10 @@
  * never served. Also the per-revision performance baselines the SLA gate compares against.
  */
 import { createHash } from 'node:crypto';
-import { FailureType, permanentFailure } from '../errors.js';
-import { baselineUri, joinUri, repositoryManifestUri, repositoryVersionUri, type RepositoryManifest } from '../plan/layout.js';
-import type { RunContext } from './context.js';
-import { calling } from './errors.js';
-import type { ObjectInfo, ObjectStore } from './ports.js';
+import { calling, FailureType, permanentFailure } from '../ports/errors.js';
+import { baselineUri, joinUri, type RepositoryManifest, repositoryManifestUri, repositoryVersionUri } from '../plan/layout.js';
+import type { Baseline, RunContext } from '../ports/run.js';
+import type { ObjectInfo, ObjectStore } from '../ports/systems.js';
 
 export interface PublishRequest {
   run: RunContext;
@@ -24,24 +23,6 @@ export interface PublishedRepository {
   repositoryUri: string;
   manifestUri: string;
   files: number;
-}
-
-export interface VariantBaseline {
-  variant: string;
-  /** SLA-bounded throughput; the mean of the sweeps when repeated. */
-  bestThroughput: number | null;
-  latencyMsAtBest: number | null;
-  /** With repeated sweeps: their number and coefficient of variation (the noise the next gate uses). */
-  samples?: number;
-  cv?: number | null;
-}
-
-export interface Baseline {
-  revision: number;
-  repositoryVersion: string;
-  deploymentId: string;
-  measuredAt: string;
-  variants: VariantBaseline[];
 }
 
 export interface BaselineRef {

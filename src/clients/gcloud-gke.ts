@@ -7,8 +7,9 @@
  * one operation at a time per cluster and refuses a second with "Cluster is running incompatible
  * operation operation-…").
  */
-import { ApiError, type ApiErrorCode, type ClusterInfo, type ClusterRef, type GkeApi, type GkeOperation, type Labelled, type NodePoolInfo, type ResourceStatus } from '../activities/ports.js';
-import { ExecError, type Exec } from './exec.js';
+import { ApiError, type ApiErrorCode } from '../ports/errors.js';
+import type { ClusterInfo, ClusterRef, GkeApi, GkeOperation, Labelled, NodePoolInfo, ResourceStatus } from '../ports/systems.js';
+import { type Exec, ExecError } from './exec.js';
 
 export interface GcloudOptions {
   exec: Exec;

@@ -3,7 +3,8 @@
  * short so they do not multiply Temporal's; HTTP statuses become ApiError codes.
  */
 import { Storage, type StorageOptions } from '@google-cloud/storage';
-import { ApiError, type ApiErrorCode, type ObjectInfo, type ObjectStore } from '../activities/ports.js';
+import { ApiError, type ApiErrorCode } from '../ports/errors.js';
+import type { ObjectInfo, ObjectStore } from '../ports/systems.js';
 
 export function parseGsUri(uri: string): { bucket: string; path: string } {
   const match = /^gs:\/\/([^/]+)\/?(.*)$/.exec(uri);

@@ -2,8 +2,9 @@
  * HelmApi over the helm CLI (execa). Values go in on stdin as JSON (never on the command line);
  * upgrade and rollback wait for readiness (--wait), so "deployed" means Triton is serving.
  */
-import { ApiError, type ApiErrorCode, type HelmApi, type HelmRevision, type HelmUpgradeRequest } from '../activities/ports.js';
-import { ExecError, type Exec } from './exec.js';
+import { ApiError, type ApiErrorCode } from '../ports/errors.js';
+import type { HelmApi, HelmRevision, HelmUpgradeRequest } from '../ports/systems.js';
+import { type Exec, ExecError } from './exec.js';
 
 export interface HelmCliOptions {
   exec: Exec;

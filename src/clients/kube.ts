@@ -13,7 +13,8 @@ import {
   type V1Job,
   type V1Node,
 } from '@kubernetes/client-node';
-import { ApiError, type ApiErrorCode, type JobStatus, type KubeApi, type KubeObject, type NodeInfo } from '../activities/ports.js';
+import { ApiError, type ApiErrorCode } from '../ports/errors.js';
+import type { JobStatus, KubeApi, KubeObject, NodeInfo } from '../ports/systems.js';
 
 export const FIELD_MANAGER = 'triton-pipeline';
 

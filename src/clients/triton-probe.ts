@@ -5,7 +5,7 @@
  * scraped through the pod proxy.
  */
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import type { KubeApi, TritonProbe } from '../activities/ports.js';
+import type { KubeApi, TritonProbe } from '../ports/systems.js';
 
 interface DeploymentLike {
   metadata?: { generation?: number };

@@ -1,8 +1,8 @@
 /** What a deployment would do, as data: the dry run (`plan`) prints it and touches nothing. Pure. */
-import type { KubeObject } from '../activities/ports.js';
+import type { KubeObject } from '../ports/systems.js';
 import type { DeploymentSpec, StageName } from '../spec/schema.js';
 import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
-import { servingTargetFor } from './serving.js';
+import { servingTargetFor } from '../triton/serving-target.js';
 import { previewReleaseName, renderHpa, tritonValues, type TritonValues } from './helm-values.js';
 import { deploymentWorkflowId, taskQueueFor } from './ids.js';
 import { tensorrtImageFor } from './jobs.js';

@@ -1,12 +1,7 @@
 /** Values for deploy/charts/triton and the HPA, computed from the spec as data. Pure. */
-import type { KubeObject } from '../activities/ports.js';
+import type { KubeObject } from '../ports/systems.js';
 import type { DeploymentSpec } from '../spec/schema.js';
-
-export interface PipelineMarker {
-  /** The deployment (workflow ID) that produced this revision: how re-runs recognise their own work. */
-  deploymentId: string;
-  repositoryVersion: string;
-}
+import type { PipelineMarker } from '../ports/run.js';
 
 export interface TritonValues {
   replicaCount: number;

@@ -1,5 +1,5 @@
 /** Business keys: workflow IDs, task queues and repository versions derive from the spec. Pure. */
-import { describeKey, releaseKeyOf, type ReleaseKey } from '../release/record.js';
+import { describeKey, type ReleaseKey, releaseKeyOf } from '../release/record.js';
 import type { DeploymentSpec, Target } from '../spec/schema.js';
 
 /**

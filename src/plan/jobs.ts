@@ -3,7 +3,7 @@
  * contract between the pipeline and the container scripts (deploy/jobs/*), and the simulated
  * cluster reads the same variables to play the Job's effect.
  */
-import type { KubeObject } from '../activities/ports.js';
+import type { KubeObject } from '../ports/systems.js';
 import type { ModelSpec, OptimizationProfile } from '../spec/schema.js';
 import { PERF_STABILITY_EXIT_CODE, PERF_UNSTABLE_PREFIX } from '../triton/perf-output.js';
 

@@ -34,18 +34,6 @@ export interface RepositoryManifest {
   models: Array<{ name: string; files: Array<{ path: string; md5: string; size: number }> }>;
 }
 
-export interface EngineBuildRecord {
-  engineKey: string;
-  model: string;
-  planUri: string;
-  planMd5: string;
-  tensorrtImage: string;
-  gpu: string;
-  flags: string[];
-  profiles: string;
-  builtAt: string;
-}
-
 /** A release record's generations: one immutable object per change, the highest is current. */
 export function releaseRecordPrefix(bucket: string, key: { project: string; cluster: string; namespace: string; release: string }): string {
   return `${joinUri(bucket, 'releases', key.project, key.cluster, key.namespace, key.release)}/`;

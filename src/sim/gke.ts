@@ -6,8 +6,9 @@
  * and a regional GPU quota per accelerator type checked against acceleratorCount × maxNodes of every pool.
  */
 import { randomUUID } from 'node:crypto';
-import { ApiError, type ClusterCreateRequest, type ClusterInfo, type ClusterRef, type GkeApi, type GkeOperation, type NodePoolCreateRequest, type NodePoolInfo } from '../activities/ports.js';
-import { SIM_DURATIONS_SECONDS, scaledMs } from './timing.js';
+import { ApiError } from '../ports/errors.js';
+import type { ClusterCreateRequest, ClusterInfo, ClusterRef, GkeApi, GkeOperation, NodePoolCreateRequest, NodePoolInfo } from '../ports/systems.js';
+import { scaledMs, SIM_DURATIONS_SECONDS } from './timing.js';
 import { clusterKey, clusterResource, type ClusterState, type GkeOperationState, type NodePoolState, type ProjectState, type SimServices } from './state.js';
 
 /** Simulated seconds (at speed 1) of the GKE operations timing.ts does not list (roughly GKE's own). */

@@ -8,10 +8,11 @@
  * revision whose process still lives completes lazily (settleReleases), so other processes on the
  * same world see what that process will record.
  */
-import { ApiError, type ClusterRef, type HelmApi, type HelmRevision, type HelmUpgradeRequest, type ObjectStore } from '../activities/ports.js';
+import { ApiError } from '../ports/errors.js';
+import type { ClusterRef, HelmApi, HelmRevision, HelmUpgradeRequest, ObjectStore } from '../ports/systems.js';
 import { currentSimContext } from './context.js';
-import { clusterResource, runningCluster, type ClusterState, type ReleaseState, type RevisionRecord, type SimServices } from './state.js';
-import { SIM_DURATIONS_SECONDS, scaledMs, waitMs } from './timing.js';
+import { clusterResource, type ClusterState, type ReleaseState, type RevisionRecord, runningCluster, type SimServices } from './state.js';
+import { scaledMs, SIM_DURATIONS_SECONDS, waitMs } from './timing.js';
 import { loadRepository, modelRepositoryOf } from './triton.js';
 
 type PendingStatus = 'pending-install' | 'pending-upgrade' | 'pending-rollback';

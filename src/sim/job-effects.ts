@@ -5,9 +5,9 @@
  * model with the calibrated performance model and prints the CSV between the pipeline's markers.
  * Jobs of other components complete without effect.
  */
-import type { ObjectStore } from '../activities/ports.js';
+import type { ObjectStore } from '../ports/systems.js';
 import { ENGINE_BUILD_COMPONENT, parseProfiles, PERF_COMPONENT, PERF_CSV_BEGIN, PERF_CSV_END } from '../plan/jobs.js';
-import type { EngineBuildRecord } from '../plan/layout.js';
+import type { EngineBuildRecord } from '../ports/run.js';
 import type { ModelSpec } from '../spec/schema.js';
 import { servingCandidateOf } from '../search/config-search.js';
 import { renderPerfCsv } from '../triton/perf-output.js';

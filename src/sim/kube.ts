@@ -4,14 +4,15 @@
  * batch/v1 Jobs that run for a simulated duration and then play their effect exactly once
  * (job-effects.ts). Deleting an unfinished Job cancels it.
  */
-import { ApiError, type ClusterRef, type JobStatus, type KubeApi, type KubeObject, type NodeInfo } from '../activities/ports.js';
+import { ApiError } from '../ports/errors.js';
+import type { ClusterRef, JobStatus, KubeApi, KubeObject, NodeInfo } from '../ports/systems.js';
 import { jobEnv, PIPELINE_LABEL } from '../plan/jobs.js';
 import { currentSimContext, runInSimContext } from './context.js';
 import { jobDurationSeconds, jobStartLog, runJobEffect, type ServedRelease } from './job-effects.js';
 import { nodesOf, objectKey } from './nodes.js';
 import { modelRepositoryOf, replicaCountOf, servingRevision } from './triton.js';
-import { clusterResource, runningCluster, type ClusterState, type JobRun, type SimServices } from './state.js';
-import { SIM_DURATIONS_SECONDS, scaledMs } from './timing.js';
+import { clusterResource, type ClusterState, type JobRun, runningCluster, type SimServices } from './state.js';
+import { scaledMs, SIM_DURATIONS_SECONDS } from './timing.js';
 
 /** Kinds without a namespace; every other kind defaults to namespace "default", as kubectl does. */
 const CLUSTER_SCOPED_KINDS = new Set([

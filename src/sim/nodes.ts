@@ -5,7 +5,7 @@
  * when the node comes up, or by the nvidia-driver-installer DaemonSet in kube-system some
  * simulated time after both the DaemonSet and the node exist.
  */
-import type { NodeInfo } from '../activities/ports.js';
+import type { NodeInfo } from '../ports/systems.js';
 import { SIM_DURATIONS_SECONDS } from './timing.js';
 import type { ClusterState, NodePoolState } from './state.js';
 

@@ -7,16 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  ApiError,
-  type ClusterRef,
-  type HelmRevision,
-  type JobStatus,
-  type KubeObject,
-  type NodePoolCreateRequest,
-  type ObjectStore,
-  type ResourceStatus,
-} from '../activities/ports.js';
+import { ApiError } from '../ports/errors.js';
+import type { ClusterRef, HelmRevision, JobStatus, KubeObject, NodePoolCreateRequest, ObjectStore, ResourceStatus } from '../ports/systems.js';
 import { withLock } from './mutex.js';
 import type { OperationLog } from './oplog.js';
 

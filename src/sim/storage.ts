@@ -7,7 +7,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { link, mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ApiError, type ObjectInfo, type ObjectStore } from '../activities/ports.js';
+import { ApiError } from '../ports/errors.js';
+import type { ObjectInfo, ObjectStore } from '../ports/systems.js';
 import type { OperationLog } from './oplog.js';
 
 const URI = /^gs:\/\/([a-z0-9][-a-z0-9_.]{1,61}[a-z0-9])(?:\/(.*))?$/;

@@ -4,7 +4,7 @@
  * instants (the world's clock), so state advances lazily when read, also after a restart.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiError } from '../activities/ports.js';
+import { ApiError } from '../ports/errors.js';
 import { currentSimContext } from './context.js';
 
 /** Simulated durations in seconds at speed 1 (roughly what GKE, TensorRT and Helm take on T4s). */

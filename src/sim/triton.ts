@@ -4,11 +4,11 @@
  * parses (name matching the directory) and <repo>/<model>/1/model.plan is an engine written by
  * the simulated TensorRT build Job.
  */
-import type { ClusterRef, ObjectStore, TritonProbe } from '../activities/ports.js';
+import type { ClusterRef, ObjectStore, TritonProbe } from '../ports/systems.js';
 import type { ModelSpec } from '../spec/schema.js';
-import { parseModelConfig, type ModelConfigInput } from '../triton/model-config.js';
+import { type ModelConfigInput, parseModelConfig } from '../triton/model-config.js';
 import type { PerfProfileName } from './perf-model.js';
-import { clusterResource, runningCluster, type ClusterState, type RevisionRecord, type SimServices } from './state.js';
+import { clusterResource, type ClusterState, type RevisionRecord, runningCluster, type SimServices } from './state.js';
 
 /** The body of a simulated model.plan. */
 export interface SimulatedPlan {

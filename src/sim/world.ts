@@ -1,6 +1,6 @@
 /**
  * A SIMULATED GKE + T4 world for the `sim` target — not GKE. It implements the ports the
- * activities use (src/activities/ports.ts) on local state: a GKE control plane (clusters, GPU node
+ * activities use (src/ports/systems.ts) on local state: a GKE control plane (clusters, GPU node
  * pools, resource labels, regional quota, and their long-running operations, one at a time per
  * cluster), each cluster's Kubernetes API (nodes, GPU driver, Jobs that build TensorRT engines or
  * run perf_analyzer), Helm releases of the Triton chart, Triton readiness, and GCS (objects as
@@ -15,11 +15,10 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Labelled } from '../activities/ports.js';
-import type { ClusterInfo, ClusterRef, KubeObject, NodeInfo, NodePoolInfo, TargetClients } from '../activities/ports.js';
-import { clusterInfo, nodePoolInfo, SimGke, settleGke } from './gke.js';
-import { SimHelm, settleReleases } from './helm.js';
-import { SimKube, settleJobs } from './kube.js';
+import type { ClusterInfo, ClusterRef, KubeObject, Labelled, NodeInfo, NodePoolInfo, TargetClients } from '../ports/systems.js';
+import { clusterInfo, nodePoolInfo, settleGke, SimGke } from './gke.js';
+import { settleReleases, SimHelm } from './helm.js';
+import { settleJobs, SimKube } from './kube.js';
 import { nodesOf } from './nodes.js';
 import { OperationLog, type SimOperation } from './oplog.js';
 import { ProjectStore, type RevisionRecord, type SimServices } from './state.js';

@@ -2,7 +2,7 @@
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { DeploymentSpecSchema } from './schema.js';
-import { validateSpec, type SpecResult } from './validate.js';
+import { type SpecResult, validateSpec } from './validate.js';
 
 /** Larger spec files are refused before parsing (a spec is a few KiB). */
 export const MAX_SPEC_BYTES = 1024 * 1024;

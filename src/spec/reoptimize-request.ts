@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import type { ReleaseKey } from '../release/record.js';
-import { DeploymentSpecSchema, ReoptimizationSchema, type DeploymentSpec } from './schema.js';
-import { inputShapeError, isPlainObject, validateSpec, validateWorkflowInput, type SpecError } from './validate.js';
+import { type DeploymentSpec, DeploymentSpecSchema, ReoptimizationSchema } from './schema.js';
+import { inputShapeError, isPlainObject, type SpecError, validateSpec, validateWorkflowInput } from './validate.js';
 
 const shape = DeploymentSpecSchema.shape;
 

@@ -4,7 +4,7 @@
  * again on its input (runs started from the Web UI skip the CLI).
  */
 import { z } from 'zod';
-import { DeploymentSpecSchema, type DeploymentSpec } from './schema.js';
+import { type DeploymentSpec, DeploymentSpecSchema } from './schema.js';
 
 export interface SpecError {
   /** Field path such as models[0].variants[1].instances ("(document)" for syntax errors). */

@@ -7,7 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { Storage } from '@google-cloud/storage';
 import { join } from 'node:path';
-import type { ClusterRef, HelmApi, KubeApi, TargetClients, TritonProbe } from '../activities/ports.js';
+import type { ClusterRef, HelmApi, KubeApi, TargetClients, TritonProbe } from '../ports/systems.js';
 import { PROJECT_ROOT } from '../assets.js';
 import { exec, type Exec } from '../clients/exec.js';
 import { createGcloudGke, writeKubeconfig } from '../clients/gcloud-gke.js';

@@ -6,11 +6,10 @@
  * The local target runs its activities the same way (its GPU work is simulated too).
  */
 import { Context } from '@temporalio/activity';
-import { translateError } from '../activities/errors.js';
-import { createPipelineActivities, type ActivityOptions, type PipelineActivities } from '../activities/index.js';
-import type { RunContext } from '../activities/context.js';
+import { ApiError, type ApiErrorCode, translateError } from '../ports/errors.js';
+import { type ActivityOptions, createPipelineActivities, type PipelineActivities } from '../activities/index.js';
+import type { RunContext } from '../ports/run.js';
 import type { Measurement } from '../activities/perf.js';
-import { ApiError, type ApiErrorCode } from '../activities/ports.js';
 import type { FaultSpec, StageName } from '../spec/schema.js';
 import { runInSimContext } from '../sim/context.js';
 import { createSimWorld } from '../sim/world.js';

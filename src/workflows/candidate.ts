@@ -2,16 +2,16 @@
  * Child workflow of re-optimization: one serving config of one model variant, published as its own
  * repository version, served by the canary release and measured against the model's SLA.
  */
-import type { ReleaseRef } from '../activities/helm.js';
-import { FailureType, permanentFailure } from '../errors.js';
+import type { ReleaseRef } from '../ports/run.js';
+import { FailureType, permanentFailure } from '../ports/errors.js';
 import { tritonValues } from '../plan/helm-values.js';
-import { servingTargetFor } from '../plan/serving.js';
+import { servingTargetFor } from '../triton/serving-target.js';
 import type { ServingCandidate } from '../search/config-search.js';
 import type { SlaVerdict } from '../sla/evaluate.js';
 import type { DeploymentSpec } from '../spec/schema.js';
 import { CANDIDATE_INPUT_SHAPE, CandidateInputSchema, invalidInputMessage, validateWorkflowInput } from '../spec/validate.js';
 import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
-import { activitiesFor } from './activities.js';
+import { activitiesFor } from './activity-profiles.js';
 import { isConclusive, measureAgainstSla, type Sweep } from './common.js';
 
 export interface MeasureCandidateInput {

@@ -1,17 +1,16 @@
 /** Steps both workflows take: validating their JSON input, and building (or finding) a model's engine. */
 import { ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
-import type { RunContext } from '../activities/context.js';
-import type { ReleaseRef } from '../activities/helm.js';
-import type { ClusterRef } from '../activities/ports.js';
-import { FailureType } from '../errors.js';
+import type { ReleaseRef, RunContext } from '../ports/run.js';
+import type { ClusterRef } from '../ports/systems.js';
+import { FailureType } from '../ports/errors.js';
 import { tensorrtImageFor } from '../plan/jobs.js';
 import { evaluateSla, type SlaVerdict } from '../sla/evaluate.js';
 import type { DeploymentSpec, ModelSpec } from '../spec/schema.js';
 import { autoscalingReading, type AutoscalingReading } from '../triton/metrics.js';
 import type { PerfPoint } from '../triton/perf-types.js';
-import type { activitiesFor } from './activities.js';
+import type { activitiesFor } from './activity-profiles.js';
 import { invalidInputMessage, validateDeployInput } from '../spec/validate.js';
-import type { EngineResult } from './definitions.js';
+import type { EngineResult } from '../ports/results.js';
 import { buildModelEngine } from './engine-build.js';
 
 /**

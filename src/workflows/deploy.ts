@@ -13,41 +13,24 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ReleaseState } from '../activities/helm.js';
-import type { Baseline } from '../activities/repository.js';
-import { FailureType } from '../errors.js';
+import type { Baseline, ReleaseState } from '../ports/run.js';
+import { FailureType } from '../ports/errors.js';
 import { previewReleaseName, previewValues, tritonValues } from '../plan/helm-values.js';
 import { repositoryVersionFor } from '../plan/ids.js';
-import { runReport } from '../plan/run-report.js';
-import { PIPELINE_OUTCOME, TRITON_MODELS, TRITON_RELEASE, TRITON_TARGET } from '../plan/search-attributes.js';
-import { STAGE_NAMES, type StageName } from '../spec/schema.js';
-import { releaseKeyOf, sampleHistory, servingEntry, type PromotionReason, type ReleaseEntry, type ReleaseRecord } from '../release/record.js';
-import type { DeploymentSpec } from '../spec/schema.js';
+import { runReport } from '../report/run-report.js';
+import { PIPELINE_OUTCOME, TRITON_MODELS, TRITON_RELEASE, TRITON_TARGET } from '../temporal/search-attributes.js';
+import { type DeploymentSpec, STAGE_NAMES, type StageName } from '../spec/schema.js';
+import { type PromotionReason, type ReleaseEntry, releaseKeyOf, type ReleaseRecord, sampleHistory, servingEntry } from '../release/record.js';
 import { bakeVerdict } from '../sla/bake.js';
 import { compareWithBaseline } from '../sla/evaluate.js';
 import { gateTolerance, historyTolerance, repeatedScore } from '../sla/noise.js';
 import { describeReading } from '../triton/metrics.js';
-import { servingTargetFor } from '../plan/serving.js';
+import { servingTargetFor } from '../triton/serving-target.js';
 import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
-import { activitiesFor } from './activities.js';
-import {
-  abortSignal,
-  abortUpdate,
-  approveSignal,
-  approveUpdate,
-  progressQuery,
-  type ApprovalRequest,
-  type BakeResult,
-  type DeployProgress,
-  type DeployResult,
-  type EngineResult,
-  type OperatorAnswer,
-  type Outcome,
-  type RollbackEvidence,
-  type SlaEvidence,
-  type VariantResult,
-} from './definitions.js';
-import { clusterOf, ensureEngine, INCONCLUSIVE_RETRIES, measureAgainstSla, requireThisRun, requireValidSpec, runContextFor, sweepVariant, type Sweep } from './common.js';
+import { activitiesFor } from './activity-profiles.js';
+import { abortSignal, abortUpdate, approveSignal, approveUpdate, progressQuery } from './definitions.js';
+import type { ApprovalRequest, BakeResult, DeployProgress, DeployResult, EngineResult, OperatorAnswer, Outcome, RollbackEvidence, SlaEvidence, VariantResult } from '../ports/results.js';
+import { clusterOf, ensureEngine, INCONCLUSIVE_RETRIES, measureAgainstSla, requireThisRun, requireValidSpec, runContextFor, type Sweep, sweepVariant } from './common.js';
 
 export interface DeployInput {
   /** The deployment spec as JSON (validated again here: Web UI starts skip the CLI). */

@@ -1,10 +1,10 @@
 /** Child workflow: one model's TensorRT engine, skipped when an engine with the same content hash exists. */
-import type { EngineRequest } from '../activities/engines.js';
-import { FailureType, permanentFailure } from '../errors.js';
+import type { EngineRequest } from '../ports/run.js';
+import { FailureType, permanentFailure } from '../ports/errors.js';
 import type { Target } from '../spec/schema.js';
 import { ENGINE_BUILD_INPUT_SHAPE, EngineBuildInputSchema, invalidInputMessage, validateWorkflowInput } from '../spec/validate.js';
-import { activitiesFor } from './activities.js';
-import type { EngineResult } from './definitions.js';
+import { activitiesFor } from './activity-profiles.js';
+import type { EngineResult } from '../ports/results.js';
 
 export interface BuildModelEngineInput {
   target: Target;

@@ -21,17 +21,18 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { FailureType } from '../errors.js';
+import { FailureType } from '../ports/errors.js';
 import { releaseWorkflowId, repositoryVersionFor } from '../plan/ids.js';
-import { describeKey, sampleHistory, servingEntry, type ReleaseEntry } from '../release/record.js';
+import { describeKey, type ReleaseEntry, sampleHistory, servingEntry } from '../release/record.js';
 import { bestOf, candidateKey, nextCandidate, type ScoredCandidate, type ServingCandidate } from '../search/config-search.js';
-import { requestKey, validateReoptimizeInput, validateReoptimizeRequest, type ReoptimizeRequest } from '../spec/reoptimize-request.js';
-import { ReoptimizationSchema, type DeploymentSpec, type ModelSpec } from '../spec/schema.js';
+import { type ReoptimizeRequest, requestKey, validateReoptimizeInput, validateReoptimizeRequest } from '../spec/reoptimize-request.js';
+import { type DeploymentSpec, type ModelSpec, ReoptimizationSchema } from '../spec/schema.js';
 import { invalidInputMessage, validateSpec } from '../spec/validate.js';
 import { promotionVerdict, type PromotionVerdict } from '../sla/noise.js';
-import { activitiesFor } from './activities.js';
+import { activitiesFor } from './activity-profiles.js';
 import { measureServingCandidate } from './candidate.js';
-import { abortSignal, abortUpdate, type ApprovalRequest, type DeployResult } from './definitions.js';
+import { abortSignal, abortUpdate } from './definitions.js';
+import type { ApprovalRequest, DeployResult } from '../ports/results.js';
 import { PREVIEW_PATCH, runDeployment } from './deploy.js';
 import { clusterOf, ensureEngine, requireThisRun, runContextFor } from './common.js';
 

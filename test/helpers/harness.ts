@@ -10,7 +10,7 @@ import { WorkflowFailedError, type WorkflowHandle, type WorkflowHandleWithFirstE
 import proto from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker, WorkflowBundle } from '@temporalio/worker';
-import { applicationFailureIn } from '../../src/errors.js';
+import { applicationFailureIn } from '../../src/ports/errors.js';
 import { deploymentWorkflowId } from '../../src/plan/ids.js';
 import type { DeploymentSpecInput } from '../../src/spec/schema.js';
 import { createSimWorld } from '../../src/sim/world.js';

@@ -1,5 +1,5 @@
 /** measureVariant against a cluster whose perf Job has already succeeded with `log`. */
-import type { JobStatus, KubeApi } from '../../src/activities/ports.js';
+import type { JobStatus, KubeApi } from '../../src/ports/systems.js';
 import { createPerfActivities, type MeasureRequest } from '../../src/activities/perf.js';
 import { runActivity } from './activity-env.js';
 

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundle } from '@temporalio/worker';
-import { SEARCH_ATTRIBUTES } from '../../src/plan/search-attributes.js';
-import { ensureSearchAttributes } from '../../src/client/temporal.js';
+import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes.js';
+import { ensureSearchAttributes } from '../../src/cli/temporal.js';
 import { PROJECT_ROOT } from './specs.js';
 
 export { PROJECT_ROOT };

@@ -9,9 +9,10 @@ import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { createGcsStore, parseGsUri } from '../../src/clients/gcs.js';
 import { createRepositoryActivities } from '../../src/activities/repository.js';
-import { ApiError, type ObjectStore } from '../../src/activities/ports.js';
+import { ApiError } from '../../src/ports/errors.js';
+import type { ObjectStore } from '../../src/ports/systems.js';
 import { runActivity } from '../helpers/activity-env.js';
-import { startGcsEmulator, type GcsEmulator } from '../standins/gcs-emulator.js';
+import { type GcsEmulator, startGcsEmulator } from '../standins/gcs-emulator.js';
 
 let emulator: GcsEmulator;
 let store: ObjectStore;

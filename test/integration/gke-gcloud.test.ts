@@ -14,7 +14,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createAutoscalingActivities } from '../../src/activities/autoscaling.js';
 import { createClusterActivities, CREATED_BY_LABEL } from '../../src/activities/cluster.js';
-import { ApiError, type KubeApi } from '../../src/activities/ports.js';
+import { ApiError } from '../../src/ports/errors.js';
+import type { KubeApi } from '../../src/ports/systems.js';
 import { loadMetricsAdapter } from '../../src/assets.js';
 import { exec } from '../../src/clients/exec.js';
 import { createGcloudGke, gcloudErrorCode } from '../../src/clients/gcloud-gke.js';
@@ -22,7 +23,7 @@ import type { DeploymentSpec } from '../../src/spec/schema.js';
 import { validateSpec } from '../../src/spec/validate.js';
 import { runActivity, runIn } from '../helpers/activity-env.js';
 import { exampleSpec } from '../helpers/specs.js';
-import { startGkeStandIn, type GkeStandIn } from '../standins/gke-api.js';
+import { type GkeStandIn, startGkeStandIn } from '../standins/gke-api.js';
 
 let standIn: GkeStandIn;
 let gke: ReturnType<typeof createGcloudGke>;

@@ -18,7 +18,8 @@ import { createDriverActivities } from '../../src/activities/driver.js';
 import { createEngineActivities } from '../../src/activities/engines.js';
 import { createHelmActivities } from '../../src/activities/helm.js';
 import { JOB_NAMESPACE } from '../../src/activities/jobs.js';
-import { ApiError, type GkeApi, type HelmRevision, type ObjectStore } from '../../src/activities/ports.js';
+import { ApiError } from '../../src/ports/errors.js';
+import type { GkeApi, HelmRevision, ObjectStore } from '../../src/ports/systems.js';
 import { loadDriverInstaller, loadJobScripts, loadMetricsAdapter } from '../../src/assets.js';
 import { exec } from '../../src/clients/exec.js';
 import { createHelmCli, upgradeArgs } from '../../src/clients/helm.js';
@@ -29,7 +30,7 @@ import type { DeploymentSpec } from '../../src/spec/schema.js';
 import { validateSpec } from '../../src/spec/validate.js';
 import { mockEnvironment, runActivity, runIn } from '../helpers/activity-env.js';
 import { exampleSpec, PROJECT_ROOT } from '../helpers/specs.js';
-import { cpuNode, gpuNode, startKwokCluster, type KwokCluster } from '../standins/kwok-cluster.js';
+import { cpuNode, gpuNode, type KwokCluster, startKwokCluster } from '../standins/kwok-cluster.js';
 
 let cluster: KwokCluster;
 let spec: DeploymentSpec;

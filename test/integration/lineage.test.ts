@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { EXIT, runCli } from '../../src/client/cli.js';
+import { EXIT, runCli } from '../../src/cli/cli.js';
 import type { DeploymentSpecInput } from '../../src/spec/schema.js';
-import type { SlaEvidence } from '../../src/workflows/definitions.js';
+import type { SlaEvidence } from '../../src/ports/results.js';
 import { withCauses } from '../helpers/causes.js';
 import { env, failureOf, inspect, readRecord, recordHistory, start, stateDir, testSpec, useHarness, world } from '../helpers/harness.js';
 

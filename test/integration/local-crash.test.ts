@@ -21,7 +21,7 @@ import type { deployTriton } from '../../src/workflows/deploy.js';
 import { withCauses } from '../helpers/causes.js';
 import { exampleSpec, PROJECT_ROOT } from '../helpers/specs.js';
 import { startTemporal, startTogether, tempDir, unique } from '../helpers/temporal.js';
-import { startGcsEmulator, type GcsEmulator } from '../standins/gcs-emulator.js';
+import { type GcsEmulator, startGcsEmulator } from '../standins/gcs-emulator.js';
 
 let env: TestWorkflowEnvironment;
 let gcs: GcsEmulator;

@@ -13,13 +13,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { JOB_NAMESPACE } from '../../src/activities/jobs.js';
-import type { Baseline } from '../../src/activities/repository.js';
+import type { Baseline } from '../../src/ports/run.js';
 import { loadDriverInstaller, loadJobScripts, loadMetricsAdapter } from '../../src/assets.js';
 import type { SimOperation } from '../../src/sim/oplog.js';
 import { createSimWorld } from '../../src/sim/world.js';
 import type { ActivityName, DeploymentSpecInput } from '../../src/spec/schema.js';
 import { createSimActivities } from '../../src/targets/sim.js';
-import type { SlaEvidence } from '../../src/workflows/definitions.js';
+import type { SlaEvidence } from '../../src/ports/results.js';
 import { activityAttempts, env, failureOf, inspect, readRecord, start, testSpec, useHarness, workflowIdOf, world } from '../helpers/harness.js';
 import { tempDir } from '../helpers/temporal.js';
 

@@ -10,24 +10,11 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { execa } from 'execa';
-import { EXIT, runCli } from '../../src/client/cli.js';
+import { EXIT, runCli } from '../../src/cli/cli.js';
 import { WorkflowUpdateFailedError, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import { abortUpdate, approveUpdate, progressQuery, type OperatorRequest, type SlaEvidence } from '../../src/workflows/definitions.js';
-import {
-  activityAttempts,
-  env,
-  failureOf,
-  inspect,
-  recordHistory,
-  start,
-  stateDir,
-  TASK_QUEUE,
-  testSpec,
-  useHarness,
-  waitFor,
-  workflowIdOf,
-  world,
-} from '../helpers/harness.js';
+import { abortUpdate, approveUpdate, progressQuery } from '../../src/workflows/definitions.js';
+import type { OperatorRequest, SlaEvidence } from '../../src/ports/results.js';
+import { activityAttempts, env, failureOf, inspect, recordHistory, start, stateDir, TASK_QUEUE, testSpec, useHarness, waitFor, workflowIdOf, world } from '../helpers/harness.js';
 import { specWith } from '../helpers/specs.js';
 import { PROJECT_ROOT, unique } from '../helpers/temporal.js';
 

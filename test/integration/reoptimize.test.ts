@@ -9,8 +9,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { EXIT, runCli } from '../../src/client/cli.js';
-import { applicationFailureIn } from '../../src/errors.js';
+import { EXIT, runCli } from '../../src/cli/cli.js';
+import { applicationFailureIn } from '../../src/ports/errors.js';
 import { deploymentWorkflowId, reoptimizationWorkflowId, scheduleIdFor } from '../../src/plan/ids.js';
 import { releaseKeyOf } from '../../src/release/record.js';
 import { reoptimizeRequestOf } from '../../src/spec/reoptimize-request.js';
@@ -18,7 +18,7 @@ import type { DeploymentSpec, DeploymentSpecInput, SearchSpace } from '../../src
 import { validateSpec } from '../../src/spec/validate.js';
 import { parseModelConfig } from '../../src/triton/model-config.js';
 import { abortUpdate, approveUpdate, progressQuery } from '../../src/workflows/definitions.js';
-import type { reoptimizeTriton, ReoptimizeResult } from '../../src/workflows/reoptimize.js';
+import type { ReoptimizeResult, reoptimizeTriton } from '../../src/workflows/reoptimize.js';
 import { env, inspect, readRecord, recordHistory, start, stateDir, TASK_QUEUE, testSpec, useHarness, waitFor, world } from '../helpers/harness.js';
 
 useHarness();

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { runPerfAnalyzer } from '../../src/targets/local/perf-analyzer.js';
 import { startTritonServer, type TritonServer } from '../../src/targets/local/triton-server.js';
-import { renderModelConfig, type ModelConfigInput } from '../../src/triton/model-config.js';
+import { type ModelConfigInput, renderModelConfig } from '../../src/triton/model-config.js';
 import { PROJECT_ROOT } from '../helpers/specs.js';
 import { tempDir } from '../helpers/temporal.js';
 import { freePort } from '../standins/gcs-emulator.js';

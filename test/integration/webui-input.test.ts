@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../../src/errors.js';
+import { FailureType } from '../../src/ports/errors.js';
 import { REOPTIMIZE_INPUT_SHAPE, REOPTIMIZE_REQUEST_SHAPE } from '../../src/spec/reoptimize-request.js';
 import { CANDIDATE_INPUT_SHAPE, DEPLOY_INPUT_SHAPE, ENGINE_BUILD_INPUT_SHAPE, RECORD_INPUT_SHAPE } from '../../src/spec/validate.js';
 import { env, TASK_QUEUE, useHarness } from '../helpers/harness.js';

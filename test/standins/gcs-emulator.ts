@@ -1,6 +1,6 @@
 /** The real GCS emulator (fake-gcs-server, built by scripts/setup.sh) in memory on a free loopback port. */
-import { startGcsEmulator as startOnPort, type GcsEmulator } from '../../src/targets/local/gcs-emulator.js';
-import { freePort } from '../../src/targets/local/ports.js';
+import { type GcsEmulator, startGcsEmulator as startOnPort } from '../../src/targets/local/gcs-emulator.js';
+import { freePort } from '../../src/targets/local/free-port.js';
 
 export type { GcsEmulator };
 export { freePort };

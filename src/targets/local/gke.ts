@@ -7,9 +7,10 @@
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApiError, type ClusterCreateRequest, type ClusterRef, type GkeApi, type KubeApi, type NodePoolCreateRequest, type NodePoolInfo } from '../../activities/ports.js';
+import { ApiError } from '../../ports/errors.js';
+import type { ClusterCreateRequest, ClusterRef, GkeApi, KubeApi, NodePoolCreateRequest, NodePoolInfo } from '../../ports/systems.js';
 import { withLock } from '../../sim/mutex.js';
-import { nodeName, POOL_LABEL, renderNode, type PoolShape } from './nodes.js';
+import { nodeName, POOL_LABEL, type PoolShape, renderNode } from './nodes.js';
 
 interface PoolRecord extends NodePoolCreateRequest {
   nodeCount: number;

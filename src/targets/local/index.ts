@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Storage } from '@google-cloud/storage';
 import { CoreV1Api, VersionApi } from '@kubernetes/client-node';
 import { access } from 'node:fs/promises';
-import type { ClusterRef, HelmApi, KubeApi, TargetClients, TritonProbe } from '../../activities/ports.js';
+import type { ClusterRef, HelmApi, KubeApi, TargetClients, TritonProbe } from '../../ports/systems.js';
 import { PROJECT_ROOT } from '../../assets.js';
 import { exec } from '../../clients/exec.js';
 import { createGcsStore } from '../../clients/gcs.js';

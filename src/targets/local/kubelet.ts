@@ -13,11 +13,11 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
-import type { KubeApi, ObjectStore } from '../../activities/ports.js';
+import type { KubeApi, ObjectStore } from '../../ports/systems.js';
 import { PROJECT_ROOT } from '../../assets.js';
 import { exec, ExecError } from '../../clients/exec.js';
 import { ENGINE_BUILD_COMPONENT, PERF_COMPONENT, perfJobScript, PIPELINE_LABEL } from '../../plan/jobs.js';
-import type { EngineBuildRecord } from '../../plan/layout.js';
+import type { EngineBuildRecord } from '../../ports/run.js';
 import { buildPerfAnalyzerArgs, type PerfAnalyzerArgsInput } from '../../triton/perf-output.js';
 import { criLog, EXIT_CODE_ANNOTATION, EXIT_MESSAGE_ANNOTATION, GPU_COUNT_ANNOTATION, GPU_DRIVER_ANNOTATION, gpuStatusPatch } from './nodes.js';
 import { PERF_ANALYZER } from './perf-analyzer.js';

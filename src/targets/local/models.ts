@@ -5,7 +5,7 @@
  */
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ObjectStore } from '../../activities/ports.js';
+import type { ObjectStore } from '../../ports/systems.js';
 import { PROJECT_ROOT } from '../../assets.js';
 import { exec } from '../../clients/exec.js';
 import { joinUri } from '../../plan/layout.js';

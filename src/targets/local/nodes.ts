@@ -3,7 +3,7 @@
  * instance-type labels, the GPU taint GKE puts on accelerator pools). A GPU node starts without
  * nvidia.com/gpu; its GPUs appear once the driver is up (see kubelet.ts), as on GKE.
  */
-import type { KubeObject, NodePoolCreateRequest } from '../../activities/ports.js';
+import type { KubeObject, NodePoolCreateRequest } from '../../ports/systems.js';
 
 export const LOCAL_LABEL_PREFIX = 'local.triton-pipeline.dev';
 /** GPUs the node reports once its driver is ready (what the device plugin would count). */

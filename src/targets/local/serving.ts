@@ -8,9 +8,9 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
-import type { ObjectStore } from '../../activities/ports.js';
+import type { ObjectStore } from '../../ports/systems.js';
 import { deploymentServing, isReady } from '../../clients/triton-probe.js';
-import { freePort } from './ports.js';
+import { freePort } from './free-port.js';
 import { startTritonServer, type TritonServer } from './triton-server.js';
 
 export interface PodServer {
