@@ -35,4 +35,24 @@ export default tseslint.config(
       'no-restricted-globals': ['error', { name: 'process', message: 'No process.env reads inside orchestration.' }],
     },
   },
+  {
+    // Pure code (decisions, rendering, maths) sees the ports, never what performs side effects.
+    files: ['src/{spec,plan,triton,sla,search,report,release,ports}/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/activities/**', '**/workflows/**', '**/targets/**', '**/clients/**', '**/sim/**', '**/cli/**', '**/worker.js'],
+              message: 'Pure modules import only other pure modules and src/ports.',
+            },
+            { group: ['@temporalio/activity', '@temporalio/client', '@temporalio/worker', '@temporalio/workflow'], message: 'Pure modules do not orchestrate or perform activities.' },
+            { group: ['@google-cloud/*', 'execa', 'node:child_process', 'node:fs', 'node:fs/*', 'node:net', 'node:http', 'node:https'], message: 'Pure modules do no I/O.' },
+            { group: ['@kubernetes/*'], allowTypeImports: true, message: 'Pure modules use only the Kubernetes model types.' },
+          ],
+        },
+      ],
+    },
+  },
 );
