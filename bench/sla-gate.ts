@@ -20,7 +20,8 @@ import { PROJECT_ROOT } from '../src/assets.js';
 import { type ServingCandidate, servingCandidateOf } from '../src/search/config-search.js';
 import { compareWithBaseline, type SlaBound } from '../src/sla/evaluate.js';
 import { mulberry32 } from '../src/sim/perf-model.js';
-import { estimateNoise, gateTolerance, historyTolerance, repeatedScore } from '../src/sla/noise.js';
+import { recordComparison } from '../src/sla/gate.js';
+import { estimateNoise, gateTolerance, repeatedScore } from '../src/sla/noise.js';
 import { parseSpecText } from '../src/spec/load.js';
 import { INCONCLUSIVE_RETRIES } from '../src/workflows/common.js';
 import { type ModelFile, startLab, SWEEP_SETTINGS } from './local-triton.js';
@@ -124,17 +125,12 @@ function resampler(pool: readonly number[]): (next: () => number) => number {
 
 const meanOf = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-/**
- * The deployment workflow's gate (gatedVariant in src/workflows/deploy.ts): the mean of the new
- * release's conclusive sweeps against the baseline's (the record's live entry, history[0]), with
- * the tolerance the record's noise history sets; fewer than `repeats` conclusive sweeps fail.
- */
+/** The deployment workflow's record gate (src/sla/gate.ts) on the sweeps' throughputs; the newest release is the baseline. */
 function recordGate(sweeps: readonly (number | null)[], history: readonly (readonly number[])[], repeats: number): { regressed: boolean; tolerance: number | null } {
-  const conclusive = sweeps.filter((s): s is number => s !== null);
-  if (conclusive.length < repeats) return { regressed: true, tolerance: null };
   const baseline = history[0]!;
-  const { tolerance } = historyTolerance(history, { current: conclusive, baseline: baseline.length }, RECORD_GATE);
-  return { regressed: compareWithBaseline(meanOf(conclusive), meanOf(baseline), tolerance).regressed, tolerance };
+  const conclusive = sweeps.filter((s): s is number => s !== null);
+  const decision = recordComparison(conclusive, { throughput: meanOf(baseline), samples: baseline.length }, history, { ...RECORD_GATE, repeats });
+  return decision === null ? { regressed: true, tolerance: null } : { regressed: decision.comparison.regressed, tolerance: decision.gate.tolerance };
 }
 
 /**

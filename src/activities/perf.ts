@@ -7,10 +7,10 @@
 import { createHash } from 'node:crypto';
 import { Context, log } from '@temporalio/activity';
 import { calling, FailureType, permanentFailure, transientFailure } from '../ports/errors.js';
-import { extractPerfCsv, renderPerfJob, tritonSdkImageFor } from '../plan/jobs.js';
+import { extractPerfCsv, renderSweepJob } from '../plan/jobs.js';
 import type { SlaSpec } from '../spec/schema.js';
 import { type LoadMetrics, loadMetricsBetween, type PodScrape } from '../triton/metrics.js';
-import { buildPerfAnalyzerArgs, findUnstableConcurrency, parsePerfCsv } from '../triton/perf-output.js';
+import { findUnstableConcurrency, parsePerfCsv } from '../triton/perf-output.js';
 import type { PerfCutShort, PerfPoint } from '../triton/perf-types.js';
 import type { ReleaseRef } from '../ports/run.js';
 import { JOB_NAMESPACE, runJob } from './jobs.js';
@@ -38,7 +38,6 @@ export interface Measurement {
   cutShort?: PerfCutShort;
 }
 
-const PERF_CSV_PATH = '/tmp/perf.csv';
 const SCRAPE_TIMEOUT_MS = 10_000;
 
 export function createPerfActivities({ kube, triton, pollIntervalMs }: { kube(ref: ClusterRef): KubeApi; triton(ref: ClusterRef): TritonProbe; pollIntervalMs: number }) {
@@ -64,42 +63,23 @@ export function createPerfActivities({ kube, triton, pollIntervalMs }: { kube(re
       const context = Context.current();
       const api = kube(request.cluster);
       const { sla } = request;
-      const { concurrency } = sla;
       // Named per measurement (run + activity): a retry after a crash re-attaches to the running
       // Job; a retry after a failed sweep replaces it (runJob).
       const execution = context.info.workflowExecution;
       const runKey = execution === undefined ? request.run.deploymentId : `${execution.workflowId}/${execution.runId}`;
       const name = `perf-${createHash('sha256').update(`${runKey}/${context.info.activityId}/${request.variant}`).digest('hex').slice(0, 12)}`;
-      const args = buildPerfAnalyzerArgs({
-        model: request.variant,
-        url: `${request.release}.${request.namespace}.svc.cluster.local:8001`,
-        protocol: 'grpc',
-        batchSize: sla.batchSize,
-        concurrency,
-        percentile: sla.percentile,
-        measurementIntervalMs: 2000,
-        shapes: request.shapes,
-        csvPath: PERF_CSV_PATH,
-        maxTrials: 10,
-      });
       const before = await scrape(request);
       await runJob({
         api,
-        job: renderPerfJob({
+        job: renderSweepJob({
           name,
           namespace: JOB_NAMESPACE,
-          image: tritonSdkImageFor(request.tritonImage),
-          args,
-          csvPath: PERF_CSV_PATH,
-          avoidNodePool: request.gpuNodePool,
-          env: {
-            PERF_RELEASE: request.release,
-            PERF_NAMESPACE: request.namespace,
-            PERF_MODEL: request.variant,
-            PERF_BATCH: String(sla.batchSize),
-            PERF_CONCURRENCY: `${concurrency.start}:${concurrency.end}:${concurrency.step}`,
-            PERF_PERCENTILE: String(sla.percentile),
-          },
+          release: { name: request.release, namespace: request.namespace },
+          variant: request.variant,
+          sla,
+          shapes: request.shapes,
+          tritonImage: request.tritonImage,
+          gpuNodePool: request.gpuNodePool,
         }),
         pollIntervalMs,
         // A failed sweep is usually the server or the network; another attempt (a new Job) may pass.

@@ -22,6 +22,7 @@ import { loadDriverInstaller, loadMetricsAdapter } from '../assets.js';
 import { applicationFailureIn, FailureType } from '../ports/errors.js';
 import { planDeployment } from '../plan/deployment-plan.js';
 import { deploymentWorkflowId, reoptimizationWorkflowId, scheduleIdFor, taskQueueFor } from '../plan/ids.js';
+import { tritonValuesJsonSchema } from '../plan/triton-values.js';
 import { describeKey, releaseKeyOf, type ReleaseRecord } from '../release/record.js';
 import { reoptimizeRequestOf } from '../spec/reoptimize-request.js';
 import { candidateKey } from '../search/config-search.js';
@@ -65,7 +66,10 @@ Commands:
                               the release and the search settings, never the spec
   schedule list               the pipeline's schedules
   schedule delete -f SPEC     remove the release's schedule
-  schema [--out FILE]         print or write the spec's JSON Schema
+  schema [spec | triton-values] [--out FILE]
+                              print or write a JSON Schema: the spec's (default), or the triton
+                              chart's values (deploy/charts/triton/values.schema.json); npm run
+                              schema regenerates both committed files
 
 Environment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default).
 Exit codes: 0 succeeded (approve/abort: accepted)
@@ -430,7 +434,11 @@ export async function runCli(argv: string[], out: Output, connect: () => Promise
     return command === undefined && !values.help ? EXIT.invalid : EXIT.ok;
   }
   if (command === 'schema') {
-    const schema = `${JSON.stringify(specJsonSchema(), null, 2)}\n`;
+    const which = positionals[1] ?? 'spec';
+    const schemas: Record<string, () => Record<string, unknown>> = { spec: specJsonSchema, 'triton-values': tritonValuesJsonSchema };
+    const schemaOf = schemas[which];
+    if (schemaOf === undefined) throw new UsageError(`unknown schema "${which}"; one of: ${Object.keys(schemas).join(', ')}`);
+    const schema = `${JSON.stringify(schemaOf(), null, 2)}\n`;
     if (values.out) await writeFile(values.out, schema);
     else out.log(schema);
     return EXIT.ok;

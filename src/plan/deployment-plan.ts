@@ -1,5 +1,6 @@
 /** What a deployment would do, as data: the dry run (`plan`) prints it and touches nothing. Pure. */
-import type { KubeObject } from '../ports/systems.js';
+import type { V1DaemonSet } from '@kubernetes/client-node';
+import type { KubeObject, Manifest } from '../ports/systems.js';
 import type { DeploymentSpec, StageName } from '../spec/schema.js';
 import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
 import { servingTargetFor } from '../triton/serving-target.js';
@@ -20,7 +21,8 @@ export interface DeploymentPlan {
 }
 
 export interface PlanAssets {
-  driverInstaller: KubeObject;
+  driverInstaller: Manifest<V1DaemonSet>;
+  /** APIService, RBAC, Deployment, Service ...: one object per document. */
   metricsAdapter: KubeObject[];
 }
 

@@ -1,25 +1,11 @@
 /** Values for deploy/charts/triton and the HPA, computed from the spec as data. Pure. */
-import type { KubeObject } from '../ports/systems.js';
+import type { V2HorizontalPodAutoscaler, V2MetricSpec } from '@kubernetes/client-node';
+import type { KubeJson, Manifest } from '../ports/systems.js';
 import type { DeploymentSpec } from '../spec/schema.js';
 import type { PipelineMarker } from '../ports/run.js';
+import type { TritonValues } from './triton-values.js';
 
-export interface TritonValues {
-  replicaCount: number;
-  image: { name: string; pullPolicy: 'IfNotPresent' };
-  modelRepositoryPath: string;
-  modelControlMode: 'explicit';
-  models: string[];
-  gpusPerReplica: number;
-  nodePool: string;
-  acceleratorType: string;
-  service: { type: 'LoadBalancer' | 'ClusterIP'; internal: boolean };
-  metrics: { summaryLatencies: true };
-  monitoring: { kind: DeploymentSpec['release']['monitoring'] };
-  /** The pipeline's HPA scales the Deployment: the chart leaves its replica count alone. */
-  autoscaling: { external: boolean };
-  pipeline: PipelineMarker;
-  [key: string]: unknown;
-}
+export type { TritonValues } from './triton-values.js';
 
 export function tritonValues(spec: DeploymentSpec, repositoryUri: string, marker: PipelineMarker): TritonValues {
   return {
@@ -69,10 +55,10 @@ export function tritonDeploymentName(release: string): string {
  * autoscaling/v2 HPA (the sample's v2beta1 is gone since Kubernetes 1.25) on a Triton or DCGM metric
  * exported through Google Managed Prometheus, with a selector limited to this release's pods.
  */
-export function renderHpa(spec: DeploymentSpec): KubeObject {
+export function renderHpa(spec: DeploymentSpec): Manifest<V2HorizontalPodAutoscaler> {
   const { autoscaling, release } = spec;
   const selector = { matchLabels: { 'app.kubernetes.io/instance': release.name } };
-  const metric =
+  const metric: KubeJson<V2MetricSpec> =
     autoscaling.metric === 'gpu-utilization'
       ? {
           type: 'External',

@@ -3,9 +3,10 @@
  * contract between the pipeline and the container scripts (deploy/jobs/*), and the simulated
  * cluster reads the same variables to play the Job's effect.
  */
-import type { KubeObject } from '../ports/systems.js';
-import type { ModelSpec, OptimizationProfile } from '../spec/schema.js';
-import { PERF_STABILITY_EXIT_CODE, PERF_UNSTABLE_PREFIX } from '../triton/perf-output.js';
+import type { V1Job } from '@kubernetes/client-node';
+import type { KubeObject, Manifest } from '../ports/systems.js';
+import type { ModelSpec, OptimizationProfile, SlaSpec } from '../spec/schema.js';
+import { buildPerfAnalyzerArgs, PERF_STABILITY_EXIT_CODE, PERF_UNSTABLE_PREFIX } from '../triton/perf-output.js';
 
 export const PIPELINE_LABEL = 'triton-pipeline.dev/component';
 export const ENGINE_BUILD_COMPONENT = 'engine-build';
@@ -54,7 +55,7 @@ export interface EngineBuildJobInput {
   scriptsConfigMap: string;
 }
 
-export function renderEngineBuildJob(input: EngineBuildJobInput): KubeObject {
+export function renderEngineBuildJob(input: EngineBuildJobInput): Manifest<V1Job> {
   const { model } = input;
   const env: Record<string, string> = {
     MODEL_NAME: model.name,
@@ -141,7 +142,7 @@ export function perfJobScript(args: readonly string[], csvPath: string): string 
   ].join('\n');
 }
 
-export function renderPerfJob(input: PerfJobInput): KubeObject {
+export function renderPerfJob(input: PerfJobInput): Manifest<V1Job> {
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -180,6 +181,54 @@ export function renderPerfJob(input: PerfJobInput): KubeObject {
       },
     },
   };
+}
+
+/** One validation sweep: perf_analyzer against one variant of a release, over the model's SLA concurrencies. */
+export interface SweepJobInput {
+  name: string;
+  /** Where the Job runs. */
+  namespace: string;
+  release: { name: string; namespace: string };
+  variant: string;
+  sla: SlaSpec;
+  shapes: Array<{ name: string; dims: number[] }>;
+  tritonImage: string;
+  /** Sweeps run off the GPU pool, so they never take a serving node's CPU. */
+  gpuNodePool: string;
+}
+
+const SWEEP_CSV_PATH = '/tmp/perf.csv';
+
+export function renderSweepJob(input: SweepJobInput): Manifest<V1Job> {
+  const { sla, release } = input;
+  const { concurrency } = sla;
+  return renderPerfJob({
+    name: input.name,
+    namespace: input.namespace,
+    image: tritonSdkImageFor(input.tritonImage),
+    args: buildPerfAnalyzerArgs({
+      model: input.variant,
+      url: `${release.name}.${release.namespace}.svc.cluster.local:8001`,
+      protocol: 'grpc',
+      batchSize: sla.batchSize,
+      concurrency,
+      percentile: sla.percentile,
+      measurementIntervalMs: 2000,
+      shapes: input.shapes,
+      csvPath: SWEEP_CSV_PATH,
+      maxTrials: 10,
+    }),
+    csvPath: SWEEP_CSV_PATH,
+    avoidNodePool: input.gpuNodePool,
+    env: {
+      PERF_RELEASE: release.name,
+      PERF_NAMESPACE: release.namespace,
+      PERF_MODEL: input.variant,
+      PERF_BATCH: String(sla.batchSize),
+      PERF_CONCURRENCY: `${concurrency.start}:${concurrency.end}:${concurrency.step}`,
+      PERF_PERCENTILE: String(sla.percentile),
+    },
+  });
 }
 
 /** The CSV that the perf Job prints between markers. */

@@ -3,6 +3,7 @@
  * (gcloud, @kubernetes/client-node, helm, @google-cloud/storage); the sim target wires the
  * simulated world; the activity code above them is the same.
  */
+import type { V1ObjectMeta, V1ResourceRequirements } from '@kubernetes/client-node';
 
 export interface ClusterRef {
   project: string;
@@ -85,11 +86,42 @@ export interface GkeApi {
   runningOperations?(ref: ClusterRef): Promise<GkeOperation[]>;
 }
 
+/** Any Kubernetes object, as the port applies and reads it: every typed Manifest is one. */
 export type KubeObject = {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   [field: string]: unknown;
+};
+
+/**
+ * A @kubernetes/client-node model type as the JSON sent to the API server. The generated classes
+ * describe what the client deserializes, which differs from the wire in two places: timestamps are
+ * Date there (RFC 3339 strings in JSON), and resource quantities are strings (the API also takes a
+ * JSON number, e.g. nvidia.com/gpu: 1).
+ */
+export type KubeJson<T> = 0 extends 1 & T
+  ? T
+  : T extends Date
+    ? string
+    : T extends ReadonlyArray<infer U>
+      ? Array<KubeJson<U>>
+      : T extends V1ResourceRequirements
+        ? { [K in keyof T]: K extends 'limits' | 'requests' ? Record<string, string | number> : KubeJson<T[K]> }
+        : T extends object
+          ? { [K in keyof T]: KubeJson<T[K]> }
+          : T;
+
+/**
+ * A manifest the pipeline builds from a model type (Manifest<V1Job>): apiVersion, kind and
+ * metadata.name required, no status (the server's), every other field checked against the model.
+ */
+export type Manifest<T extends { apiVersion?: string; kind?: string; metadata?: V1ObjectMeta }> = KubeJson<
+  Omit<T, 'apiVersion' | 'kind' | 'metadata' | 'status'>
+> & {
+  apiVersion: string;
+  kind: string;
+  metadata: KubeJson<V1ObjectMeta> & { name: string };
 };
 
 export interface NodeInfo {

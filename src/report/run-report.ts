@@ -1,5 +1,5 @@
 /** The report's data from a run's progress and measurements. Pure (the activity renders and writes it). */
-import type { RunReport } from './html.js';
+import type { RunReport } from './types.js';
 import type { DeploymentSpec } from '../spec/schema.js';
 import { describeReading } from '../triton/metrics.js';
 import type { DeployProgress, Outcome, VariantResult } from '../ports/results.js';

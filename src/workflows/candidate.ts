@@ -12,7 +12,8 @@ import type { DeploymentSpec } from '../spec/schema.js';
 import { CANDIDATE_INPUT_SHAPE, CandidateInputSchema, invalidInputMessage, validateWorkflowInput } from '../spec/validate.js';
 import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
 import { activitiesFor } from './activity-profiles.js';
-import { isConclusive, measureAgainstSla, type Sweep } from './common.js';
+import type { Sweep } from '../sla/gate.js';
+import { isConclusive, measureAgainstSla } from './common.js';
 
 export interface MeasureCandidateInput {
   /** The validated spec of the re-optimization run. */

@@ -4,10 +4,10 @@ import type { ReleaseRef, RunContext } from '../ports/run.js';
 import type { ClusterRef } from '../ports/systems.js';
 import { FailureType } from '../ports/errors.js';
 import { tensorrtImageFor } from '../plan/jobs.js';
-import { evaluateSla, type SlaVerdict } from '../sla/evaluate.js';
+import { evaluateSla } from '../sla/evaluate.js';
+import type { Sweep, VariantSweeps } from '../sla/gate.js';
 import type { DeploymentSpec, ModelSpec } from '../spec/schema.js';
-import { autoscalingReading, type AutoscalingReading } from '../triton/metrics.js';
-import type { PerfPoint } from '../triton/perf-types.js';
+import { autoscalingReading } from '../triton/metrics.js';
 import type { activitiesFor } from './activity-profiles.js';
 import { invalidInputMessage, validateDeployInput } from '../spec/validate.js';
 import type { EngineResult } from '../ports/results.js';
@@ -60,14 +60,6 @@ export function ensureEngine(spec: DeploymentSpec, run: RunContext, model: Model
   });
 }
 
-export interface Sweep {
-  points: PerfPoint[];
-  verdict: SlaVerdict;
-  autoscaling?: AutoscalingReading;
-  /** perf_analyzer stopped the sweep: no stable measurement at this concurrency. */
-  cutShort?: { concurrency: number; message: string };
-}
-
 /** A perf_analyzer sweep of one variant on a release, judged against its model's SLA. */
 export async function measureAgainstSla(
   act: ReturnType<typeof activitiesFor>,
@@ -115,7 +107,7 @@ export async function sweepVariant(
   model: ModelSpec,
   variant: string,
   repeats = model.sla.repeats,
-): Promise<{ conclusive: Sweep[]; inconclusive: Sweep[] }> {
+): Promise<VariantSweeps> {
   const conclusive: Sweep[] = [];
   const inconclusive: Sweep[] = [];
   while (conclusive.length < repeats && inconclusive.length <= INCONCLUSIVE_RETRIES) {

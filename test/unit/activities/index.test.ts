@@ -17,7 +17,7 @@ import { JOB_NAMESPACE } from '../../../src/activities/jobs.js';
 import { loadDriverInstaller, loadJobScripts, loadMetricsAdapter } from '../../../src/assets.js';
 import { runInSimContext } from '../../../src/sim/context.js';
 import { createSimWorld } from '../../../src/sim/world.js';
-import type { RunReport } from '../../../src/report/html.js';
+import type { RunReport } from '../../../src/report/types.js';
 import { ACTIVITY_NAMES, type DeploymentSpec } from '../../../src/spec/schema.js';
 import { validateSpec } from '../../../src/spec/validate.js';
 import { mockEnvironment, runIn } from '../../helpers/activity-env.js';
