@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CHART_MARGIN, CHART_TICK_COUNT, chartLayout, pointWithinSla, renderThroughputLatencyChart } from '../../../src/report/charts.js';
-import { assertNiceTicks, assertWellFormedXml, attr, findTag, pt, variant } from './support.js';
+import { assertNiceTicks, assertWellFormedXml, attr, findTag, pt, variant } from '../../helpers/report.js';
 
 describe('chartLayout', () => {
   it('scales round domains covering the data and the SLA, ticked end to end', () => {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderReportHtml } from '../../../src/report/page.js';
-import { assertBalancedHtml, report, STAGES, variant } from './support.js';
+import { assertBalancedHtml, report, STAGES, variant } from '../../helpers/report.js';
 
 describe('renderReportHtml', () => {
   it('is a balanced, self-contained HTML5 page with well-formed SVGs', () => {

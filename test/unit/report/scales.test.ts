@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { axisScale, elapsedScale, formatDuration, formatNumber, safeExtent } from '../../../src/report/scales.js';
-import { assertNiceTicks } from './support.js';
+import { assertNiceTicks } from '../../helpers/report.js';
 
 describe('axisScale', () => {
   it('extends the data to a round domain and ticks it in 1-2-5 steps from end to end', () => {

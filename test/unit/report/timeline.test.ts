@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderStageTimeline, stageDurationMs, TIMELINE_LAYOUT } from '../../../src/report/timeline.js';
-import { assertWellFormedXml, attr, STAGES } from './support.js';
+import { assertWellFormedXml, attr, STAGES } from '../../helpers/report.js';
 
 describe('stageDurationMs', () => {
   it('is the time between start and end, or null when either is missing or invalid', () => {

@@ -1,7 +1,7 @@
 /** Shared helpers for the report tests: an XML/HTML well-formedness checker, fixtures, SVG attribute readers. */
 import assert from 'node:assert/strict';
-import type { ReportStage, ReportVariant, RunReport } from '../../../src/report/types.js';
-import type { PerfPoint } from '../../../src/triton/perf-types.js';
+import type { ReportStage, ReportVariant, RunReport } from '../../src/report/types.js';
+import type { PerfPoint } from '../../src/triton/perf-types.js';
 
 
 // ---------------------------------------------------------------------------
