@@ -124,8 +124,9 @@ export interface PerfJobInput {
 const shellQuote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
 
 /**
- * The perf container's bash script. perf_analyzer's output goes to the log (stderr) and to a file;
- * its CSV follows on stdout between markers. A sweep cut short at an unstable concurrency is not a
+ * The perf container's bash script. perf_analyzer's output (stdout and stderr) goes to the log and
+ * to a file; its CSV follows between markers. One stream: the pod log keeps the order of one
+ * stream, not of two. A sweep cut short at an unstable concurrency is not a
  * failed Job: exit 0 (a later concurrency: the CSV has the earlier ones) or PERF_STABILITY_EXIT_CODE
  * with perf_analyzer's stability line in its output (the first concurrency: no CSV, so an empty
  * block). Any other exit status fails the Job with that status.
@@ -134,7 +135,7 @@ export function perfJobScript(args: readonly string[], csvPath: string): string 
   const csv = shellQuote(csvPath);
   const output = shellQuote(`${csvPath}.log`);
   return [
-    `perf_analyzer ${args.map(shellQuote).join(' ')} 2>&1 | tee ${output} 1>&2`,
+    `perf_analyzer ${args.map(shellQuote).join(' ')} 2>&1 | tee ${output}`,
     'rc=${PIPESTATUS[0]}',
     `if [ "$rc" -eq 0 ]; then echo '${PERF_CSV_BEGIN}' && cat ${csv} && echo '${PERF_CSV_END}'`,
     `elif [ "$rc" -eq ${PERF_STABILITY_EXIT_CODE} ] && grep -qF ${shellQuote(PERF_UNSTABLE_PREFIX)} ${output}; then echo '${PERF_CSV_BEGIN}' && { [ ! -f ${csv} ] || cat ${csv}; } && echo '${PERF_CSV_END}'`,

@@ -51,7 +51,7 @@ export class ContainerFailure extends Error {
   }
 }
 
-/** A pod log from a container's two streams; the perf script writes stdout (the CSV block) only after perf_analyzer's output. */
+/** A pod log from a container's two streams (the perf script writes all of its output to stdout; bash's own errors go to stderr). */
 function podLog(stderr: string, stdout: string): string {
   return [stderr, stdout].filter((s) => s !== '').map((s) => `${s}\n`).join('');
 }
@@ -60,7 +60,7 @@ function podLog(stderr: string, stdout: string): string {
  * The perf Job's container as GKE runs it: perfJobScript by bash, with `perfAnalyzer` on PATH as
  * perf_analyzer, so the script's handling of perf_analyzer's exits is the one under test here too
  * (a sweep cut short at its first concurrency ends the container successfully with an empty CSV
- * block). Returns the container's log: perf_analyzer's output (stderr in the Job), then the CSV
+ * block). Returns the container's log: perf_analyzer's output, then the CSV
  * between PERF_CSV_BEGIN/END; any other failure throws a ContainerFailure with the script's status.
  */
 export async function runPerfJobScript(input: Omit<PerfAnalyzerArgsInput, 'csvPath'>, perfAnalyzer: string = PERF_ANALYZER): Promise<string> {
@@ -77,8 +77,9 @@ export async function runPerfJobScript(input: Omit<PerfAnalyzerArgsInput, 'csvPa
     } catch (error) {
       if (!(error instanceof ExecError)) throw error;
       const code = error.exitCode ?? 1;
-      const tail = error.stderr.trim().split('\n').slice(-3).join(' | ');
-      throw new ContainerFailure(`perf_analyzer exited with status ${code}${tail === '' ? '' : `: ${tail}`}`, code, podLog(error.stderr, error.stdout));
+      const log = podLog(error.stderr, error.stdout);
+      const tail = log.trim().split('\n').slice(-3).join(' | ');
+      throw new ContainerFailure(`perf_analyzer exited with status ${code}${tail === '' ? '' : `: ${tail}`}`, code, log);
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -38,7 +38,7 @@ before(async () => {
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
-/** Runs the Job's script; `log` is stdout and stderr interleaved, as the pod log has them. */
+/** Runs the Job's script; `log` is stdout and stderr interleaved, as the pod log has them (in no guaranteed order). */
 async function runScript(fake: { out?: string; err?: string; csv?: string; rc: number }) {
   const csvPath = join(dir, `perf-${Math.random().toString(36).slice(2)}.csv`);
   const script = perfJobScript(['-m', 'mini', '--concurrency-range', '1:4:1', '-f', csvPath], csvPath);
@@ -57,10 +57,11 @@ describe('perf Job script', () => {
     assert.deepEqual(spec.template.spec.containers[0]!.command, ['bash', '-c', perfJobScript(['-m', 'x', '-f', '/tmp/p.csv'], '/tmp/p.csv')]);
   });
 
-  it('prints the CSV of a full sweep between the markers on stdout; perf_analyzer output goes to stderr', async () => {
-    const run = await runScript({ out: 'Concurrency: 1, throughput: 1449 infer/sec, latency 987 usec\n', csv: CSV_1, rc: 0 });
+  it('prints perf_analyzer\'s output, then the CSV of a full sweep between the markers, all on stdout', async () => {
+    const out = 'Concurrency: 1, throughput: 1449 infer/sec, latency 987 usec\n';
+    const run = await runScript({ out, err: 'a warning\n', csv: CSV_1, rc: 0 });
     assert.equal(run.exitCode, 0);
-    assert.equal(run.stdout, `${PERF_CSV_BEGIN}\n${CSV_1}${PERF_CSV_END}`);
+    assert.equal(run.stdout, `${out}a warning\n${PERF_CSV_BEGIN}\n${CSV_1}${PERF_CSV_END}`);
     assert.match(run.log, /Concurrency: 1, throughput/);
     assert.equal(findUnstableConcurrency(run.log), null);
   });
