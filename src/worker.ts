@@ -1,8 +1,10 @@
 /**
  * The pipeline worker: serves one target's task queue with that target's activities.
  * Configuration comes from the environment, parsed once here:
- *   TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), TEMPORAL_TLS_CERT / _KEY / _CA
- *   (file paths, mTLS), TEMPORAL_API_KEY, PIPELINE_TARGET (sim),
+ *   Temporal's standard client settings (src/temporal/connection.ts): TEMPORAL_ADDRESS
+ *   (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), TEMPORAL_TLS_CLIENT_CERT_PATH,
+ *   TEMPORAL_TLS_CLIENT_KEY_PATH and TEMPORAL_TLS_SERVER_CA_CERT_PATH (mTLS), TEMPORAL_API_KEY,
+ *   or a TEMPORAL_PROFILE of TEMPORAL_CONFIG_FILE; PIPELINE_TARGET (sim),
  *   PIPELINE_STATE_DIR (.pipeline: the simulated world and local reports),
  *   PIPELINE_TASK_QUEUE (triton-pipeline-<target>),
  *   PIPELINE_KWOK_DIR (<state dir>/kwok) and PIPELINE_GCS_ENDPOINT (http://127.0.0.1:4443): the local

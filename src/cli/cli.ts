@@ -71,7 +71,8 @@ Commands:
                               chart's values (deploy/charts/triton/values.schema.json); npm run
                               schema regenerates both committed files
 
-Environment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default).
+Environment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), TEMPORAL_API_KEY,
+             TEMPORAL_TLS_CLIENT_CERT_PATH / _KEY_PATH, or a profile: TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE.
 Exit codes: 0 succeeded (approve/abort: accepted)
             1 failed (any other failure)
             2 invalid spec or usage

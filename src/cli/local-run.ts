@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole pipeline on this machine. Starts the Temporal dev server (state in
- * .pipeline/temporal, Web UI on :8233) unless TEMPORAL_ADDRESS is set or a server already answers,
- * starts a worker for the target (--target sim, the default, or local), runs the target's example
+ * .pipeline/temporal, Web UI on :8233) unless TEMPORAL_ADDRESS or a Temporal profile sets an
+ * address or a server already answers, starts a worker for the target (--target sim, the default,
+ * or local), runs the target's example
  * deployment and prints the stage table and the report. The local target also gets its GCS
  * emulator (fake-gcs-server on :4443, objects in .pipeline/gcs-emulator) and the example's bucket;
  * the cluster stage creates its kwok cluster, which keeps running for the next run.
@@ -123,10 +124,11 @@ async function main(): Promise<number> {
   const specFile = values.file ?? (target === 'sim' ? 'examples/sim-seed.yaml' : 'examples/local.yaml');
   const exitWhenDone = values.exit || process.env['CI'] === 'true';
   const stateDir = process.env['PIPELINE_STATE_DIR'] ?? join(PROJECT_ROOT, '.pipeline');
-  let address = process.env['TEMPORAL_ADDRESS'];
+  const clientConfig = clientConfigFromEnv(process.env);
+  // An address set by TEMPORAL_ADDRESS or a Temporal profile is used as is; else the local dev server.
+  let address = clientConfig.addressFrom === undefined ? undefined : clientConfig.address;
   let server: ResultPromise | undefined;
   // With PIPELINE_PAYLOAD_KEY set, payloads are encrypted; the Web UI decodes them through a local codec server.
-  const clientConfig = clientConfigFromEnv(process.env);
   const codec = codecFromEnv(process.env);
   const codecServer = codec ? createCodecServer({ codec }) : undefined;
   const codecEndpoint = codecServer ? await listenCodecServer(codecServer) : undefined;
@@ -140,7 +142,7 @@ async function main(): Promise<number> {
       server = (await startDevServer(stateDir, codecEndpoint)).process;
     }
   } else {
-    console.log(`using TEMPORAL_ADDRESS=${address}`);
+    console.log(`using Temporal at ${address} (${clientConfig.addressFrom})`);
   }
   const namespace = clientConfig.namespace;
   const connection = await NativeConnection.connect(connectionOptions({ ...clientConfig, address }));

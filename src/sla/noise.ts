@@ -3,8 +3,12 @@
  * `repeats` sweeps; two such means of one unchanged config differ by noise alone, with a relative
  * standard deviation (the width) of √(CV₁²/n₁ + CV₂²/n₂). A gate that calls a drop larger than
  * z × width a regression rolls an unchanged release back with probability 1 − Φ(z), and misses a
- * real drop d with probability Φ((tolerance − d) / width). Pure.
+ * real drop d with probability Φ((tolerance − d) / width). Pure. The distributions are stdlib's
+ * (pure JavaScript, so they bundle into the workflow sandbox).
  */
+import normalCdfAt from '@stdlib/stats-base-dists-normal-cdf';
+import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
+import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 
 export interface NoiseEstimate {
   samples: number;
@@ -29,63 +33,25 @@ export function differenceWidth(a: Pick<NoiseEstimate, 'cv' | 'samples'>, b: Pic
   return Math.sqrt(a.cv ** 2 / a.samples + b.cv ** 2 / b.samples);
 }
 
-/** Standard normal CDF (Abramowitz–Stegun 7.1.26; error below 1.5e-7). */
+/** Standard normal CDF. */
 export function normalCdf(x: number): number {
-  const t = 1 / (1 + 0.3275911 * (Math.abs(x) / Math.SQRT2));
-  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  const erf = 1 - poly * Math.exp(-(x * x) / 2);
-  return x >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
-}
-
-/** ln Γ(x) for x > 0 (Lanczos, g = 7; relative error below 1e-13). */
-function logGamma(x: number): number {
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
-  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
-  const y = x - 1;
-  let sum = c[0]!;
-  for (let i = 1; i < 9; i++) sum += c[i]! / (y + i);
-  const t = y + 7.5;
-  return 0.5 * Math.log(2 * Math.PI) + (y + 0.5) * Math.log(t) - t + Math.log(sum);
-}
-
-/** P(T > t) for Student's t with `df` degrees of freedom, t >= 0 (Simpson's rule on the density). */
-function studentUpperTail(t: number, df: number): number {
-  const logNorm = logGamma((df + 1) / 2) - logGamma(df / 2) - 0.5 * Math.log(df * Math.PI);
-  const density = (x: number) => Math.exp(logNorm - ((df + 1) / 2) * Math.log(1 + (x * x) / df));
-  const steps = 2000;
-  const h = t / steps;
-  let area = density(0) + density(t);
-  for (let i = 1; i < steps; i++) area += (i % 2 === 1 ? 4 : 2) * density(i * h);
-  return 0.5 - (area * h) / 3;
+  return normalCdfAt(x, 0, 1);
 }
 
 /**
- * The t with P(T > t) = p (bisection): Student's t with `df` degrees of freedom, or the normal
- * distribution when df is Infinity. For 0 < p < 0.5.
+ * Beyond this many degrees of freedom Student's t is the normal distribution to within 1e-7, and
+ * the library's t quantile loses precision (near 1e16 it returns 0): take the normal quantile.
+ */
+const NORMAL_DF = 1e8;
+
+/**
+ * The t with P(T > t) = p: Student's t with `df` degrees of freedom, or the normal distribution
+ * when df is Infinity. For 0 < p < 0.5.
  */
 export function upperQuantile(p: number, df = Number.POSITIVE_INFINITY): number {
   if (!(p > 0 && p < 0.5)) throw new Error(`a one-sided error rate must be in (0, 0.5), got ${p}`);
   if (!(df > 0)) throw new Error(`degrees of freedom must be > 0, got ${df}`);
-  const key = `${p}/${df}`;
-  let quantile = quantiles.get(key);
-  if (quantile === undefined) quantiles.set(key, (quantile = solveUpperQuantile(p, df)));
-  return quantile;
-}
-
-/** Solved quantiles by (p, df): each takes thousands of density evaluations (benchmarks ask often). */
-const quantiles = new Map<string, number>();
-
-function solveUpperQuantile(p: number, df: number): number {
-  const tail = Number.isFinite(df) ? (t: number) => studentUpperTail(t, df) : (t: number) => 1 - normalCdf(t);
-  let lo = 0;
-  let hi = 1;
-  while (tail(hi) > p) hi *= 2;
-  for (let i = 0; i < 60; i++) {
-    const mid = (lo + hi) / 2;
-    if (tail(mid) > p) lo = mid;
-    else hi = mid;
-  }
-  return (lo + hi) / 2;
+  return df > NORMAL_DF ? normalQuantile(1 - p, 0, 1) : tQuantile(1 - p, df);
 }
 
 /**

@@ -4,6 +4,7 @@
  * it (src/worker.ts main), registers them itself, so its first deployment's upserts succeed.
  */
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@temporalio/client';
@@ -44,11 +45,15 @@ describe('a worker on a fresh namespace', () => {
     const namespace = await freshNamespace();
     assert.deepEqual(await registered(namespace), []);
     const taskQueue = unique('fresh');
+    // Only this server's settings: none of the caller's Temporal variables or profiles (an empty config file).
+    const callersTemporal = Object.fromEntries(Object.keys(process.env).filter((name) => name.startsWith('TEMPORAL_')).map((name) => [name, undefined]));
+    const configFile = join(stateDir, `${taskQueue}.toml`);
+    await writeFile(configFile, '');
     const worker = execa('node', ['--import', 'tsx', join(PROJECT_ROOT, 'src/worker.ts')], {
       cwd: PROJECT_ROOT,
       reject: false,
       all: true,
-      env: { ...process.env, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: namespace, PIPELINE_TARGET: 'sim', PIPELINE_STATE_DIR: stateDir, PIPELINE_TASK_QUEUE: taskQueue },
+      env: { ...process.env, ...callersTemporal, TEMPORAL_CONFIG_FILE: configFile, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: namespace, PIPELINE_TARGET: 'sim', PIPELINE_STATE_DIR: stateDir, PIPELINE_TASK_QUEUE: taskQueue },
     });
     try {
       const client = new Client({ connection: env.connection, namespace });

@@ -424,8 +424,8 @@ describe('helm charts', () => {
       assert.equal(env.get('PIPELINE_TARGET')?.value, 'gke');
       const mount = worker.volumeMounts?.find((m) => m.name === 'temporal-tls');
       assert.ok(mount, 'the TLS Secret is mounted');
-      assert.equal(env.get('TEMPORAL_TLS_CERT')?.value, `${mount.mountPath}/tls.crt`);
-      assert.equal(env.get('TEMPORAL_TLS_KEY')?.value, `${mount.mountPath}/tls.key`);
+      assert.equal(env.get('TEMPORAL_TLS_CLIENT_CERT_PATH')?.value, `${mount.mountPath}/tls.crt`);
+      assert.equal(env.get('TEMPORAL_TLS_CLIENT_KEY_PATH')?.value, `${mount.mountPath}/tls.key`);
       assert.equal(pod.volumes?.find((v) => v.name === 'temporal-tls')?.secret?.secretName, 'temporal-client');
       assert.deepEqual(env.get('PIPELINE_PAYLOAD_KEY')?.valueFrom?.secretKeyRef, { name: 'pipeline-payload-key', key: 'key' });
       assert.equal(env.get('PIPELINE_PAYLOAD_KEY_ID')?.valueFrom?.secretKeyRef?.name, 'pipeline-payload-key');
@@ -441,7 +441,7 @@ describe('helm charts', () => {
       const withKey = await render(WORKER_CHART, 'w', ['--set', 'temporal.apiKey.existingSecret=temporal-api', '--set', 'temporal.apiKey.key=key']);
       const env = deploymentSpec(only(withKey, 'Deployment')).template.spec.containers[0]!.env ?? [];
       assert.deepEqual(env.find((e) => e.name === 'TEMPORAL_API_KEY')?.valueFrom?.secretKeyRef, { name: 'temporal-api', key: 'key' });
-      assert.ok(!env.some((e) => e.name === 'TEMPORAL_TLS_CERT' || e.name === 'PIPELINE_PAYLOAD_KEY'), 'nothing optional is set by default');
+      assert.ok(!env.some((e) => e.name === 'TEMPORAL_TLS_CLIENT_CERT_PATH' || e.name === 'PIPELINE_PAYLOAD_KEY'), 'nothing optional is set by default');
     });
 
     it('wires the Workload Identity ServiceAccount into the pod and every binding', () => {

@@ -37,6 +37,21 @@ describe('measurement noise and the regression gate (pure)', () => {
     assert.throws(() => upperQuantile(0.01, 0), /degrees of freedom/);
   });
 
+  it('matches textbook t and z quantiles to 1e-4', () => {
+    // One-sided tables: t(0.95, 1), t(0.95, 5), t(0.975, 10), z(0.95), z(0.99).
+    close(upperQuantile(0.05, 1), 6.3138, 1e-4);
+    close(upperQuantile(0.05, 5), 2.015, 1e-4);
+    close(upperQuantile(0.025, 10), 2.2281, 1e-4);
+    close(upperQuantile(0.05), 1.6449, 1e-4);
+    close(upperQuantile(0.01), 2.3263, 1e-4);
+    close(normalCdf(1.6449), 0.95, 1e-4);
+    // Welch's degrees of freedom are fractional: between the neighbouring integers' quantiles.
+    assert.ok(upperQuantile(0.01, 4.5) < upperQuantile(0.01, 4) && upperQuantile(0.01, 4.5) > upperQuantile(0.01, 5));
+    // Very many degrees of freedom: the normal quantile, not a degenerate 0.
+    close(upperQuantile(0.01, 1e20), upperQuantile(0.01), 1e-9);
+    close(upperQuantile(0.01, 1e8), upperQuantile(0.01), 1e-6);
+  });
+
   it('narrows the width of a difference of means with more sweeps', () => {
     close(differenceWidth({ cv: 0.1, samples: 1 }, { cv: 0.1, samples: 1 }), 0.1 * Math.SQRT2);
     close(differenceWidth({ cv: 0.1, samples: 4 }, { cv: 0.1, samples: 4 }), 0.1 * Math.SQRT2 / 2);
