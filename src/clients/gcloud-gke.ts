@@ -20,14 +20,19 @@ export interface GcloudOptions {
 }
 
 /**
- * gcloud's error text → an ApiError code. Quota beats the HTTP status (GKE reports it as 403). GKE
- * answers a call made while another operation runs on the cluster with HTTP 400 FAILED_PRECONDITION
- * "Cluster is running incompatible operation operation-…": ABORTED here, a conflict to retry once the
- * operation is done, not a permanent precondition.
+ * gcloud's error text → an ApiError code. GKE runs one operation at a time per cluster and refuses
+ * another with HTTP 400 FAILED_PRECONDITION: "Operation operation-… is currently upgrading cluster
+ * C. Please wait and try again once it is done." (or "… is currently deleting a node pool for
+ * cluster C …", "Cluster is running incompatible operation operation-…"): ABORTED here, a conflict
+ * to retry once the operation is done, not a permanent precondition. Its rate limit, HTTP 429 "Too
+ * many operations: cluster "C" hits the concurrent operations quota 5, please try again later.",
+ * is not a quota to raise: UNAVAILABLE, retried. Real quota beats the HTTP status (GKE reports it
+ * as 403).
  */
 export function gcloudErrorCode(stderr: string): ApiErrorCode {
+  if (/incompatible operation|operation \S+ is currently |operation .* is in progress|please wait and try again|ABORTED|code=409.*operation/i.test(stderr)) return 'ABORTED';
+  if (/too many operations|concurrent operations quota|please try again later/i.test(stderr)) return 'UNAVAILABLE';
   if (/insufficient (regional )?quota|quota '[^']*' exceeded|quota exceeded|RESOURCE_EXHAUSTED|code=429/i.test(stderr)) return 'RESOURCE_EXHAUSTED';
-  if (/incompatible operation|operation .* is (currently )?(running|in progress)|ABORTED|code=409.*operation/i.test(stderr)) return 'ABORTED';
   if (/NOT_FOUND|code=404|not found/i.test(stderr)) return 'NOT_FOUND';
   if (/ALREADY_EXISTS|code=409|already exists/i.test(stderr)) return 'ALREADY_EXISTS';
   if (/PERMISSION_DENIED|code=403|UNAUTHENTICATED|code=401|does not have .*permission/i.test(stderr)) return 'PERMISSION_DENIED';

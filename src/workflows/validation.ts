@@ -8,8 +8,7 @@ import type { BakeResult, VariantResult } from '../ports/results.js';
 import type { Baseline, ReleaseRef, ReleaseState } from '../ports/run.js';
 import { type ReleaseEntry, type ReleaseRecord, sampleHistory, servingEntry } from '../release/record.js';
 import { bakeVerdict } from '../sla/bake.js';
-import { baselineFor, judge, judgeLegacyVariant, judgeVariant } from '../sla/gate.js';
-import type { Sweep } from '../sla/gate.js';
+import { baselineFor, judge, judgeLegacyVariant, judgeVariant, type Sweep } from '../sla/gate.js';
 import { INCONCLUSIVE_RETRIES, measureAgainstSla, sweepVariant } from './common.js';
 import { type DeployRun, stage } from './deploy-run.js';
 

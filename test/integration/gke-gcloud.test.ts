@@ -148,6 +148,15 @@ describe('GKE through gcloud (GKE API stand-in)', () => {
     assert.equal(outage.type, 'TransientFailure');
     assert.equal(outage.nonRetryable, false);
     assert.equal(gcloudErrorCode('ERROR: (gcloud.container.clusters.update) ResponseError: code=400, message=Cluster is running incompatible operation operation-1.'), 'ABORTED');
+    // GKE's usual conflict and its rate limit say to try again: transient, not InvalidArgument or QuotaExceeded.
+    standIn.inject({ method: 'POST', path: /clusters\/errors\/nodePools$/, code: 400, status: 'FAILED_PRECONDITION', message: 'Operation operation-1558074043943-c4492e58 is currently upgrading cluster errors. Please wait and try again once it is done.' });
+    const conflict = await failureOf(runActivity(activities.ensureNodePool, { run, cluster, spec: spec.nodePool }));
+    assert.equal(conflict.type, 'TransientFailure');
+    assert.match(conflict.message, /is currently upgrading cluster errors/);
+    standIn.inject({ method: 'POST', path: /clusters\/errors\/nodePools$/, code: 429, status: 'RESOURCE_EXHAUSTED', message: 'Too many operations: cluster "errors" hits the concurrent operations quota 5, please try again later.' });
+    const throttled = await failureOf(runActivity(activities.ensureNodePool, { run, cluster, spec: spec.nodePool }));
+    assert.equal(throttled.type, 'TransientFailure');
+    assert.equal(throttled.nonRetryable, false);
   });
 
   it('updates node-pool autoscaling through the autoscaling stage', async () => {
@@ -186,7 +195,7 @@ describe('GKE through gcloud (GKE API stand-in)', () => {
     await assert.rejects(gke.deleteCluster(cluster), (error: unknown) => {
       assert.ok(error instanceof ApiError, String(error));
       assert.equal(error.code, 'ABORTED');
-      assert.match(error.message, /Cluster is running incompatible operation operation-\d+-[0-9a-f]+/);
+      assert.match(error.message, /Operation operation-\d+-[0-9a-f]+ is currently deleting a node pool for cluster \S+\. Please wait and try again once it is done\./);
       return true;
     });
     assert.deepEqual(deletes().map((r) => [r.path.endsWith('/nodePools/accel') ? 'pool' : 'cluster', r.status]), [['pool', 200], ['cluster', 400]]);

@@ -328,17 +328,18 @@ describe('deployment workflow on the sim target', () => {
     first.kill('SIGKILL');
     await first;
     const second = spawnWorker();
-    try {
-      const result = await handle.result();
-      assert.equal(result.outcome, 'succeeded');
-    } finally {
+    const result = await handle.result().finally(async () => {
       second.kill('SIGTERM');
       await second;
-    }
+    });
+    assert.equal(result.outcome, 'succeeded');
+    assert.deepEqual(result.engines.map((e) => e.cached), [false, false], 'both engines built in this run');
     const mutations = (await world().operations()).filter((op) => op.mutating && op.deploymentId === handle.workflowId);
     const keys = mutations.map((op) => `${op.op} ${op.resource}`);
     const repeated = keys.filter((key, i) => keys.indexOf(key) !== i && !key.startsWith('kube.apply'));
     assert.deepEqual(repeated, [], `applied twice: ${repeated.join(', ')}`);
-    assert.equal(mutations.filter((op) => op.op === 'job.create' && op.resource.includes('trt-')).length, 2);
+    // The kill can land between a Job's create and its log line (the other model's build starts at
+    // the same moment), so the log may miss a create; it never holds a second one.
+    assert.ok(mutations.filter((op) => op.op === 'job.create' && op.resource.includes('trt-')).length <= 2);
   });
 });

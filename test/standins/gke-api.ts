@@ -5,8 +5,10 @@
  * states and errors in GCP's JSON error shape. Every create, delete and update is a long-running
  * operation, RUNNING for a few reads (PROVISIONING, or STOPPING while it deletes), then DONE; as GKE,
  * it runs ONE operation at a time per cluster (node pools included) and refuses a second mutating
- * call while one runs with 400 FAILED_PRECONDITION "Cluster is running incompatible operation
- * operation-…". Real gcloud talks to it through its container endpoint override.
+ * call while one runs with 400 FAILED_PRECONDITION and GKE's text for the running operation ("Operation
+ * operation-… is currently deleting a node pool for cluster C. Please wait and try again once it is
+ * done.", or "Cluster is running incompatible operation operation-…"). Real gcloud talks to it
+ * through its container endpoint override.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -161,11 +163,19 @@ export async function startGkeStandIn(): Promise<GkeStandIn> {
     op.complete();
   };
 
+  /** GKE's texts for a call refused while `op` runs (they name what the operation does). */
+  const conflictMessage = (op: StandInOperation): string => {
+    const wait = 'Please wait and try again once it is done.';
+    if (op.operationType === 'DELETE_NODE_POOL') return `Operation ${op.name} is currently deleting a node pool for cluster ${op.cluster}. ${wait}`;
+    if (op.operationType === 'UPDATE_CLUSTER') return `Operation ${op.name} is currently upgrading cluster ${op.cluster}. ${wait}`;
+    return `Cluster is running incompatible operation ${op.name}.`;
+  };
+
   /** GKE's answer to a mutating call while an operation runs on the cluster. */
   const busy = (res: ServerResponse, project: string, location: string, cluster: string): boolean => {
     const op = runningOn(project, location, cluster);
     if (op === undefined) return false;
-    error(res, 400, 'FAILED_PRECONDITION', `Cluster is running incompatible operation ${op.name}.`);
+    error(res, 400, 'FAILED_PRECONDITION', conflictMessage(op));
     return true;
   };
 
