@@ -18,7 +18,7 @@ import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worke
 import type { DataConverter } from '@temporalio/common';
 import { type ActivityOptions, createPipelineActivities, type PipelineActivities } from './activities/index.js';
 import type { TargetClients } from './ports/systems.js';
-import { JOB_NAMESPACE } from './activities/jobs.js';
+import { JOB_NAMESPACE } from './plan/jobs.js';
 import { loadDriverInstaller, loadJobScripts, loadMetricsAdapter, PROJECT_ROOT } from './assets.js';
 import { registerSearchAttributes } from './cli/temporal.js';
 import { dataConverterFromEnv } from './codec/aes-gcm.js';

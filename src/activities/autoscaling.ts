@@ -3,6 +3,7 @@ import { renderHpa } from '../plan/helm-values.js';
 import type { DeploymentSpec } from '../spec/schema.js';
 import type { ClusterScoped } from '../ports/run.js';
 import { calling } from '../ports/errors.js';
+import { callingWhenClusterIdle } from './cluster.js';
 import type { ClusterRef, GkeApi, KubeApi, KubeObject } from '../ports/systems.js';
 
 export interface AutoscalingDeps {
@@ -16,7 +17,7 @@ export function createAutoscalingActivities({ gke, kube, metricsAdapter }: Autos
   return {
     async enableAutoscaling({ cluster, spec }: ClusterScoped & { spec: DeploymentSpec }): Promise<{ hpa: string | null }> {
       const { nodePool } = spec;
-      await calling('set node pool autoscaling', () =>
+      await callingWhenClusterIdle('set node pool autoscaling', () =>
         gke.setNodePoolAutoscaling(cluster, nodePool.name, nodePool.minNodes, nodePool.maxNodes),
       );
       if (!spec.autoscaling.enabled) return { hpa: null };

@@ -84,9 +84,22 @@ async function untilSettled(action: string, step: () => Promise<string | 'again'
   }
 }
 
-/** GKE refused a call because an operation runs on the cluster ("Cluster is running incompatible operation …"). */
+/** GKE refused a call because an operation runs on the cluster ("Operation … is currently upgrading cluster …"). */
 function refusedWhileBusy(error: unknown): error is ApiError {
   return error instanceof ApiError && error.code === 'ABORTED';
+}
+
+/**
+ * Runs a GKE call that GKE refuses while another operation runs on the cluster (an upgrade can take
+ * many minutes): refused, it is not ready yet, retried at the poll interval until the operation ends.
+ */
+export async function callingWhenClusterIdle<T>(action: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (refusedWhileBusy(error)) throw notReady(`${action}: ${error.message}`);
+    translateError(error, action);
+  }
 }
 
 export function createClusterActivities({ gke }: { gke: GkeApi }) {
@@ -161,7 +174,7 @@ export function createClusterActivities({ gke }: { gke: GkeApi }) {
         }
         return { outcome: outcomeOf(run, existing) };
       }
-      const { operation } = await calling('create node pool', () => gke.createNodePool(cluster, { ...spec, labels: createdBy(run) }));
+      const { operation } = await callingWhenClusterIdle('create node pool', () => gke.createNodePool(cluster, { ...spec, labels: createdBy(run) }));
       return { outcome: 'created', operation };
     },
 

@@ -7,8 +7,8 @@ import { Context } from '@temporalio/activity';
 import { calling, FailureType, permanentFailure } from '../ports/errors.js';
 import { engineUris } from '../plan/layout.js';
 import type { BuiltEngine, EngineBuildRecord, EngineRequest, ResolvedEngine } from '../ports/run.js';
-import { formatProfiles, renderEngineBuildJob } from '../plan/jobs.js';
-import { JOB_NAMESPACE, runJob } from './jobs.js';
+import { formatProfiles, JOB_NAMESPACE, renderEngineBuildJob } from '../plan/jobs.js';
+import { runJob } from './jobs.js';
 import type { ClusterRef, KubeApi, KubeObject, ObjectStore } from '../ports/systems.js';
 
 export interface EngineDeps {

@@ -6,9 +6,8 @@
 import { Context } from '@temporalio/activity';
 import type { ApplicationFailure } from '@temporalio/common';
 import { calling } from '../ports/errors.js';
+import { JOB_NAMESPACE } from '../plan/jobs.js';
 import type { JobStatus, KubeApi, KubeObject } from '../ports/systems.js';
-
-export const JOB_NAMESPACE = 'triton-pipeline';
 
 export interface JobRun {
   api: KubeApi;

@@ -7,13 +7,13 @@
 import { createHash } from 'node:crypto';
 import { Context, log } from '@temporalio/activity';
 import { calling, FailureType, permanentFailure, transientFailure } from '../ports/errors.js';
-import { extractPerfCsv, renderSweepJob } from '../plan/jobs.js';
+import { extractPerfCsv, JOB_NAMESPACE, renderSweepJob } from '../plan/jobs.js';
 import type { SlaSpec } from '../spec/schema.js';
 import { type LoadMetrics, loadMetricsBetween, type PodScrape } from '../triton/metrics.js';
 import { findUnstableConcurrency, parsePerfCsv } from '../triton/perf-output.js';
 import type { PerfCutShort, PerfPoint } from '../triton/perf-types.js';
 import type { ReleaseRef } from '../ports/run.js';
-import { JOB_NAMESPACE, runJob } from './jobs.js';
+import { runJob } from './jobs.js';
 import type { ClusterRef, KubeApi, TritonProbe } from '../ports/systems.js';
 
 export interface MeasureRequest extends ReleaseRef {

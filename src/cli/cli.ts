@@ -21,6 +21,7 @@ import { stringify } from 'yaml';
 import { loadDriverInstaller, loadMetricsAdapter } from '../assets.js';
 import { applicationFailureIn, FailureType } from '../ports/errors.js';
 import { planDeployment } from '../plan/deployment-plan.js';
+import { describePrerequisites } from '../plan/prerequisites.js';
 import { deploymentWorkflowId, reoptimizationWorkflowId, scheduleIdFor, taskQueueFor } from '../plan/ids.js';
 import { tritonValuesJsonSchema } from '../plan/triton-values.js';
 import { describeKey, releaseKeyOf, type ReleaseRecord } from '../release/record.js';
@@ -47,7 +48,9 @@ Usage: npm run cli -- <command> [options]
 
 Commands:
   deploy -f SPEC [--detach]   start a deployment, stream its stages, exit with its outcome
-  plan -f SPEC                dry run: stages, config.pbtxt files, Helm values, manifests (touches nothing)
+  plan -f SPEC                dry run: stages, config.pbtxt files, Helm values, manifests; on gke
+                              first what the project needs (APIs, IAM, GPU quota) as gcloud commands
+                              (touches nothing)
   validate -f SPEC            check a spec; print the field-path errors
   status -f SPEC              progress of the release's current or last run, and its release record
                               (what serves, its baselines, promotions and rollbacks)
@@ -462,6 +465,7 @@ export async function runCli(argv: string[], out: Output, connect: () => Promise
   if (command === 'plan') {
     const plan = planDeployment(spec, { driverInstaller: await loadDriverInstaller(), metricsAdapter: await loadMetricsAdapter() });
     out.log(`plan for ${plan.workflowId} (task queue ${plan.taskQueue}); nothing is applied\n`);
+    if (plan.prerequisites !== null) out.log(`${describePrerequisites(plan.prerequisites)}\n`);
     for (const s of plan.stages) out.log(`${s.stage}:\n${s.actions.map((a) => `  - ${a}`).join('\n')}`);
     for (const c of plan.modelConfigs) out.log(`\n# ${c.path}\n${c.text}`);
     out.log(`\n# helm values (deploy/charts/triton)\n${stringify(plan.helmValues)}`);

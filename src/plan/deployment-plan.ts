@@ -8,6 +8,7 @@ import { previewReleaseName, renderHpa, tritonValues, type TritonValues } from '
 import { deploymentWorkflowId, taskQueueFor } from './ids.js';
 import { tensorrtImageFor } from './jobs.js';
 import { repositoryVersionUri } from './layout.js';
+import { type ProjectPrerequisites, projectPrerequisites } from './prerequisites.js';
 
 export const PLANNED_VERSION = '<new-version>';
 
@@ -18,6 +19,8 @@ export interface DeploymentPlan {
   modelConfigs: Array<{ path: string; text: string }>;
   helmValues: TritonValues;
   manifests: KubeObject[];
+  /** What the GCP project needs first (the gke target only). */
+  prerequisites: ProjectPrerequisites | null;
 }
 
 export interface PlanAssets {
@@ -72,6 +75,7 @@ export function planDeployment(spec: DeploymentSpec, { driverInstaller, metricsA
   return {
     workflowId,
     taskQueue: taskQueueFor(spec.target),
+    prerequisites: spec.target === 'gke' ? projectPrerequisites(spec) : null,
     stages: [
       {
         stage: 'cluster',

@@ -57,7 +57,6 @@ export function tritonDeploymentName(release: string): string {
  */
 export function renderHpa(spec: DeploymentSpec): Manifest<V2HorizontalPodAutoscaler> {
   const { autoscaling, release } = spec;
-  const selector = { matchLabels: { 'app.kubernetes.io/instance': release.name } };
   const metric: KubeJson<V2MetricSpec> =
     autoscaling.metric === 'gpu-utilization'
       ? {
@@ -78,7 +77,8 @@ export function renderHpa(spec: DeploymentSpec): Manifest<V2HorizontalPodAutosca
                 autoscaling.metric === 'triton-queue-time-us'
                   ? 'prometheus.googleapis.com|nv_inference_queue_duration_us|counter'
                   : 'prometheus.googleapis.com|nv_inference_pending_request_count|gauge',
-              selector,
+              // No selector: the HPA asks for the scale target's pods already, and the metrics adapter
+              // refuses any Pods-metric selector key but metric.labels.*.
             },
             target: { type: 'AverageValue', averageValue: String(autoscaling.target) },
           },

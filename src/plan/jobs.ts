@@ -8,6 +8,9 @@ import type { KubeObject, Manifest } from '../ports/systems.js';
 import type { ModelSpec, OptimizationProfile, SlaSpec } from '../spec/schema.js';
 import { buildPerfAnalyzerArgs, PERF_STABILITY_EXIT_CODE, PERF_UNSTABLE_PREFIX } from '../triton/perf-output.js';
 
+/** Where the pipeline's Jobs (engine builds, perf sweeps) run. */
+export const JOB_NAMESPACE = 'triton-pipeline';
+
 export const PIPELINE_LABEL = 'triton-pipeline.dev/component';
 export const ENGINE_BUILD_COMPONENT = 'engine-build';
 export const PERF_COMPONENT = 'perf-analyzer';

@@ -45,7 +45,7 @@ export function activitiesFor(target: Target) {
   });
   return {
     ensureCluster: quick.ensureCluster,
-    ensureNodePool: quick.ensureNodePool,
+    ensureNodePool: poll.ensureNodePool,
     ensureGpuDriver: quick.ensureGpuDriver,
     resolveEngine: quick.resolveEngine,
     publishRepository: quick.publishRepository,
@@ -55,7 +55,7 @@ export function activitiesFor(target: Target) {
     loadReleaseRecord: quick.loadReleaseRecord,
     recordReleaseChange: quick.recordReleaseChange,
     describeRelease: quick.describeRelease,
-    enableAutoscaling: quick.enableAutoscaling,
+    enableAutoscaling: poll.enableAutoscaling,
     uninstallRelease: quick.uninstallRelease,
     deleteNodePool: teardown.deleteNodePool,
     deleteCluster: teardown.deleteCluster,

@@ -148,10 +148,11 @@ describe('GKE through gcloud (GKE API stand-in)', () => {
     assert.equal(outage.type, 'TransientFailure');
     assert.equal(outage.nonRetryable, false);
     assert.equal(gcloudErrorCode('ERROR: (gcloud.container.clusters.update) ResponseError: code=400, message=Cluster is running incompatible operation operation-1.'), 'ABORTED');
-    // GKE's usual conflict says to try again: transient, not a permanent InvalidArgument.
+    // GKE's usual conflict says to wait and try again: not ready yet (polled), not a permanent InvalidArgument.
     standIn.inject({ method: 'POST', path: /clusters\/errors\/nodePools$/, code: 400, status: 'FAILED_PRECONDITION', message: 'Operation operation-1558074043943-c4492e58 is currently upgrading cluster errors. Please wait and try again once it is done.' });
     const conflict = await failureOf(runActivity(activities.ensureNodePool, { run, cluster, spec: spec.nodePool }));
-    assert.equal(conflict.type, 'TransientFailure', conflict.message);
+    assert.equal(conflict.type, 'NotReady', conflict.message);
+    assert.equal(conflict.nonRetryable, false);
     assert.match(conflict.message, /is currently upgrading cluster errors/);
     // gcloud retries a 429 itself; what it prints once it gives up is read as a rate limit, not a quota.
     assert.equal(gcloudErrorCode('ERROR: (gcloud.container.node-pools.create) ResponseError: code=429, message=Too many operations: cluster "errors" hits the concurrent operations quota 5, please try again later.'), 'UNAVAILABLE');
@@ -168,7 +169,8 @@ describe('GKE through gcloud (GKE API stand-in)', () => {
     // GKE refuses the update while the pool's create runs (the workflow waits for RUNNING first).
     const activities0 = createAutoscalingActivities({ gke, kube: () => ({}) as KubeApi, metricsAdapter: [] });
     const refused = await failureOf(runActivity(activities0.enableAutoscaling, { run, cluster, spec: { ...spec, nodePool: { ...spec.nodePool, maxNodes: 4 } } }));
-    assert.equal(refused.type, 'TransientFailure');
+    // Not ready yet, retried at the poll interval until GKE's operation ends (a GKE upgrade takes many minutes).
+    assert.equal(refused.type, 'NotReady');
     assert.match(refused.message, /Cluster is running incompatible operation operation-/);
     await pollUntilRunning(() => runActivity(clusterActivities.awaitNodePoolRunning, { run, cluster, nodePool: spec.nodePool.name }));
     const applied: unknown[] = [];

@@ -16,7 +16,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { CREATED_BY_LABEL } from '../../src/activities/cluster.js';
 import { createEngineActivities } from '../../src/activities/engines.js';
-import { JOB_NAMESPACE } from '../../src/activities/jobs.js';
+import { JOB_NAMESPACE } from '../../src/plan/jobs.js';
 import { loadJobScripts } from '../../src/assets.js';
 import { exec } from '../../src/clients/exec.js';
 import { createGcsStore, parseGsUri } from '../../src/clients/gcs.js';

@@ -17,7 +17,7 @@ import { createAutoscalingActivities } from '../../src/activities/autoscaling.js
 import { createDriverActivities } from '../../src/activities/driver.js';
 import { createEngineActivities } from '../../src/activities/engines.js';
 import { createHelmActivities } from '../../src/activities/helm.js';
-import { JOB_NAMESPACE } from '../../src/activities/jobs.js';
+import { JOB_NAMESPACE } from '../../src/plan/jobs.js';
 import { ApiError } from '../../src/ports/errors.js';
 import type { GkeApi, HelmRevision, ObjectStore } from '../../src/ports/systems.js';
 import { loadDriverInstaller, loadJobScripts, loadMetricsAdapter } from '../../src/assets.js';

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { execa } from 'execa';
-import { JOB_NAMESPACE } from '../../src/activities/jobs.js';
+import { JOB_NAMESPACE } from '../../src/plan/jobs.js';
 import { exec } from '../../src/clients/exec.js';
 import { createGcsStore } from '../../src/clients/gcs.js';
 import { createHelmCli } from '../../src/clients/helm.js';

@@ -12,7 +12,7 @@ import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { JOB_NAMESPACE } from '../../src/activities/jobs.js';
+import { JOB_NAMESPACE } from '../../src/plan/jobs.js';
 import type { Baseline } from '../../src/ports/run.js';
 import { loadDriverInstaller, loadJobScripts, loadMetricsAdapter } from '../../src/assets.js';
 import type { SimOperation } from '../../src/sim/oplog.js';

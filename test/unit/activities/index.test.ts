@@ -13,7 +13,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import { CREATED_BY_LABEL } from '../../../src/activities/cluster.js';
 import { ApiError, type ApiErrorCode, calling } from '../../../src/ports/errors.js';
 import { createPipelineActivities } from '../../../src/activities/index.js';
-import { JOB_NAMESPACE } from '../../../src/activities/jobs.js';
+import { JOB_NAMESPACE } from '../../../src/plan/jobs.js';
 import { loadDriverInstaller, loadJobScripts, loadMetricsAdapter } from '../../../src/assets.js';
 import { runInSimContext } from '../../../src/sim/context.js';
 import { createSimWorld } from '../../../src/sim/world.js';

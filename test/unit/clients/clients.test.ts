@@ -1,7 +1,7 @@
 /** The pure parts of the real clients: argv building, output parsing and error mapping. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { JOB_NAMESPACE } from '../../../src/activities/jobs.js';
+import { JOB_NAMESPACE } from '../../../src/plan/jobs.js';
 import { JOB_SCRIPTS_CONFIGMAP, loadJobScripts } from '../../../src/assets.js';
 import { clusterInfo, gcloudErrorCode, nodePoolInfo } from '../../../src/clients/gcloud-gke.js';
 import { helmErrorCode, parseHistory, upgradeArgs } from '../../../src/clients/helm.js';

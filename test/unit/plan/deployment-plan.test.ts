@@ -34,15 +34,30 @@ describe('planning', () => {
   });
 
   it('renders an autoscaling/v2 HPA scoped to the release', () => {
-    const hpa = renderHpa(example()) as unknown as { apiVersion: string; spec: { scaleTargetRef: { name: string }; minReplicas: number; maxReplicas: number; metrics: Array<{ type: string; external?: { metric: { selector: unknown } } }> } };
+    const hpa = renderHpa(example());
     assert.equal(hpa.apiVersion, 'autoscaling/v2');
-    assert.equal(hpa.spec.scaleTargetRef.name, 'triton');
-    assert.deepEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas], [1, 3]);
-    assert.equal(hpa.spec.metrics[0]!.type, 'External');
-    assert.ok(hpa.spec.metrics[0]!.external!.metric.selector, 'the metric has a selector (the sample had none)');
-    const queue = renderHpa({ ...example(), autoscaling: { ...example().autoscaling, metric: 'triton-queue-time-us' } }) as unknown as { spec: { metrics: Array<{ type: string; pods?: { metric: { selector: { matchLabels: Record<string, string> } } } }> } };
-    assert.equal(queue.spec.metrics[0]!.type, 'Pods');
-    assert.deepEqual(queue.spec.metrics[0]!.pods!.metric.selector.matchLabels, { 'app.kubernetes.io/instance': 'triton' });
+    assert.equal(hpa.spec?.scaleTargetRef.name, 'triton');
+    assert.deepEqual([hpa.spec?.minReplicas, hpa.spec?.maxReplicas], [1, 3]);
+    assert.equal(hpa.spec?.metrics?.[0]!.type, 'External');
+    assert.ok(hpa.spec?.metrics?.[0]!.external!.metric.selector, 'the metric has a selector (the sample had none)');
+    const queue = renderHpa({ ...example(), autoscaling: { ...example().autoscaling, metric: 'triton-queue-time-us' } });
+    assert.equal(queue.spec?.metrics?.[0]!.type, 'Pods');
+  });
+
+  it('selects metrics only by the label keys the custom-metrics-stackdriver adapter accepts', () => {
+    // The adapter's translator: Pods (custom) metrics allow metric.labels.* keys only; External
+    // metrics allow metric.labels.*, resource.labels.*, metadata.system_labels.*, metadata.user_labels.* and resource.type.
+    const allowed = {
+      Pods: (key: string) => key.startsWith('metric.labels.'),
+      External: (key: string) => /^(metric\.labels|resource\.labels|metadata\.system_labels|metadata\.user_labels)\./.test(key) || key === 'resource.type',
+    };
+    for (const metric of ['gpu-utilization', 'triton-queue-time-us', 'triton-inflight-requests'] as const) {
+      const [spec] = renderHpa({ ...example(), autoscaling: { ...example().autoscaling, metric } }).spec?.metrics ?? [];
+      const source = spec!.type === 'Pods' ? spec!.pods!.metric : spec!.external!.metric;
+      const keys = [...Object.keys(source.selector?.matchLabels ?? {}), ...(source.selector?.matchExpressions ?? []).map((e) => e.key)];
+      const accepts = spec!.type === 'Pods' ? allowed.Pods : allowed.External;
+      assert.deepEqual(keys.filter((key) => !accepts(key)), [], `${metric}: ${spec!.type} metric selector keys the adapter refuses`);
+    }
   });
 
   it('builds engines in a Job pinned to the GPU pool, with the TensorRT image matching Triton', () => {

@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
-import { JOB_NAMESPACE } from '../../../src/activities/jobs.js';
+import { JOB_NAMESPACE } from '../../../src/plan/jobs.js';
 import { JOB_SCRIPTS_CONFIGMAP, loadDriverInstaller, loadJobScripts, loadMetricsAdapter } from '../../../src/assets.js';
 import { EXIT, runCli } from '../../../src/cli/cli.js';
 import { previewReleaseName, previewValues, renderHpa, tritonValues } from '../../../src/plan/helm-values.js';
