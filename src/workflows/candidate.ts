@@ -2,6 +2,7 @@
  * Child workflow of re-optimization: one serving config of one model variant, published as its own
  * repository version, served by the canary release and measured against the model's SLA.
  */
+import { patched } from '@temporalio/workflow';
 import type { ReleaseRef } from '../ports/run.js';
 import { FailureType, permanentFailure } from '../ports/errors.js';
 import { tritonValues } from '../plan/helm-values.js';
@@ -13,7 +14,7 @@ import { CANDIDATE_INPUT_SHAPE, CandidateInputSchema, invalidInputMessage, valid
 import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
 import { activitiesFor } from './activity-profiles.js';
 import type { Sweep } from '../sla/gate.js';
-import { isConclusive, measureAgainstSla } from './common.js';
+import { INCONCLUSIVE_RETRIES, isConclusive, measureAgainstSla } from './common.js';
 
 export interface MeasureCandidateInput {
   /** The validated spec of the re-optimization run. */
@@ -39,6 +40,9 @@ export interface CandidateMeasurement {
   verdict: SlaVerdict;
   repositoryUri: string;
 }
+
+/** Candidates' inconclusive sweeps are measured again; runs started before count them as measured. */
+export const REMEASURE_INCONCLUSIVE_PATCH = 'remeasure-inconclusive-candidate-sweeps';
 
 export async function measureServingCandidate(input: MeasureCandidateInput): Promise<CandidateMeasurement> {
   const checked = validateWorkflowInput(CandidateInputSchema, CANDIDATE_INPUT_SHAPE, input);
@@ -69,8 +73,16 @@ export async function measureServingCandidate(input: MeasureCandidateInput): Pro
   values.models = [variant.name];
   await act.upgradeRelease({ ...canary, values });
   await act.awaitReleaseServing({ ...canary, repositoryUri: published.repositoryUri });
+  // As the deployment's gate does: an inconclusive sweep (a stall, perf_analyzer giving up) is
+  // measured again, up to INCONCLUSIVE_RETRIES times, before it counts as one.
+  const remeasures = patched(REMEASURE_INCONCLUSIVE_PATCH) ? INCONCLUSIVE_RETRIES : 0;
   const sweeps: Sweep[] = [];
-  for (let i = 0; i < (input.sweeps ?? 1); i++) sweeps.push(await measureAgainstSla(act, canary, spec, model, variant.name));
+  let remeasured = 0;
+  while (sweeps.length < (input.sweeps ?? 1)) {
+    const sweep = await measureAgainstSla(act, canary, spec, model, variant.name);
+    if (!isConclusive(sweep) && remeasured < remeasures) remeasured++;
+    else sweeps.push(sweep);
+  }
   const samples = sweeps.map((s) => (isConclusive(s) && s.verdict.passed ? s.verdict.bestThroughput : null));
   return { score: samples[0]!, samples, verdict: sweeps.at(-1)!.verdict, repositoryUri: published.repositoryUri };
 }
