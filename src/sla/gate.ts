@@ -10,7 +10,7 @@ import type { VariantBaseline as RevisionBaseline, Baseline } from '../ports/run
 import type { ReleaseEntry, VariantBaseline } from '../release/record.js';
 import type { ModelSpec, SlaSpec, VariantSpec } from '../spec/schema.js';
 import type { AutoscalingReading } from '../triton/metrics.js';
-import type { PerfPoint } from '../triton/perf-types.js';
+import type { PerfCutShort, PerfPoint } from '../triton/perf-types.js';
 import { type BaselineComparison, compareWithBaseline, type SlaVerdict } from './evaluate.js';
 import { type GateTolerance, gateTolerance, historyTolerance, type RepeatedScore, repeatedScore } from './noise.js';
 
@@ -20,7 +20,7 @@ export interface Sweep {
   verdict: SlaVerdict;
   autoscaling?: AutoscalingReading;
   /** perf_analyzer stopped the sweep: no stable measurement at this concurrency. */
-  cutShort?: { concurrency: number; message: string };
+  cutShort?: PerfCutShort;
 }
 
 /** A variant's sweeps under the release record's gate: inconclusive ones were measured again. */
