@@ -17,11 +17,11 @@
 import { Context } from '@temporalio/activity';
 import { ApiError, calling, FailureType, notReady, permanentFailure, translateError } from '../ports/errors.js';
 import { pipelineMarkerOf } from '../plan/helm-values.js';
+import { MIN_HELM_WAIT_SECONDS } from '../plan/helm-wait.js';
 import type { PipelineMarker, Recovery, ReleaseRef, ReleaseState } from '../ports/run.js';
 import type { ClusterRef, HelmApi, HelmRevision, TritonProbe } from '../ports/systems.js';
 
 const PENDING: ReadonlySet<HelmRevision['status']> = new Set(['pending-install', 'pending-upgrade', 'pending-rollback']);
-const HELM_TIMEOUT_SECONDS = 900;
 
 export interface HelmDeps {
   helm(ref: ClusterRef): HelmApi;
@@ -42,6 +42,8 @@ async function withHeartbeat<T>(intervalMs: number, call: (signal: AbortSignal) 
 }
 
 export function createHelmActivities({ helm, triton, chart, heartbeatIntervalMs }: HelmDeps) {
+  const waitSeconds = (ref: ReleaseRef) => ref.helmWaitSeconds ?? MIN_HELM_WAIT_SECONDS;
+
   async function current(ref: ReleaseRef): Promise<ReleaseState | null> {
     const api = helm(ref.cluster);
     const history = await calling('helm history', () => api.history(ref.release, ref.namespace));
@@ -90,7 +92,7 @@ export function createHelmActivities({ helm, triton, chart, heartbeatIntervalMs 
       return { pending: pending.revision, uninstalled: true };
     }
     try {
-      await withHeartbeat(heartbeatIntervalMs, (signal) => api.rollback(ref.release, ref.namespace, served.revision, HELM_TIMEOUT_SECONDS, signal));
+      await withHeartbeat(heartbeatIntervalMs, (signal) => api.rollback(ref.release, ref.namespace, served.revision, waitSeconds(ref), signal));
     } catch (error) {
       releaseFailed(error, `helm rollback of pending revision ${pending.revision} to ${served.revision}`);
     }
@@ -134,7 +136,7 @@ export function createHelmActivities({ helm, triton, chart, heartbeatIntervalMs 
       const api = helm(ref.cluster);
       try {
         return await withHeartbeat(heartbeatIntervalMs, (signal) =>
-          api.upgradeInstall({ release: ref.release, namespace: ref.namespace, chart, values: ref.values, timeoutSeconds: HELM_TIMEOUT_SECONDS }, signal),
+          api.upgradeInstall({ release: ref.release, namespace: ref.namespace, chart, values: ref.values, timeoutSeconds: waitSeconds(ref) }, signal),
         );
       } catch (error) {
         releaseFailed(error, 'helm upgrade --install');
@@ -159,7 +161,7 @@ export function createHelmActivities({ helm, triton, chart, heartbeatIntervalMs 
         return { revision: state.revision };
       }
       try {
-        await withHeartbeat(heartbeatIntervalMs, (signal) => api.rollback(ref.release, ref.namespace, ref.toRevision, HELM_TIMEOUT_SECONDS, signal));
+        await withHeartbeat(heartbeatIntervalMs, (signal) => api.rollback(ref.release, ref.namespace, ref.toRevision, waitSeconds(ref), signal));
       } catch (error) {
         releaseFailed(error, `helm rollback to ${ref.toRevision}`);
       }

@@ -21,6 +21,7 @@ import { stringify } from 'yaml';
 import { loadDriverInstaller, loadMetricsAdapter } from '../assets.js';
 import { applicationFailureIn, FailureType } from '../ports/errors.js';
 import { planDeployment } from '../plan/deployment-plan.js';
+import { helmWait } from '../plan/helm-wait.js';
 import { describePrerequisites } from '../plan/prerequisites.js';
 import { deploymentWorkflowId, reoptimizationWorkflowId, scheduleIdFor, taskQueueFor } from '../plan/ids.js';
 import { tritonValuesJsonSchema } from '../plan/triton-values.js';
@@ -468,6 +469,8 @@ export async function runCli(argv: string[], out: Output, connect: () => Promise
     if (plan.prerequisites !== null) out.log(`${describePrerequisites(plan.prerequisites)}\n`);
     for (const s of plan.stages) out.log(`${s.stage}:\n${s.actions.map((a) => `  - ${a}`).join('\n')}`);
     for (const c of plan.modelConfigs) out.log(`\n# ${c.path}\n${c.text}`);
+    const wait = helmWait(spec);
+    out.log(`\n# helm --wait --timeout ${wait.seconds}s: ${wait.parts.map((p) => `${p.part} ${p.seconds}s`).join(' + ')}`);
     out.log(`\n# helm values (deploy/charts/triton)\n${stringify(plan.helmValues)}`);
     for (const m of plan.manifests) out.log(`---\n${stringify(m)}`);
     return EXIT.ok;

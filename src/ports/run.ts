@@ -22,6 +22,8 @@ export interface ClusterScoped {
 export interface ReleaseRef extends ClusterScoped {
   release: string;
   namespace: string;
+  /** How long `helm --wait` may wait for it (plan/helm-wait.ts); absent in runs scheduled before it existed. */
+  helmWaitSeconds?: number;
 }
 
 export interface ReleaseState {

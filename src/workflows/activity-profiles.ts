@@ -32,8 +32,9 @@ export function activitiesFor(target: Target) {
     heartbeatTimeout: simulated ? '5s' : '2 minutes',
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 4, nonRetryableErrorTypes },
   });
+  // Above the longest `helm --wait` (plan/helm-wait.ts MAX_HELM_WAIT_SECONDS); heartbeats catch a lost worker.
   const helm = proxyActivities<PipelineActivities>({
-    startToCloseTimeout: '20 minutes',
+    startToCloseTimeout: simulated ? '20 minutes' : '65 minutes',
     heartbeatTimeout: simulated ? '5s' : '1 minute',
     retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 3, nonRetryableErrorTypes },
   });

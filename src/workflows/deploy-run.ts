@@ -8,6 +8,7 @@ import type { ApprovalRequest, BakeResult, DeployProgress, EngineResult, Outcome
 import type { ReleaseRef, RunContext } from '../ports/run.js';
 import type { ClusterRef } from '../ports/systems.js';
 import { previewReleaseName } from '../plan/helm-values.js';
+import { helmWait } from '../plan/helm-wait.js';
 import { repositoryVersionFor } from '../plan/ids.js';
 import { type PromotionReason, releaseKeyOf } from '../release/record.js';
 import { runReport } from '../report/run-report.js';
@@ -67,7 +68,7 @@ export function startRun(spec: DeploymentSpec, reason: PromotionReason, patches:
   const info = workflowInfo();
   const run = runContextFor(spec);
   const cluster = clusterOf(spec);
-  const releaseRef = { run, cluster, release: spec.release.name, namespace: spec.release.namespace };
+  const releaseRef = { run, cluster, release: spec.release.name, namespace: spec.release.namespace, helmWaitSeconds: helmWait(spec).seconds };
   const previewRef = { ...releaseRef, release: previewReleaseName(spec.release.name) };
   const act = activitiesFor(spec.target);
   const progress: DeployProgress = {

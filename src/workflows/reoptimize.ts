@@ -22,6 +22,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { FailureType } from '../ports/errors.js';
+import { helmWait } from '../plan/helm-wait.js';
 import { releaseWorkflowId, repositoryVersionFor } from '../plan/ids.js';
 import { describeKey, type ReleaseEntry, sampleHistory, servingEntry } from '../release/record.js';
 import { bestOf, candidateKey, nextCandidate, type ScoredCandidate, type ServingCandidate } from '../search/config-search.js';
@@ -188,7 +189,7 @@ export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<Reo
   const spec = validation.spec;
   const settings = request.search ?? spec.reoptimize ?? ReoptimizationSchema.parse({});
   const run = runContextFor(spec);
-  const canary = { ...live, run, release: `${key.release}-canary` };
+  const canary = { ...live, run, release: `${key.release}-canary`, helmWaitSeconds: helmWait(spec).seconds };
 
   const versionBase = repositoryVersionFor(info.startTime, info.firstExecutionRunId);
   const candidateVersions = new Set<string>();
