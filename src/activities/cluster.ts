@@ -7,7 +7,7 @@ import { Context } from '@temporalio/activity';
 import { ApiError, calling, FailureType, notReady, permanentFailure, transientFailure, translateError } from '../ports/errors.js';
 import type { DeploymentSpec } from '../spec/schema.js';
 import type { ClusterScoped, RunContext } from '../ports/run.js';
-import type { ClusterRef, GkeApi } from '../ports/systems.js';
+import type { ClusterInfo, ClusterRef, GkeApi } from '../ports/systems.js';
 
 export interface EnsureResult {
   outcome: 'created' | 'adopted';
@@ -16,6 +16,12 @@ export interface EnsureResult {
 
 export interface EnsureClusterInput extends ClusterScoped {
   spec: DeploymentSpec['cluster'];
+  /**
+   * Monitoring components the run needs (gcloud names; src/plan/helm-values.ts
+   * clusterMonitoringFor): a new cluster is created with them, an adopted one that lacks one is
+   * updated to have it. Absent: GKE's defaults, and an adopted cluster is left as it is.
+   */
+  monitoring?: string[];
 }
 
 export interface EnsureNodePoolInput extends ClusterScoped {
@@ -102,6 +108,33 @@ export async function callingWhenClusterIdle<T>(action: string, call: () => Prom
   }
 }
 
+/**
+ * The components `wanted` adds to what the cluster already collects (the whole list, since
+ * `--monitoring` replaces it), or null when it has them all and Managed Prometheus is on.
+ * Clusters whose monitoring is not reported (sim, local) need nothing.
+ */
+export function missingMonitoring(current: ClusterInfo['monitoring'], wanted: readonly string[]): string[] | null {
+  if (current === undefined) return null;
+  const missing = wanted.filter((c) => !current.components.includes(c));
+  if (missing.length === 0 && current.managedPrometheus) return null;
+  return [...current.components, ...missing];
+}
+
+/**
+ * Idempotent: GKE's managed DCGM metrics (and any other component in `wanted`) on an existing
+ * cluster, Managed Prometheus with them. Refused while another operation runs on the cluster, it
+ * is not ready yet (retried). Returns the update's operation, or null when nothing was missing.
+ */
+export async function ensureClusterMonitoring(gke: GkeApi, cluster: ClusterRef, wanted: readonly string[]): Promise<string | null> {
+  if (gke.updateClusterMonitoring === undefined) return null;
+  const info = await calling('describe cluster', () => gke.getCluster(cluster));
+  if (info === null) throw permanentFailure(FailureType.InvalidArgument, `cluster ${cluster.cluster} does not exist`);
+  const components = missingMonitoring(info.monitoring, wanted);
+  if (components === null) return null;
+  const { operation } = await callingWhenClusterIdle(`enable monitoring ${components.join(',')} on cluster ${cluster.cluster}`, () => gke.updateClusterMonitoring!(cluster, components));
+  return operation;
+}
+
 export function createClusterActivities({ gke }: { gke: GkeApi }) {
   /** The cluster's unfinished operations, described for a heartbeat; null when none (or not listable). */
   async function busyWith(cluster: ClusterRef): Promise<string | null> {
@@ -123,7 +156,7 @@ export function createClusterActivities({ gke }: { gke: GkeApi }) {
   }
 
   return {
-    async ensureCluster({ run, cluster, spec }: EnsureClusterInput): Promise<EnsureResult> {
+    async ensureCluster({ run, cluster, spec, monitoring }: EnsureClusterInput): Promise<EnsureResult> {
       const existing = await calling('describe cluster', () => gke.getCluster(cluster));
       if (existing !== null) {
         failIfBroken('cluster', cluster.cluster, existing);
@@ -134,7 +167,9 @@ export function createClusterActivities({ gke }: { gke: GkeApi }) {
             `cluster ${cluster.cluster} exists with a different configuration (${diff.join('; ')}); the pipeline does not change a running cluster: fix the spec or use another cluster name`,
           );
         }
-        return { outcome: outcomeOf(run, existing) };
+        // Monitoring is the one setting adopted clusters get: GKE changes it in place, and without it the HPA has no metric.
+        const operation = monitoring === undefined ? null : await ensureClusterMonitoring(gke, cluster, monitoring);
+        return { outcome: outcomeOf(run, existing), ...(operation !== null ? { operation } : {}) };
       }
       const { operation } = await calling('create cluster', () =>
         gke.createCluster(cluster, {
@@ -143,6 +178,7 @@ export function createClusterActivities({ gke }: { gke: GkeApi }) {
           nodes: spec.nodes,
           releaseChannel: spec.releaseChannel,
           labels: createdBy(run),
+          ...(monitoring !== undefined ? { monitoring } : {}),
         }),
       );
       return { outcome: 'created', operation };

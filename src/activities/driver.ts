@@ -1,4 +1,9 @@
-/** Chapter "nvidia driver": apply the pinned installer DaemonSet unless GKE manages the driver, then wait for GPUs. */
+/**
+ * Chapter "nvidia driver": apply the pinned installer DaemonSet unless GKE manages the driver, then
+ * wait for GPUs. The DaemonSet itself stays off nodes whose driver GKE installed (their
+ * cloud.google.com/gke-gpu-driver-version label), so a pool with GKE-managed drivers in the same
+ * cluster is left alone.
+ */
 import { calling, notReady } from '../ports/errors.js';
 import type { DeploymentSpec } from '../spec/schema.js';
 import type { ClusterScoped } from '../ports/run.js';

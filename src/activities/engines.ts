@@ -7,7 +7,8 @@ import { Context } from '@temporalio/activity';
 import { calling, FailureType, permanentFailure } from '../ports/errors.js';
 import { engineUris } from '../plan/layout.js';
 import type { BuiltEngine, EngineBuildRecord, EngineRequest, ResolvedEngine } from '../ports/run.js';
-import { formatProfiles, JOB_NAMESPACE, renderEngineBuildJob } from '../plan/jobs.js';
+import { type EngineBuildPlan, EngineBuildPlanError, planEngineBuild } from '../plan/engine-build.js';
+import { JOB_NAMESPACE, renderEngineBuildJob } from '../plan/jobs.js';
 import { runJob } from './jobs.js';
 import type { ClusterRef, KubeApi, KubeObject, ObjectStore } from '../ports/systems.js';
 
@@ -30,22 +31,33 @@ async function readRecord(store: ObjectStore, uri: string): Promise<EngineBuildR
 }
 
 export function createEngineActivities({ kube, store, pollIntervalMs, jobScripts }: EngineDeps) {
-  /** The engine's identity: model content + builder + flags + GPU (engines are not portable across either). */
+  /**
+   * The engine's identity: model content + build plan (profiles, flags, calibration content,
+   * workspace) + builder image + GPU (engines are not portable across builders or GPUs).
+   */
   async function engineKey(request: EngineRequest): Promise<string> {
     const { model } = request;
-    const contentOf = async (uri: string | undefined) =>
-      uri === undefined ? null : uri.startsWith('gs://') ? ((await calling('stat model source', () => store.stat(uri)))?.md5 ?? null) : uri;
+    const contentOf = async (uri: string | null) =>
+      uri === null ? null : uri.startsWith('gs://') ? ((await calling('stat model source', () => store.stat(uri)))?.md5 ?? null) : uri;
     const source = await contentOf(model.source);
     if (source === null) {
       throw permanentFailure(FailureType.InvalidArgument, `model source ${model.source} does not exist; upload it or fix models[].source`);
     }
+    let plan: EngineBuildPlan;
+    try {
+      plan = planEngineBuild(model, request.acceleratorType);
+    } catch (error) {
+      if (error instanceof EngineBuildPlanError) throw permanentFailure(FailureType.InvalidSpec, error.message);
+      throw error;
+    }
+    const { calibration } = plan;
     const identity = {
       source,
-      format: model.format,
-      precision: model.precision,
-      profiles: formatProfiles(model.optimizationProfiles),
-      calibration: await contentOf(model.calibrationCache),
-      sequenceLength: model.sequenceLength ?? null,
+      plan: {
+        ...plan,
+        source: { format: plan.source.format },
+        calibration: calibration === null ? null : { ...calibration, cache: await contentOf(calibration.cache), data: await contentOf(calibration.data) },
+      },
       builder: request.tensorrtImage,
       gpu: request.acceleratorType,
     };

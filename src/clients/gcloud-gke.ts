@@ -2,13 +2,13 @@
  * GkeApi through gcloud (execa). Why gcloud rather than @google-cloud/container: it is already on
  * every GKE operator's machine and in Cloud Shell, it carries the user's own auth (ADC, workload
  * identity, access-token files) and endpoint overrides, and its flags are the sample's own
- * commands, so what the pipeline does is readable as the runbook. Creates and deletes run with
- * --async; the workflow polls describe until RUNNING, the inverses poll `operations list` (GKE runs
+ * commands, so what the pipeline does is readable as the runbook. Creates, updates and deletes run
+ * with --async; the workflow polls describe until RUNNING, the inverses poll `operations list` (GKE runs
  * one operation at a time per cluster and refuses a second with "Cluster is running incompatible
  * operation operation-…").
  */
 import { ApiError, type ApiErrorCode } from '../ports/errors.js';
-import type { ClusterInfo, ClusterRef, GkeApi, GkeOperation, Labelled, NodePoolInfo, ResourceStatus } from '../ports/systems.js';
+import type { ClusterInfo, ClusterMonitoring, ClusterRef, GkeApi, GkeOperation, Labelled, NodePoolInfo, ResourceStatus } from '../ports/systems.js';
 import { type Exec, ExecError } from './exec.js';
 
 export interface GcloudOptions {
@@ -67,6 +67,10 @@ interface GkeClusterJson {
   nodePools?: GkeNodePoolJson[];
   releaseChannel?: { channel?: string };
   resourceLabels?: Record<string, string>;
+  monitoringConfig?: {
+    componentConfig?: { enableComponents?: string[] };
+    managedPrometheusConfig?: { enabled?: boolean };
+  };
 }
 
 interface GkeOperationJson {
@@ -122,6 +126,21 @@ export function nodePoolInfo(json: GkeNodePoolJson): NodePoolInfo {
   };
 }
 
+/**
+ * The API's monitoring component enum values that gcloud's --monitoring flag spells differently
+ * (gcloud's api_adapter maps SYSTEM to SYSTEM_COMPONENTS, API_SERVER to APISERVER, WORKLOAD to
+ * WORKLOADS); every other component has the same name in both.
+ */
+const GCLOUD_COMPONENT: Record<string, string> = { SYSTEM_COMPONENTS: 'SYSTEM', APISERVER: 'API_SERVER', WORKLOADS: 'WORKLOAD' };
+
+/** The cluster's monitoringConfig, components in gcloud's names (what `--monitoring` takes back). */
+export function clusterMonitoring(json: GkeClusterJson['monitoringConfig']): ClusterMonitoring {
+  return {
+    components: (json?.componentConfig?.enableComponents ?? []).map((c) => GCLOUD_COMPONENT[c] ?? c),
+    managedPrometheus: json?.managedPrometheusConfig?.enabled ?? false,
+  };
+}
+
 export function clusterInfo(json: GkeClusterJson): ClusterInfo {
   return {
     name: json.name,
@@ -129,9 +148,15 @@ export function clusterInfo(json: GkeClusterJson): ClusterInfo {
     // nodeConfig mirrors the default pool; clusters created without it only list the pool.
     machineType: json.nodeConfig?.machineType ?? json.nodePools?.[0]?.config?.machineType ?? '',
     releaseChannel: (json.releaseChannel?.channel ?? 'UNSPECIFIED').toLowerCase(),
+    monitoring: clusterMonitoring(json.monitoringConfig),
     ...(json.statusMessage ? { statusMessage: json.statusMessage } : {}),
     ...labelsOf(json.resourceLabels),
   };
+}
+
+/** --monitoring=A,B (gcloud refuses a list without SYSTEM); none when the request leaves GKE's defaults. */
+function monitoringFlag(components: readonly string[] | undefined): string[] {
+  return components === undefined || components.length === 0 ? [] : [`--monitoring=${components.join(',')}`];
 }
 
 const DRIVER_FLAG: Record<NodePoolInfo['gpuDriver'], string> = {
@@ -140,7 +165,7 @@ const DRIVER_FLAG: Record<NodePoolInfo['gpuDriver'], string> = {
   'gke-latest': 'latest',
 };
 
-export function createGcloudGke({ exec, gcloud = 'gcloud', env = {} }: GcloudOptions): GkeApi & Required<Pick<GkeApi, 'runningOperations'>> {
+export function createGcloudGke({ exec, gcloud = 'gcloud', env = {} }: GcloudOptions): GkeApi & Required<Pick<GkeApi, 'runningOperations' | 'updateClusterMonitoring'>> {
   const scope = (ref: ClusterRef) => ['--project', ref.project, '--zone', ref.zone, '--format', 'json', '--quiet'];
 
   async function run(args: string[]): Promise<unknown> {
@@ -185,7 +210,19 @@ export function createGcloudGke({ exec, gcloud = 'gcloud', env = {} }: GcloudOpt
         '--enable-ip-alias',
         '--addons', 'HorizontalPodAutoscaling,HttpLoadBalancing,GcePersistentDiskCsiDriver',
         '--enable-managed-prometheus',
+        ...monitoringFlag(request.monitoring),
         ...labelsFlag(request.labels),
+        '--async',
+      ]);
+      return { operation: operationName(result) };
+    },
+
+    /** GKE's managed DCGM metrics need Managed Prometheus on (GKE docs, "Collect and view DCGM metrics"): both in one update. */
+    async updateClusterMonitoring(ref, components) {
+      const result = await run([
+        'container', 'clusters', 'update', ref.cluster, ...scope(ref),
+        ...monitoringFlag(components),
+        '--enable-managed-prometheus',
         '--async',
       ]);
       return { operation: operationName(result) };

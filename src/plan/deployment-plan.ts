@@ -4,9 +4,10 @@ import type { KubeObject, Manifest } from '../ports/systems.js';
 import type { DeploymentSpec, StageName } from '../spec/schema.js';
 import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
 import { servingTargetFor } from '../triton/serving-target.js';
-import { previewReleaseName, renderHpa, tritonValues, type TritonValues } from './helm-values.js';
+import { METRIC_UNIT } from '../triton/metrics.js';
+import { clusterMonitoringFor, previewReleaseName, RECORDED_METRICS, recordingRules, renderHpa, tritonValues, type TritonValues } from './helm-values.js';
 import { deploymentWorkflowId, taskQueueFor } from './ids.js';
-import { tensorrtImageFor } from './jobs.js';
+import { engineBuilderImageFor } from './jobs.js';
 import { repositoryVersionUri } from './layout.js';
 import { type ProjectPrerequisites, projectPrerequisites } from './prerequisites.js';
 
@@ -29,6 +30,17 @@ export interface PlanAssets {
   metricsAdapter: KubeObject[];
 }
 
+/** Where the HPA's recorded gauge comes from (the chart's recording rules, src/plan/helm-values.ts RECORDED_METRICS). */
+function recorded(spec: DeploymentSpec): string {
+  const rules = recordingRules(spec);
+  if (rules.gpuUtilization) return `, read as ${RECORDED_METRICS.gpuUtilization} (the release's ClusterRules over GKE's managed DCGM metrics)`;
+  if (rules.queueTime) return `, read as ${RECORDED_METRICS.queueTime} (the release's Rules over Triton's queue and request counters)`;
+  if (spec.target === 'gke' && spec.autoscaling.metric !== 'triton-inflight-requests') {
+    return `; release.monitoring ${spec.release.monitoring} records no gauge for it, so the HPA finds no metric (set release.monitoring: podmonitoring)`;
+  }
+  return '';
+}
+
 export function planDeployment(spec: DeploymentSpec, { driverInstaller, metricsAdapter }: PlanAssets): DeploymentPlan {
   const repository = repositoryVersionUri(spec.bucket, spec.repositoryPrefix, PLANNED_VERSION);
   const { cluster, nodePool, release } = spec;
@@ -40,6 +52,7 @@ export function planDeployment(spec: DeploymentSpec, { driverInstaller, metricsA
     })),
   );
   const hpa = renderHpa(spec);
+  const monitoring = clusterMonitoringFor(spec);
   const gate = spec.release.strategy === 'preview' ? 'reject (the live release untouched)' : 'roll back';
   const previewStage = {
     stage: 'preview' as const,
@@ -97,7 +110,7 @@ export function planDeployment(spec: DeploymentSpec, { driverInstaller, metricsA
         stage: 'engines',
         actions: spec.models.map(
           (m) =>
-            `build ${m.name} (${m.format}, ${m.precision}, profiles ${m.optimizationProfiles.map((p) => `(${p.min},${p.opt},${p.max})`).join(' ')}) with ${tensorrtImageFor(release.image)} on ${nodePool.acceleratorType}, unless an engine with the same content hash exists`,
+            `build ${m.name} (${m.format}, ${m.precision}, profiles ${m.optimizationProfiles.map((p) => `(${p.min},${p.opt},${p.max})`).join(' ')}) with ${engineBuilderImageFor(spec)} on ${nodePool.acceleratorType}, unless an engine with the same content hash exists`,
         ),
       },
       { stage: 'repository', actions: [`publish ${modelConfigs.length} variants under ${repository}, manifest last`] },
@@ -105,10 +118,11 @@ export function planDeployment(spec: DeploymentSpec, { driverInstaller, metricsA
       {
         stage: 'autoscaling',
         actions: [
+          ...(monitoring !== null ? [`cluster monitoring ${monitoring.join(',')} with Managed Prometheus (GKE's managed DCGM metrics): gcloud container clusters update if the cluster lacks it`] : []),
           `node pool autoscaling ${nodePool.minNodes}-${nodePool.maxNodes}`,
           ...(spec.autoscaling.enabled && spec.autoscaling.installMetricsAdapter ? ['apply deploy/manifests/custom-metrics-adapter.yaml (serves the HPA metric)'] : []),
           spec.autoscaling.enabled
-            ? `HPA ${release.namespace}/${hpa.metadata.name} on ${spec.autoscaling.metric} target ${spec.autoscaling.target}, replicas ${spec.autoscaling.minReplicas}-${spec.autoscaling.maxReplicas}`
+            ? `HPA ${release.namespace}/${hpa.metadata.name} on ${spec.autoscaling.metric} (${METRIC_UNIT[spec.autoscaling.metric]}, per pod) target ${spec.autoscaling.target}, replicas ${spec.autoscaling.minReplicas}-${spec.autoscaling.maxReplicas}${recorded(spec)}`
             : 'HPA disabled',
         ],
       },

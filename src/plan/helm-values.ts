@@ -7,6 +7,51 @@ import type { TritonValues } from './triton-values.js';
 
 export type { TritonValues } from './triton-values.js';
 
+/**
+ * The per-pod gauges the HPA reads, recorded by Google Managed Prometheus rules that the triton
+ * chart renders (deploy/charts/triton/templates/rules.yaml) and served by the
+ * custom-metrics-stackdriver adapter as Pods metrics. Recorded, not raw, for three reasons:
+ *   - the HPA's metrics client lowercases an External metric's name in the request path
+ *     (kubernetes/kubernetes#72996, k8s-stackdriver#274), and Cloud Monitoring's metric types are
+ *     case-sensitive, so `DCGM_FI_DEV_GPU_UTIL` is never found;
+ *   - for a Pods metric the adapter filters prometheus_target series on resource.labels.namespace
+ *     and metric.labels.pod (k8s-stackdriver query_builder.go, filter_builder.go PrometheusSchema);
+ *     GKE's DCGM exporter runs in gke-managed-system and names the GPU's pod in its own labels;
+ *   - the adapter serves a CUMULATIVE metric as its rate per second (k8s-stackdriver README,
+ *     "Metric kinds"), so Triton's nv_inference_queue_duration_us counter would read as µs queued
+ *     per second, not per request.
+ * Recording rules are gauges: Cloud Monitoring names them prometheus.googleapis.com/<record>/gauge.
+ */
+export const RECORDED_METRICS = {
+  /** Mean DCGM_FI_DEV_GPU_UTIL (%) over the GPUs a pod holds; a ClusterRules over GKE's managed DCGM metrics. */
+  gpuUtilization: 'pod:dcgm_fi_dev_gpu_util:avg',
+  /** Mean µs a request waited in Triton's queue over the last 2 minutes; a Rules in the release namespace. */
+  queueTime: 'pod:nv_inference_queue_duration_us_per_request:rate2m',
+} as const;
+
+/**
+ * What the custom-metrics-stackdriver adapter calls a Managed Prometheus gauge: its Cloud Monitoring
+ * type prometheus.googleapis.com/<name>/gauge with '/' as '|' (k8s-stackdriver README, "Metric names").
+ */
+export function adapterGaugeName(prometheusName: string): string {
+  return `prometheus.googleapis.com|${prometheusName}|gauge`;
+}
+
+/**
+ * The cluster's monitoring components a spec needs: GKE's managed DCGM metrics for an HPA on GPU
+ * utilisation (`--monitoring=SYSTEM,DCGM`, with Managed Prometheus; GKE docs, "Collect and view
+ * DCGM metrics"); null when GKE's defaults do.
+ */
+export function clusterMonitoringFor(spec: Pick<DeploymentSpec, 'target' | 'autoscaling'>): string[] | null {
+  return spec.target === 'gke' && spec.autoscaling.enabled && spec.autoscaling.metric === 'gpu-utilization' ? ['SYSTEM', 'DCGM'] : null;
+}
+
+/** Which of the chart's recording rules the HPA reads (Managed Prometheus only: the rules are its CRDs). */
+export function recordingRules(spec: DeploymentSpec): NonNullable<TritonValues['monitoring']['rules']> {
+  const on = spec.autoscaling.enabled && spec.release.monitoring === 'podmonitoring';
+  return { queueTime: on && spec.autoscaling.metric === 'triton-queue-time-us', gpuUtilization: on && spec.autoscaling.metric === 'gpu-utilization' };
+}
+
 export function tritonValues(spec: DeploymentSpec, repositoryUri: string, marker: PipelineMarker): TritonValues {
   return {
     replicaCount: spec.release.replicas,
@@ -19,7 +64,7 @@ export function tritonValues(spec: DeploymentSpec, repositoryUri: string, marker
     acceleratorType: spec.nodePool.acceleratorType,
     service: { type: spec.release.internalLoadBalancer ? 'LoadBalancer' : 'ClusterIP', internal: spec.release.internalLoadBalancer },
     metrics: { summaryLatencies: true },
-    monitoring: { kind: spec.release.monitoring },
+    monitoring: { kind: spec.release.monitoring, rules: recordingRules(spec) },
     autoscaling: { external: spec.autoscaling.enabled },
     pipeline: marker,
   };
@@ -51,38 +96,29 @@ export function tritonDeploymentName(release: string): string {
   return release;
 }
 
+/** The adapter's name for the HPA's metric: every one a per-pod gauge (RECORDED_METRICS). */
+export function hpaMetricName(metric: DeploymentSpec['autoscaling']['metric']): string {
+  if (metric === 'gpu-utilization') return adapterGaugeName(RECORDED_METRICS.gpuUtilization);
+  if (metric === 'triton-queue-time-us') return adapterGaugeName(RECORDED_METRICS.queueTime);
+  // Triton's own gauge of requests waiting in its queue, per pod.
+  return adapterGaugeName('nv_inference_pending_request_count');
+}
+
 /**
- * autoscaling/v2 HPA (the sample's v2beta1 is gone since Kubernetes 1.25) on a Triton or DCGM metric
- * exported through Google Managed Prometheus, with a selector limited to this release's pods.
+ * autoscaling/v2 HPA (the sample's v2beta1 is gone since Kubernetes 1.25) on a per-pod gauge in
+ * Google Managed Prometheus: the average over the release's pods against the target.
  */
 export function renderHpa(spec: DeploymentSpec): Manifest<V2HorizontalPodAutoscaler> {
   const { autoscaling, release } = spec;
-  const metric: KubeJson<V2MetricSpec> =
-    autoscaling.metric === 'gpu-utilization'
-      ? {
-          type: 'External',
-          external: {
-            metric: {
-              name: 'prometheus.googleapis.com|DCGM_FI_DEV_GPU_UTIL|gauge',
-              selector: { matchLabels: { 'metric.labels.exported_namespace': release.namespace, 'metric.labels.exported_container': 'triton' } },
-            },
-            target: { type: 'AverageValue', averageValue: String(autoscaling.target) },
-          },
-        }
-      : {
-          type: 'Pods',
-          pods: {
-            metric: {
-              name:
-                autoscaling.metric === 'triton-queue-time-us'
-                  ? 'prometheus.googleapis.com|nv_inference_queue_duration_us|counter'
-                  : 'prometheus.googleapis.com|nv_inference_pending_request_count|gauge',
-              // No selector: the HPA asks for the scale target's pods already, and the metrics adapter
-              // refuses any Pods-metric selector key but metric.labels.*.
-            },
-            target: { type: 'AverageValue', averageValue: String(autoscaling.target) },
-          },
-        };
+  const metric: KubeJson<V2MetricSpec> = {
+    type: 'Pods',
+    pods: {
+      // No selector: the HPA asks for the scale target's pods already, and the metrics adapter
+      // refuses any Pods-metric selector key but metric.labels.*.
+      metric: { name: hpaMetricName(autoscaling.metric) },
+      target: { type: 'AverageValue', averageValue: String(autoscaling.target) },
+    },
+  };
   return {
     apiVersion: 'autoscaling/v2',
     kind: 'HorizontalPodAutoscaler',

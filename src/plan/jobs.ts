@@ -6,6 +6,7 @@
 import type { V1Job } from '@kubernetes/client-node';
 import type { KubeObject, Manifest } from '../ports/systems.js';
 import type { ModelSpec, OptimizationProfile, SlaSpec } from '../spec/schema.js';
+import { planEngineBuild } from './engine-build.js';
 import { buildPerfAnalyzerArgs, PERF_STABILITY_EXIT_CODE, PERF_UNSTABLE_PREFIX } from '../triton/perf-output.js';
 
 /** Where the pipeline's Jobs (engine builds, perf sweeps) run. */
@@ -17,13 +18,30 @@ export const PERF_COMPONENT = 'perf-analyzer';
 export const PERF_CSV_BEGIN = '===PERF_CSV_BEGIN===';
 export const PERF_CSV_END = '===PERF_CSV_END===';
 
-/** TensorRT container matched to the Triton image: same NGC release tag (e.g. 24.08). */
-export function tensorrtImageFor(tritonImage: string): string {
+/** The NGC release tag of a Triton image (e.g. 24.08): TensorRT engines are built with the TensorRT of the same release. */
+export function ngcReleaseOf(tritonImage: string): string {
   const tag = /:(\d{2}\.\d{2})/.exec(tritonImage)?.[1];
   if (tag === undefined) {
-    throw new Error(`cannot derive the TensorRT image from "${tritonImage}": expected an NGC tag like 24.08-py3`);
+    throw new Error(`cannot derive the TensorRT release from "${tritonImage}": expected an NGC tag like 24.08-py3`);
   }
-  return `nvcr.io/nvidia/tensorrt:${tag}-py3`;
+  return tag;
+}
+
+/** NGC's TensorRT container matched to the Triton image (same release tag): the engine builder image is built FROM it. */
+export function tensorrtImageFor(tritonImage: string): string {
+  return `nvcr.io/nvidia/tensorrt:${ngcReleaseOf(tritonImage)}-py3`;
+}
+
+/** The Artifact Registry repository the engine builder image is pushed to (deploy/images/engine-builder). */
+export const ENGINE_BUILDER_REPOSITORY = 'triton-pipeline';
+
+/**
+ * The image the engine-build Job runs: deploy/images/engine-builder (NGC's TensorRT container of the
+ * Triton image's release, with the build's Python packages baked in, since private clusters have no
+ * egress), pushed to the project's Artifact Registry in the spec's region and tagged with that release.
+ */
+export function engineBuilderImageFor(spec: { project: string; region: string; release: { image: string } }): string {
+  return `${spec.region}-docker.pkg.dev/${spec.project}/${ENGINE_BUILDER_REPOSITORY}/engine-builder:${ngcReleaseOf(spec.release.image)}`;
 }
 
 export function tritonSdkImageFor(tritonImage: string): string {
@@ -34,16 +52,6 @@ export function formatProfiles(profiles: readonly OptimizationProfile[]): string
   return profiles.map((p) => `${p.min},${p.opt},${p.max}`).join(';');
 }
 
-export function parseProfiles(text: string): OptimizationProfile[] {
-  return text.split(';').map((triple) => {
-    const [min, opt, max] = triple.split(',').map(Number);
-    if (min === undefined || opt === undefined || max === undefined || [min, opt, max].some(Number.isNaN)) {
-      throw new Error(`malformed optimization profile "${triple}"`);
-    }
-    return { min, opt, max };
-  });
-}
-
 export interface EngineBuildJobInput {
   name: string;
   namespace: string;
@@ -51,6 +59,7 @@ export interface EngineBuildJobInput {
   engineKey: string;
   planUri: string;
   recordUri: string;
+  /** The engine builder image (engineBuilderImageFor). */
   tensorrtImage: string;
   nodePool: string;
   acceleratorType: string;
@@ -58,8 +67,14 @@ export interface EngineBuildJobInput {
   scriptsConfigMap: string;
 }
 
+/**
+ * The engine-build Job. BUILD_PLAN (src/plan/engine-build.ts, as JSON) is what the builder does;
+ * MODEL_*, PRECISION and PROFILES summarize it for the Job's log, the build record and the
+ * stand-ins (the simulator, the local target's kubelet), which read the same variables.
+ */
 export function renderEngineBuildJob(input: EngineBuildJobInput): Manifest<V1Job> {
   const { model } = input;
+  const plan = planEngineBuild(model, input.acceleratorType);
   const env: Record<string, string> = {
     MODEL_NAME: model.name,
     MODEL_SOURCE: model.source,
@@ -71,8 +86,7 @@ export function renderEngineBuildJob(input: EngineBuildJobInput): Manifest<V1Job
     RECORD_URI: input.recordUri,
     GPU_TYPE: input.acceleratorType,
     TENSORRT_IMAGE: input.tensorrtImage,
-    ...(model.calibrationCache === undefined ? {} : { CALIBRATION_CACHE: model.calibrationCache }),
-    ...(model.sequenceLength === undefined ? {} : { SEQUENCE_LENGTH: String(model.sequenceLength) }),
+    BUILD_PLAN: JSON.stringify(plan),
   };
   return {
     apiVersion: 'batch/v1',

@@ -7,7 +7,10 @@
  * account keys or annotations are needed. Pure.
  */
 import type { DeploymentSpec } from '../spec/schema.js';
-import { JOB_NAMESPACE } from './jobs.js';
+import { ENGINE_BUILDER_REPOSITORY, JOB_NAMESPACE } from './jobs.js';
+
+/** The in-cluster worker's ServiceAccount (deploy/charts/pipeline-worker). */
+const WORKER_KSA = { namespace: 'triton-pipeline-system', serviceAccount: 'triton-pipeline-worker' };
 
 /** The metrics adapter's ServiceAccount (deploy/manifests/custom-metrics-adapter.yaml). */
 const METRICS_ADAPTER = { namespace: 'custom-metrics', serviceAccount: 'custom-metrics-stackdriver-adapter' };
@@ -58,6 +61,10 @@ function kubernetesPrincipal(project: string, namespace: string, serviceAccount:
 
 function grantCommand(project: string, member: string, { role, on }: { role: string; on: string }): string {
   if (on.startsWith('gs://')) return `gcloud storage buckets add-iam-policy-binding ${on} --member="${member}" --role=${role}`;
+  if (on.startsWith('artifacts:')) {
+    const [location, repository] = on.slice('artifacts:'.length).split('/');
+    return `gcloud artifacts repositories add-iam-policy-binding ${repository} --location=${location} --project=${project} --member="${member}" --role=${role}`;
+  }
   if (on.startsWith('serviceAccount:')) {
     return `gcloud iam service-accounts add-iam-policy-binding ${on.slice('serviceAccount:'.length)} --project=${project} --member="${member}" --role=${role}`;
   }
@@ -77,6 +84,11 @@ export function projectPrerequisites(spec: DeploymentSpec): ProjectPrerequisites
         { role: 'roles/storage.objectUser', on: bucket, why: 'publish repository versions, release records and reports' },
         { role: 'roles/iam.serviceAccountUser', on: `serviceAccount:${nodeServiceAccount}`, why: 'create node pools that run as the nodes\' service account' },
       ],
+    },
+    {
+      identity: `the in-cluster worker (ServiceAccount ${WORKER_KSA.namespace}/${WORKER_KSA.serviceAccount}, deploy/charts/pipeline-worker)`,
+      member: `serviceAccount:${project}.svc.id.goog[${WORKER_KSA.namespace}/${WORKER_KSA.serviceAccount}]`,
+      roles: [{ role: 'roles/iam.workloadIdentityUser', on: `serviceAccount:${worker}`, why: 'act as the worker\'s Google service account (gcloud, Cloud Storage, the clusters) through Workload Identity' }],
     },
     {
       // The release, its preview and the re-optimization's canary each run as their own ServiceAccount.
@@ -101,7 +113,10 @@ export function projectPrerequisites(spec: DeploymentSpec): ProjectPrerequisites
     {
       identity: 'the nodes (Compute Engine default service account)',
       member: `serviceAccount:${nodeServiceAccount}`,
-      roles: [{ role: 'roles/container.defaultNodeServiceAccount', on: project, why: 'write logs and the Managed Prometheus metrics the HPA reads' }],
+      roles: [
+        { role: 'roles/container.defaultNodeServiceAccount', on: project, why: 'write logs and the Managed Prometheus metrics the HPA reads' },
+        { role: 'roles/artifactregistry.reader', on: `artifacts:${spec.region}/${ENGINE_BUILDER_REPOSITORY}`, why: 'pull the engine builder and worker images' },
+      ],
     },
   ];
   const needed = nodePool.acceleratorCount * nodePool.maxNodes;
@@ -110,11 +125,12 @@ export function projectPrerequisites(spec: DeploymentSpec): ProjectPrerequisites
     { metric, scope: spec.region, needed },
     { metric: 'GPUS_ALL_REGIONS', scope: 'global', needed },
   ];
-  const apis = ['container.googleapis.com', 'compute.googleapis.com', 'storage.googleapis.com', 'monitoring.googleapis.com'];
+  const apis = ['container.googleapis.com', 'compute.googleapis.com', 'storage.googleapis.com', 'monitoring.googleapis.com', 'artifactregistry.googleapis.com'];
   const commands = [
     `PROJECT_NUMBER=$(gcloud projects describe ${project} --format='value(projectNumber)')`,
     `gcloud services enable ${apis.join(' ')} --project=${project}`,
     `gcloud iam service-accounts create triton-pipeline-worker --project=${project} --display-name="Triton pipeline worker"`,
+    `gcloud artifacts repositories create ${ENGINE_BUILDER_REPOSITORY} --repository-format=docker --location=${spec.region} --project=${project}`,
     ...grants.flatMap((grant) => grant.roles.map((role) => grantCommand(project, grant.member, role))),
     `gcloud compute regions describe ${spec.region} --project=${project} --flatten=quotas --filter="quotas.metric=${metric}" --format="value(quotas.limit,quotas.usage)"`,
     `gcloud compute project-info describe --project=${project} --flatten=quotas --filter="quotas.metric=GPUS_ALL_REGIONS" --format="value(quotas.limit,quotas.usage)"`,

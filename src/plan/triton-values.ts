@@ -42,10 +42,17 @@ const metrics = z.strictObject({ summaryLatencies: z.boolean().optional() });
 
 const pipeline = z.strictObject({ deploymentId: z.string().optional(), repositoryVersion: z.string().optional() });
 
+/** Google Managed Prometheus recording rules for the pipeline's HPA (templates/rules.yaml). */
+const recordingRules = z.strictObject({
+  queueTime: z.boolean().describe('Rules: mean queue time per request per pod, from Triton\'s counters (kind podmonitoring only)'),
+  gpuUtilization: z.boolean().describe('ClusterRules: mean GPU utilization per pod, from GKE\'s managed DCGM metrics (kind podmonitoring only)'),
+});
+
 const monitoring = z.strictObject({
   kind: z.enum(['podmonitoring', 'servicemonitor', 'none']),
   interval: z.string().regex(/^[0-9]+(ms|s|m|h)$/).optional(),
   labels: labelMap.optional(),
+  rules: recordingRules.optional(),
 });
 
 const autoscaling = z.strictObject({
@@ -155,7 +162,7 @@ export const TritonValuesSchema = z
     acceleratorType: chartValues.shape.acceleratorType.unwrap(),
     service: service.pick({ type: true, internal: true }),
     metrics: metrics.required(),
-    monitoring: monitoring.pick({ kind: true }),
+    monitoring: monitoring.pick({ kind: true, rules: true }),
     /** The pipeline's HPA scales the Deployment: the chart leaves its replica count alone. */
     autoscaling: autoscaling.pick({ external: true }).required(),
     pipeline: pipeline.required(),

@@ -32,12 +32,24 @@ export interface GkeOperation {
   targetLink: string;
 }
 
+/**
+ * What GKE sends to Cloud Monitoring: the monitoring components, named as gcloud's --monitoring
+ * flag names them (SYSTEM, DCGM, API_SERVER ...), and whether Managed Service for Prometheus
+ * collects.
+ */
+export interface ClusterMonitoring {
+  components: string[];
+  managedPrometheus: boolean;
+}
+
 export interface ClusterInfo extends Labelled {
   name: string;
   status: ResourceStatus;
   machineType: string;
   releaseChannel: string;
   statusMessage?: string;
+  /** Absent where the target does not report it (the sim and local targets). */
+  monitoring?: ClusterMonitoring;
 }
 
 export interface ClusterCreateRequest extends Labelled {
@@ -45,6 +57,8 @@ export interface ClusterCreateRequest extends Labelled {
   machineType: string;
   nodes: number;
   releaseChannel: string;
+  /** Monitoring components to enable (gcloud names); absent: GKE's defaults. */
+  monitoring?: string[];
 }
 
 export interface NodePoolInfo extends Labelled {
@@ -84,6 +98,11 @@ export interface GkeApi {
   deleteCluster(ref: ClusterRef): Promise<void>;
   /** Operations on the cluster or its node pools that are not DONE; absent where they cannot be listed (the local target). */
   runningOperations?(ref: ClusterRef): Promise<GkeOperation[]>;
+  /**
+   * Sets the cluster's monitoring components (the whole list, gcloud names) with Managed
+   * Prometheus on; a long-running operation. Absent where monitoring is not configurable (sim, local).
+   */
+  updateClusterMonitoring?(ref: ClusterRef, components: string[]): Promise<{ operation: string }>;
 }
 
 /** Any Kubernetes object, as the port applies and reads it: every typed Manifest is one. */

@@ -1,14 +1,15 @@
 /**
  * What the simulated cluster's Jobs do, read from the same environment variables the real
- * container scripts read (src/plan/jobs.ts): the TensorRT engine build writes a simulated plan and
- * its build record to the bucket; perf_analyzer sweeps concurrency against the release's served
+ * container scripts read (src/plan/jobs.ts): the TensorRT engine build follows its BUILD_PLAN
+ * (src/plan/engine-build.ts) and writes a simulated plan and its build record to the bucket; perf_analyzer sweeps concurrency against the release's served
  * model with the calibrated performance model and prints the CSV between the pipeline's markers.
  * Jobs of other components complete without effect.
  */
 import type { ObjectStore } from '../ports/systems.js';
-import { ENGINE_BUILD_COMPONENT, parseProfiles, PERF_COMPONENT, PERF_CSV_BEGIN, PERF_CSV_END } from '../plan/jobs.js';
+import { BUILD_PLAN_VERSION, describeEngineBuild, type EngineBuildPlan } from '../plan/engine-build.js';
+import { ENGINE_BUILD_COMPONENT, formatProfiles, PERF_COMPONENT, PERF_CSV_BEGIN, PERF_CSV_END } from '../plan/jobs.js';
 import type { EngineBuildRecord } from '../ports/run.js';
-import type { ModelSpec } from '../spec/schema.js';
+import { MODEL_FORMATS, type ModelSpec } from '../spec/schema.js';
 import { servingCandidateOf } from '../search/config-search.js';
 import { renderPerfCsv } from '../triton/perf-output.js';
 import { latencyAt, type LatencyPercentile, type PerfPoint } from '../triton/perf-types.js';
@@ -39,7 +40,7 @@ export interface JobEffectContext {
   served(namespace: string, release: string): Promise<ServedRelease | undefined>;
 }
 
-const FORMATS: readonly ModelSpec['format'][] = ['onnx', 'tf-checkpoint'];
+const FORMATS: readonly ModelSpec['format'][] = MODEL_FORMATS;
 const PRECISIONS: readonly ModelSpec['precision'][] = ['int8', 'fp16', 'fp32'];
 const PERCENTILES: readonly LatencyPercentile[] = [50, 90, 95, 99];
 
@@ -71,7 +72,7 @@ function concurrencyRange(text: string): { start: number; end: number; step: num
 /** Simulated seconds the Job's container runs (after its pod started). */
 export function jobDurationSeconds(component: string, env: Record<string, string>): number {
   if (component === ENGINE_BUILD_COMPONENT) {
-    return env['MODEL_FORMAT'] === 'tf-checkpoint' ? SIM_DURATIONS_SECONDS.engineBuildTfCheckpoint : SIM_DURATIONS_SECONDS.engineBuildOnnx;
+    return env['MODEL_FORMAT'] === 'transformers' ? SIM_DURATIONS_SECONDS.engineBuildTransformers : SIM_DURATIONS_SECONDS.engineBuildOnnx;
   }
   if (component === PERF_COMPONENT) {
     let points = 1; // a malformed range fails the Job when it ends
@@ -110,23 +111,42 @@ export async function runJobEffect(component: string, env: Record<string, string
   }
 }
 
-async function buildEngine(env: Record<string, string>, { objects, doneAt }: JobEffectContext): Promise<string> {
-  const format = required(env, 'MODEL_FORMAT') as ModelSpec['format'];
-  const precision = required(env, 'PRECISION') as ModelSpec['precision'];
-  if (!FORMATS.includes(format)) throw new JobFailure(`unsupported MODEL_FORMAT "${format}" (onnx or tf-checkpoint)`);
-  if (!PRECISIONS.includes(precision)) throw new JobFailure(`unsupported PRECISION "${precision}" (int8, fp16 or fp32)`);
-  const profilesText = required(env, 'PROFILES');
-  let profiles: SimulatedPlan['profiles'];
+/** The Job's BUILD_PLAN, checked as the real builder (deploy/jobs/engine_plan.py) checks it. */
+function buildPlanOf(env: Record<string, string>): EngineBuildPlan {
+  let plan: EngineBuildPlan;
   try {
-    profiles = parseProfiles(profilesText);
+    plan = JSON.parse(required(env, 'BUILD_PLAN')) as EngineBuildPlan;
   } catch (error) {
-    throw new JobFailure((error as Error).message);
+    throw error instanceof JobFailure ? error : new JobFailure(`BUILD_PLAN is not JSON: ${(error as Error).message}`);
   }
+  if (plan?.version !== BUILD_PLAN_VERSION) throw new JobFailure(`BUILD_PLAN version ${String(plan?.version)} is not ${BUILD_PLAN_VERSION}; the builder scripts and the pipeline differ`);
+  if (!FORMATS.includes(plan.source?.format)) throw new JobFailure(`unsupported source format "${String(plan.source?.format)}" (${FORMATS.join(' or ')})`);
+  if (!PRECISIONS.includes(plan.precision?.mode)) throw new JobFailure(`unsupported precision "${String(plan.precision?.mode)}" (int8, fp16 or fp32)`);
+  if (!Array.isArray(plan.profiles) || plan.profiles.length === 0) throw new JobFailure('BUILD_PLAN has no optimization profile');
+  for (const { batch } of plan.profiles) {
+    if (!(Number.isInteger(batch?.min) && batch.min >= 1 && batch.min <= batch.opt && batch.opt <= batch.max)) {
+      throw new JobFailure(`malformed optimization profile ${JSON.stringify(batch)}: need 1 <= min <= opt <= max`);
+    }
+  }
+  return plan;
+}
+
+async function buildEngine(env: Record<string, string>, { objects, doneAt }: JobEffectContext): Promise<string> {
+  const buildPlan = buildPlanOf(env);
+  const format = buildPlan.source.format;
+  const precision = buildPlan.precision.mode;
+  const profiles: SimulatedPlan['profiles'] = buildPlan.profiles.map(({ batch }) => ({ min: batch.min, opt: batch.opt, max: batch.max }));
+  const profilesText = formatProfiles(profiles);
   const engineKey = required(env, 'ENGINE_KEY');
   const planUri = required(env, 'PLAN_URI');
   const recordUri = required(env, 'RECORD_URI');
   const gpu = required(env, 'GPU_TYPE');
-  const flags = [...(precision === 'fp32' ? [] : [`--${precision}`]), ...(env['CALIBRATION_CACHE'] === undefined ? [] : [`--calib=${env['CALIBRATION_CACHE']}`])];
+  const calibration = buildPlan.calibration;
+  const flags = [
+    ...(precision === 'fp32' ? [] : [`--${precision}`]),
+    ...(calibration?.cache == null ? [] : [`--calib=${calibration.cache}`]),
+    ...(calibration?.data == null ? [] : [`--calib-data=${calibration.data}`]),
+  ];
 
   const plan: SimulatedPlan = { simulated: true, format, precision, perfProfile: perfProfileFor({ format }), engineKey, profiles, gpu };
   const planInfo = await objects.write(planUri, JSON.stringify(plan, null, 2));
@@ -143,7 +163,8 @@ async function buildEngine(env: Record<string, string>, { objects, doneAt }: Job
   };
   await objects.write(recordUri, JSON.stringify(record, null, 2));
   return [
-    `[I] Building ${format} model ${env['MODEL_SOURCE'] ?? ''} with ${flags.join(' ') || 'fp32'}, optimization profiles ${profilesText}`,
+    ...describeEngineBuild(buildPlan).map((step) => `[I] plan: ${step}`),
+    `[I] Building ${format} model ${buildPlan.source.uri} with ${flags.join(' ') || 'fp32'}, optimization profiles ${profilesText}`,
     `[I] Engine built (simulated perf profile ${plan.perfProfile})`,
     `[I] Wrote ${planUri} (md5 ${planInfo.md5}, ${planInfo.size} bytes)`,
     `[I] Wrote ${recordUri}`,

@@ -165,7 +165,7 @@ export function perfProfileFor(model: Pick<ModelSpec, 'format'>): PerfProfileNam
   switch (model.format) {
     case 'onnx':
       return 'resnet50-int8-t4';
-    case 'tf-checkpoint':
+    case 'transformers':
       return 'bert-large-seq384-int8-t4';
   }
 }

@@ -19,8 +19,8 @@ export const SIM_DURATIONS_SECONDS = {
   jobPodStart: 10,
   /** TensorRT engine build from ONNX (ResNet50) */
   engineBuildOnnx: 240,
-  /** TensorRT engine build from a TF checkpoint (BERT-Large) */
-  engineBuildTfCheckpoint: 600,
+  /** A Transformers model (BERT-Large) exported to ONNX, then its TensorRT engine built */
+  engineBuildTransformers: 600,
   /** Triton Deployment rollout until ready (helm --wait) */
   tritonRollout: 90,
   /** perf_analyzer, per concurrency point of the sweep */

@@ -86,17 +86,50 @@ export const InputShapeSchema = z
   .object({ name: z.string().min(1), dims: z.array(z.number().int().min(-1)).min(1) })
   .strict();
 
+const URI = /^(gs|https?|file):\/\/\S+$/;
+
+/** What to say to a spec that still names the TF checkpoint format the pipeline no longer builds. */
+export const TF_CHECKPOINT_MESSAGE =
+  'format "tf-checkpoint" is no longer built (it needed TensorRT\'s BERT demo builder, fetched at run time); ' +
+  'convert the checkpoint once to a Hugging Face Transformers question-answering model (save_pretrained, then tar the directory), ' +
+  'upload the archive and set format: transformers (docs/gke.md, "Engine builds")';
+
+/** Source formats the engine builder takes: an ONNX model, or a Transformers QA model it exports to ONNX first. */
+export const MODEL_FORMATS = ['onnx', 'transformers'] as const;
+
+/**
+ * INT8 calibration. cache: a TensorRT calibration cache written by the same TensorRT release for the
+ * same network (its header line names the release); data: an .npz of named input arrays the builder
+ * calibrates on. With both, the cache is used while it fits the network and regenerated from the data
+ * when it does not.
+ */
+export const CalibrationSchema = z
+  .object({
+    cache: z.string().regex(URI, { error: 'calibration.cache must be a gs://, https:// or file:// URI of a TensorRT calibration cache' }).optional(),
+    data: z
+      .string()
+      .regex(URI, { error: 'calibration.data must be a gs://, https:// or file:// URI of an .npz file' })
+      .regex(/\.npz$/, { error: 'calibration.data is an .npz of named input arrays (numpy.savez, one [N, ...] array per network input)' })
+      .optional(),
+  })
+  .strict()
+  .refine((c) => c.cache !== undefined || c.data !== undefined, {
+    error: 'calibration needs cache (a TensorRT calibration cache) or data (an .npz of input arrays), or both',
+  });
+
 export const ModelSchema = z
   .object({
     name: z.string().regex(MODEL_NAME, { error: 'model name uses letters, digits, "_", "." and "-"' }),
-    source: z.string().regex(/^(gs|https?|file):\/\/\S+$/, {
-      error: 'source must be a gs://, https:// or file:// URI of the ONNX model or TF checkpoint',
+    source: z.string().regex(URI, {
+      error: 'source must be a gs://, https:// or file:// URI of the ONNX model or of the Transformers model archive',
     }),
-    format: z.enum(['onnx', 'tf-checkpoint']),
+    format: z.enum(MODEL_FORMATS, {
+      error: (issue) => (issue.input === 'tf-checkpoint' ? TF_CHECKPOINT_MESSAGE : 'format must be "onnx" or "transformers"'),
+    }),
     precision: z.enum(['int8', 'fp16', 'fp32']).default('int8'),
-    /** INT8 calibration cache (the sample ships resnet50.cache); TF checkpoints calibrate on data. */
-    calibrationCache: z.string().optional(),
-    /** BERT demo builder sequence length (the sample: 384). */
+    /** INT8 calibration: a cache, calibration data, or both (int8 needs one of them). */
+    calibration: CalibrationSchema.optional(),
+    /** The sequence length the engine is built for (the sample: 384); sets the sequence dimension of every profile. */
     sequenceLength: z.number().int().min(8).max(4096).optional(),
     /** Input shapes for perf_analyzer --shape (e.g. input_ids: [384]). */
     inputs: z.array(InputShapeSchema).default([]),
@@ -189,7 +222,13 @@ export const ReleaseSchema = z
 export const AutoscalingSchema = z
   .object({
     enabled: z.boolean().default(true),
+    /**
+     * Per pod, averaged over the release's pods: gpu-utilization, mean % of time the pod's GPUs ran
+     * kernels (DCGM_FI_DEV_GPU_UTIL); triton-queue-time-us, mean µs a request waited in Triton's
+     * queue (over 2 minutes); triton-inflight-requests, requests waiting in Triton's queue.
+     */
     metric: z.enum(['triton-queue-time-us', 'triton-inflight-requests', 'gpu-utilization']).default('gpu-utilization'),
+    /** The per-pod value the HPA holds the metric at, in the metric's unit (%, µs, requests). */
     target: z.number().positive().default(70),
     minReplicas: positiveInt('autoscaling.minReplicas').default(1),
     maxReplicas: positiveInt('autoscaling.maxReplicas').default(3),
@@ -432,11 +471,25 @@ export const DeploymentSpecSchema = z
           message: `bake concurrency ${bake.concurrency} is not one model "${model.name}"'s validation sweep measures (${start}..${end} step ${step}); the bake compares the live release with the preview at the same concurrency`,
         });
       }
-      if (model.format === 'tf-checkpoint' && model.sequenceLength === undefined) {
+      if (model.format === 'transformers' && model.sequenceLength === undefined) {
         ctx.addIssue({
           code: 'custom',
           path: ['models', m, 'sequenceLength'],
-          message: 'a TF checkpoint (BERT) build needs sequenceLength (the sample uses 384)',
+          message: 'a Transformers model (BERT) build needs sequenceLength, the sequence dimension of its engine (the sample uses 384)',
+        });
+      }
+      if (model.precision === 'int8' && model.calibration === undefined && spec.target === 'gke') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['models', m, 'calibration'],
+          message: 'an INT8 engine needs calibration: data (an .npz of input arrays to calibrate on) or cache (a calibration cache written by the same TensorRT for this model); or set precision: fp16',
+        });
+      }
+      if (model.precision !== 'int8' && model.calibration !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['models', m, 'calibration'],
+          message: `calibration is used only by INT8 builds; remove it or set precision: int8 (the model is ${model.precision})`,
         });
       }
     });
@@ -459,6 +512,14 @@ export const DeploymentSpecSchema = z
         code: 'custom',
         path: ['autoscaling', 'minReplicas'],
         message: `minReplicas (${spec.autoscaling.minReplicas}) must be <= maxReplicas (${spec.autoscaling.maxReplicas})`,
+      });
+    }
+    // GKE's managed DCGM metrics run on GKE-managed GPU drivers only (GKE docs, "Collect and view DCGM metrics").
+    if (spec.target === 'gke' && spec.autoscaling.enabled && spec.autoscaling.metric === 'gpu-utilization' && spec.nodePool.gpuDriver === 'installer-daemonset') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['nodePool', 'gpuDriver'],
+        message: 'autoscaling on gpu-utilization reads GKE\'s managed DCGM metrics, which need GPU drivers that GKE installs; set nodePool.gpuDriver: gke-default (or gke-latest), or scale on triton-queue-time-us or triton-inflight-requests',
       });
     }
     if (spec.simulation !== undefined && spec.target === 'gke') {
@@ -485,7 +546,7 @@ export const DeploymentSpecSchema = z
       }
       spec.models.forEach((model, m) => {
         if (model.format !== 'onnx') {
-          ctx.addIssue({ code: 'custom', path: ['models', m, 'format'], message: 'the local target serves ONNX models on the CPU (TensorRT and TF checkpoints need a GPU); use format: onnx' });
+          ctx.addIssue({ code: 'custom', path: ['models', m, 'format'], message: 'the local target serves ONNX models on the CPU (TensorRT builds and Transformers exports need the GPU builder); use format: onnx' });
         }
         if (!model.source.startsWith('gs://')) {
           ctx.addIssue({ code: 'custom', path: ['models', m, 'source'], message: 'the local target reads model sources from its GCS emulator; use a gs:// URI (npm start uploads the example models)' });

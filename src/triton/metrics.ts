@@ -78,16 +78,18 @@ export function loadMetricsBetween(before: readonly PodScrape[], after: readonly
 }
 
 /**
- * The per-pod value the HPA compares with its target when the release serves `requestsPerSecond`:
- * triton-queue-time-us is the rate of nv_inference_queue_duration_us (µs queued per second),
- * triton-inflight-requests the mean queued requests (Little's law), gpu-utilization the gauge.
- * Null where the metric is not exported.
+ * The per-pod value the HPA compares with its target when the release serves `requestsPerSecond`,
+ * as the recording rules the HPA reads on GKE compute it (src/plan/helm-values.ts RECORDED_METRICS):
+ * triton-queue-time-us is the mean time a request waited in Triton's queue (µs): queued µs over
+ * successful requests, both counters' increase, whatever the load; triton-inflight-requests the
+ * mean requests waiting per pod (Little's law: queued µs per second / 1e6); gpu-utilization the
+ * GPU's busy percentage. Null where the metric is not exported.
  */
 export function autoscalingMetricValue(metric: AutoscalingSpec['metric'], load: LoadMetrics, requestsPerSecond: number): number | null {
   if (metric === 'gpu-utilization') return load.gpuUtilizationPercent;
   if (load.queueUsPerRequest === null) return null;
-  const queueUsPerSecondPerPod = (load.queueUsPerRequest * requestsPerSecond) / load.pods;
-  return metric === 'triton-queue-time-us' ? queueUsPerSecondPerPod : queueUsPerSecondPerPod / 1e6;
+  if (metric === 'triton-queue-time-us') return load.queueUsPerRequest;
+  return (load.queueUsPerRequest * requestsPerSecond) / load.pods / 1e6;
 }
 
 /** The HPA's replica count for a per-pod average (Kubernetes' rule: ceil(current × value / target), 10% tolerance, clamped). */
@@ -119,8 +121,15 @@ export function autoscalingReading(autoscaling: AutoscalingSpec, load: LoadMetri
   };
 }
 
+/** The metric's unit, as a reading prints it. */
+export const METRIC_UNIT: Record<AutoscalingSpec['metric'], string> = {
+  'gpu-utilization': '%',
+  'triton-queue-time-us': 'µs per request',
+  'triton-inflight-requests': 'requests waiting',
+};
+
 export function describeReading(r: AutoscalingReading): string {
   if (r.value === null) return `${r.metric}: not exported by this Triton`;
   const digits = r.metric === 'triton-inflight-requests' ? 2 : 0;
-  return `${r.metric} ${r.value.toFixed(digits)} per pod (target ${r.target}, ${r.pods} pod${r.pods === 1 ? '' : 's'}) → HPA wants ${r.desiredReplicas}`;
+  return `${r.metric} ${r.value.toFixed(digits)} per pod (${METRIC_UNIT[r.metric]}; target ${r.target}, ${r.pods} pod${r.pods === 1 ? '' : 's'}) → HPA wants ${r.desiredReplicas}`;
 }

@@ -113,7 +113,7 @@ export function renderModelConfig(input: ModelConfigInput): string {
 /**
  * Maps one spec variant to a config input. The TensorRT profile defaults to the model's last
  * optimization profile (the one the schema cross-checks maxBatchSize against); BERT-style
- * TF-checkpoint engines get CUDA graphs like the sample's Bert configs.
+ * Transformers engines get CUDA graphs like the sample's Bert configs.
  */
 export function modelConfigFromVariant(
   model: ModelSpec,
@@ -144,7 +144,7 @@ export function modelConfigFromVariant(
       maxQueueDelayMicroseconds: variant.dynamicBatching.maxQueueDelayMicroseconds,
     };
   }
-  const graphs = target.cudaGraphs ?? (model.format === 'tf-checkpoint' && target.platform === 'tensorrt_plan');
+  const graphs = target.cudaGraphs ?? (model.format === 'transformers' && target.platform === 'tensorrt_plan');
   if (graphs) out.cudaGraphs = true;
   return out;
 }

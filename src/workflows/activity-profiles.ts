@@ -45,7 +45,8 @@ export function activitiesFor(target: Target) {
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes },
   });
   return {
-    ensureCluster: quick.ensureCluster,
+    // Polls: turning on an adopted cluster's monitoring waits out another GKE operation on it.
+    ensureCluster: poll.ensureCluster,
     ensureNodePool: poll.ensureNodePool,
     ensureGpuDriver: quick.ensureGpuDriver,
     resolveEngine: quick.resolveEngine,

@@ -1,17 +1,23 @@
 /** Steps both workflows take: validating their JSON input, and building (or finding) a model's engine. */
-import { ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, patched, workflowInfo } from '@temporalio/workflow';
 import type { ReleaseRef, RunContext } from '../ports/run.js';
 import type { ClusterRef } from '../ports/systems.js';
 import { FailureType } from '../ports/errors.js';
-import { tensorrtImageFor } from '../plan/jobs.js';
+import { engineBuilderImageFor } from '../plan/jobs.js';
 import { evaluateSla } from '../sla/evaluate.js';
 import type { Sweep, VariantSweeps } from '../sla/gate.js';
 import type { DeploymentSpec, ModelSpec } from '../spec/schema.js';
 import { autoscalingReading } from '../triton/metrics.js';
 import type { activitiesFor } from './activity-profiles.js';
+import { specInCurrentForm } from '../spec/legacy.js';
 import { invalidInputMessage, validateDeployInput } from '../spec/validate.js';
 import type { EngineResult } from '../ports/results.js';
 import { buildModelEngine } from './engine-build.js';
+
+/** Engine builds are one ONNX builder: specs name format transformers and calibration. */
+export const ONE_ONNX_BUILDER_PATCH = 'one-onnx-builder';
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * The spec from a deployment's whole argument, `{"spec": {...}}`, validated here too: runs started
@@ -19,7 +25,9 @@ import { buildModelEngine } from './engine-build.js';
  * the run at once as InvalidSpec, never as a TypeError (which would retry the workflow task forever).
  */
 export function requireValidSpec(input: unknown): DeploymentSpec {
-  const validation = validateDeployInput(input);
+  // Runs started before one ONNX builder replay with their spec in today's form.
+  const current = patched(ONE_ONNX_BUILDER_PATCH);
+  const validation = validateDeployInput(current || !isPlainObject(input) ? input : { ...input, spec: specInCurrentForm(input['spec']) });
   if (!validation.ok) {
     throw ApplicationFailure.create({
       type: FailureType.InvalidSpec,
@@ -51,7 +59,7 @@ export function ensureEngine(spec: DeploymentSpec, run: RunContext, model: Model
           cluster: clusterOf(spec),
           bucket: spec.bucket,
           model,
-          tensorrtImage: tensorrtImageFor(spec.release.image),
+          tensorrtImage: engineBuilderImageFor(spec),
           nodePool: spec.nodePool.name,
           acceleratorType: spec.nodePool.acceleratorType,
         },

@@ -3,6 +3,7 @@
  * the engines, the model repository; and, once promoted, autoscaling. Each registers the inverse
  * of what it creates before creating it.
  */
+import { clusterMonitoringFor } from '../plan/helm-values.js';
 import { describeReading } from '../triton/metrics.js';
 import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
 import { servingTargetFor } from '../triton/serving-target.js';
@@ -12,7 +13,8 @@ import { type DeployRun, stage } from './deploy-run.js';
 export async function ensureCluster(deploy: DeployRun): Promise<void> {
   const { act, run, cluster, spec, compensations } = deploy;
   await stage(deploy, 'cluster', async () => {
-    const created = await act.ensureCluster({ run, cluster, spec: spec.cluster });
+    const monitoring = clusterMonitoringFor(spec);
+    const created = await act.ensureCluster({ run, cluster, spec: spec.cluster, ...(monitoring !== null ? { monitoring } : {}) });
     if (created.outcome === 'created' && spec.cluster.deleteOnFailure) {
       compensations.push({ name: 'delete the new cluster', undo: () => act.deleteCluster({ run, cluster }) });
     }

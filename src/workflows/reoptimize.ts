@@ -28,6 +28,7 @@ import { describeKey, type ReleaseEntry, sampleHistory, servingEntry } from '../
 import { bestOf, candidateKey, nextCandidate, type ScoredCandidate, type ServingCandidate } from '../search/config-search.js';
 import { type ReoptimizeRequest, requestKey, validateReoptimizeInput, validateReoptimizeRequest } from '../spec/reoptimize-request.js';
 import { type DeploymentSpec, type ModelSpec, ReoptimizationSchema } from '../spec/schema.js';
+import { specInCurrentForm } from '../spec/legacy.js';
 import { invalidInputMessage, validateSpec } from '../spec/validate.js';
 import { promotionVerdict, type PromotionVerdict } from '../sla/noise.js';
 import { activitiesFor } from './activity-profiles.js';
@@ -178,7 +179,7 @@ export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<Reo
       detail: `${describeKey(key)} serves ${state?.repositoryUri ?? 'nothing'} (${state?.status ?? 'not installed'}), which its release record does not describe; deploy it with the pipeline first`,
     };
   }
-  const validation = validateSpec(entry.spec);
+  const validation = validateSpec(specInCurrentForm(entry.spec));
   if (!validation.ok) {
     return {
       outcome: 'no-live-release',

@@ -2,7 +2,8 @@
  * The cluster activities through the real gcloud CLI against a local stand-in of the GKE REST API
  * (gcloud's container endpoint overridden): create (marked with the creating run), poll to RUNNING,
  * re-ensure after a lost reply, adopt, refuse a mismatch, map quota / permission / conflict errors,
- * update autoscaling, and the saga's deletes against a stand-in that runs one operation at a time.
+ * GKE's managed DCGM metrics (on at create, turned on once for an adopted cluster), update
+ * autoscaling, and the saga's deletes against a stand-in that runs one operation at a time.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -19,6 +20,7 @@ import type { KubeApi } from '../../src/ports/systems.js';
 import { loadMetricsAdapter } from '../../src/assets.js';
 import { exec } from '../../src/clients/exec.js';
 import { createGcloudGke, gcloudErrorCode } from '../../src/clients/gcloud-gke.js';
+import { clusterMonitoringFor } from '../../src/plan/helm-values.js';
 import type { DeploymentSpec } from '../../src/spec/schema.js';
 import { validateSpec } from '../../src/spec/validate.js';
 import { runActivity, runIn } from '../helpers/activity-env.js';
@@ -112,6 +114,51 @@ describe('GKE through gcloud (GKE API stand-in)', () => {
     assert.match(mismatch.message, /acceleratorType: spec nvidia-l4, existing nvidia-tesla-t4/);
   });
 
+  it('creates the cluster with GKE\'s managed DCGM metrics and Managed Prometheus when the run needs them', async () => {
+    const activities = createClusterActivities({ gke });
+    const cluster = { project: 'proj-g', zone: spec.zone, cluster: 'dcgm' };
+    const run = { deploymentId: 'deploy/test' };
+    const monitoring = clusterMonitoringFor(spec)!;
+    assert.equal((await runIn(attemptOf('run-1'), activities.ensureCluster, { run, cluster, spec: spec.cluster, monitoring })).outcome, 'created');
+    const create = standIn.requests.find((r) => r.method === 'POST' && r.path.endsWith('/projects/proj-g/locations/us-central1-a/clusters'));
+    assert.deepEqual((create!.body as { cluster: { monitoringConfig: unknown } }).cluster.monitoringConfig, {
+      componentConfig: { enableComponents: ['SYSTEM_COMPONENTS', 'DCGM'] },
+      managedPrometheusConfig: { enabled: true },
+    });
+    await pollUntilRunning(() => runActivity(activities.awaitClusterRunning, { run, cluster }));
+    assert.deepEqual((await gke.getCluster(cluster))!.monitoring, { components: ['SYSTEM', 'DCGM'], managedPrometheus: true });
+    // Adopted with DCGM on: nothing to update.
+    assert.deepEqual(await runIn(attemptOf('run-2'), activities.ensureCluster, { run, cluster, spec: spec.cluster, monitoring }), { outcome: 'adopted' });
+    assert.equal(standIn.requests.filter((r) => r.method === 'PUT' && r.path.includes('/clusters/dcgm')).length, 0);
+  });
+
+  it('turns managed DCGM on, keeping the other components, on an adopted cluster that lacks it; once', async () => {
+    const activities = createClusterActivities({ gke });
+    const cluster = { project: 'proj-h', zone: spec.zone, cluster: 'no-dcgm' };
+    const run = { deploymentId: 'deploy/test' };
+    await gke.createCluster(cluster, { name: cluster.cluster, machineType: spec.cluster.machineType, nodes: 1, releaseChannel: 'regular', monitoring: ['SYSTEM', 'POD'] });
+    await pollUntilRunning(() => runActivity(activities.awaitClusterRunning, { run, cluster }));
+    const monitoring = clusterMonitoringFor(spec)!;
+    const adopted = await runIn(attemptOf('run-1'), activities.ensureCluster, { run, cluster, spec: spec.cluster, monitoring });
+    assert.equal(adopted.outcome, 'adopted');
+    assert.ok(adopted.operation, 'the update GKE runs');
+    const updates = () => standIn.requests.filter((r) => r.method === 'PUT' && r.path.endsWith('/clusters/no-dcgm'));
+    assert.deepEqual(updates().map((r) => (r.body as { update: { desiredMonitoringConfig: unknown } }).update.desiredMonitoringConfig), [
+      { componentConfig: { enableComponents: ['SYSTEM_COMPONENTS', 'POD', 'DCGM'] }, managedPrometheusConfig: { enabled: true } },
+    ]);
+    // GKE reconciles the cluster meanwhile: the workflow's wait polls it back to RUNNING.
+    assert.ok((await pollUntilRunning(() => runActivity(activities.awaitClusterRunning, { run, cluster }))) >= 1);
+    assert.deepEqual((await gke.getCluster(cluster))!.monitoring, { components: ['SYSTEM', 'POD', 'DCGM'], managedPrometheus: true });
+    assert.deepEqual(await runIn(attemptOf('run-2'), activities.ensureCluster, { run, cluster, spec: spec.cluster, monitoring }), { outcome: 'adopted' }, 're-run: nothing more');
+    assert.equal(updates().length, 1);
+    // Refused while another operation runs on the cluster: not ready yet, polled (as the node pool create).
+    await gke.createCluster({ ...cluster, cluster: 'busy-dcgm' }, { name: 'busy-dcgm', machineType: spec.cluster.machineType, nodes: 1, releaseChannel: 'regular' });
+    await pollUntilRunning(() => runActivity(activities.awaitClusterRunning, { run, cluster: { ...cluster, cluster: 'busy-dcgm' } }));
+    standIn.inject({ method: 'PUT', path: /clusters\/busy-dcgm$/, code: 400, status: 'FAILED_PRECONDITION', message: 'Operation operation-1558074043943-c4492e58 is currently upgrading cluster busy-dcgm. Please wait and try again once it is done.' });
+    const refused = await failureOf(runActivity(activities.ensureCluster, { run, cluster: { ...cluster, cluster: 'busy-dcgm' }, spec: spec.cluster, monitoring }));
+    assert.equal(refused.type, 'NotReady', refused.message);
+  });
+
   it('adopts a cluster and pool created without a mark', async () => {
     const activities = createClusterActivities({ gke });
     const cluster = { project: 'proj-e', zone: spec.zone, cluster: 'unmarked' };
@@ -165,20 +212,34 @@ describe('GKE through gcloud (GKE API stand-in)', () => {
     const clusterActivities = createClusterActivities({ gke });
     await runActivity(clusterActivities.ensureCluster, { run, cluster, spec: spec.cluster });
     await pollUntilRunning(() => runActivity(clusterActivities.awaitClusterRunning, { run, cluster }));
-    await runActivity(clusterActivities.ensureNodePool, { run, cluster, spec: spec.nodePool });
-    // GKE refuses the update while the pool's create runs (the workflow waits for RUNNING first).
+    // A slow pool create (gcloud reads the cluster before each update, which the stand-in counts).
+    standIn.slowOperations(8);
+    await runActivity(clusterActivities.ensureNodePool, { run, cluster, spec: spec.nodePool }).finally(() => standIn.slowOperations(undefined));
+    // GKE refuses the updates while the pool's create runs (the workflow waits for RUNNING first).
     const activities0 = createAutoscalingActivities({ gke, kube: () => ({}) as KubeApi, metricsAdapter: [] });
     const refused = await failureOf(runActivity(activities0.enableAutoscaling, { run, cluster, spec: { ...spec, nodePool: { ...spec.nodePool, maxNodes: 4 } } }));
     // Not ready yet, retried at the poll interval until GKE's operation ends (a GKE upgrade takes many minutes).
-    assert.equal(refused.type, 'NotReady');
+    assert.equal(refused.type, 'NotReady', refused.message);
     assert.match(refused.message, /Cluster is running incompatible operation operation-/);
     await pollUntilRunning(() => runActivity(clusterActivities.awaitNodePoolRunning, { run, cluster, nodePool: spec.nodePool.name }));
     const applied: unknown[] = [];
     const kube = { apply: async (o: unknown) => void applied.push(o) } as unknown as KubeApi;
     const activities = createAutoscalingActivities({ gke, kube: () => kube, metricsAdapter: await loadMetricsAdapter() });
     const scaled = { ...spec, nodePool: { ...spec.nodePool, minNodes: 2, maxNodes: 4 } };
-    assert.deepEqual(await runActivity(activities.enableAutoscaling, { run, cluster, spec: scaled }), { hpa: 'inference/triton' });
+    // The HPA scales on GPU utilization: the cluster (created without DCGM) gets GKE's managed DCGM
+    // metrics first; GKE then refuses the pool's update until that operation is done (not ready yet, polled).
+    let result: unknown;
+    await pollUntilRunning(async () => void (result = await runActivity(activities.enableAutoscaling, { run, cluster, spec: scaled })));
+    assert.equal((result as { hpa: string }).hpa, 'inference/triton');
+    const monitoringUpdates = standIn.requests.filter((r) => r.method === 'PUT' && r.path.endsWith('/clusters/scale') && r.status === 200 && JSON.stringify(r.body).includes('desiredMonitoringConfig'));
+    assert.equal(monitoringUpdates.length, 1, 'turned on once');
+    assert.deepEqual((monitoringUpdates[0]!.body as { update: { desiredMonitoringConfig: unknown } }).update.desiredMonitoringConfig, {
+      componentConfig: { enableComponents: ['SYSTEM_COMPONENTS', 'DCGM'] },
+      managedPrometheusConfig: { enabled: true },
+    });
     assert.deepEqual(standIn.cluster('proj-d', spec.zone, 'scale')!.nodePools.get('accel')!.autoscaling, { enabled: true, maxNodeCount: 4, minNodeCount: 2 });
+    await pollUntilRunning(async () => void (result = await runActivity(activities.enableAutoscaling, { run, cluster, spec: scaled })));
+    assert.deepEqual(result, { hpa: 'inference/triton' }, 'a re-run finds DCGM on');
     const kinds = applied.map((o) => (o as { kind: string }).kind);
     assert.ok(kinds.includes('APIService'), 'the metrics adapter is installed first');
     assert.equal(kinds.at(-1), 'HorizontalPodAutoscaler');

@@ -23,7 +23,7 @@ import { createGcsStore, parseGsUri } from '../../src/clients/gcs.js';
 import { createHelmCli } from '../../src/clients/helm.js';
 import { applicationFailureIn } from '../../src/ports/errors.js';
 import { deploymentWorkflowId } from '../../src/plan/ids.js';
-import { tensorrtImageFor } from '../../src/plan/jobs.js';
+import { engineBuilderImageFor } from '../../src/plan/jobs.js';
 import type { DeploymentSpec } from '../../src/spec/schema.js';
 import { validateSpec } from '../../src/spec/validate.js';
 import { createGkeClients } from '../../src/targets/gke.js';
@@ -55,13 +55,15 @@ before(async () => {
     models: example.models.map((m) => ({
       ...m,
       source: 'gs://gke-e2e-models/sources/resnet50-v1-12.onnx',
-      calibrationCache: 'gs://gke-e2e-models/sources/resnet50.cache',
+      calibration: { cache: 'gs://gke-e2e-models/sources/resnet50.cache' },
     })),
     project: 'gke-e2e',
     bucket: 'gs://gke-e2e-models',
     release: { name: 'triton', namespace: 'inference', internalLoadBalancer: false, monitoring: 'none' },
     cluster: { ...example.cluster, deleteOnFailure: true },
     nodePool: { ...example.nodePool, gpuDriver: 'installer-daemonset' },
+    // The installer DaemonSet is what this run covers; GPU-utilization autoscaling needs GKE's drivers (managed DCGM).
+    autoscaling: { ...example.autoscaling, metric: 'triton-queue-time-us', target: 50_000 },
     approval: { required: false },
   });
   assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
@@ -76,14 +78,14 @@ before(async () => {
   const store = createGcsStore(gcs.storage);
   const model = spec.models[0]!;
   await store.write(model.source, 'onnx model bytes');
-  await store.write(model.calibrationCache!, 'calibration cache');
+  await store.write(model.calibration!.cache!, 'calibration cache');
   const engines = createEngineActivities({ kube: () => assert.fail('no Job for a cached engine'), store, pollIntervalMs: 100, jobScripts: await loadJobScripts(JOB_NAMESPACE) });
   const request = {
     run: { deploymentId: 'earlier' },
     cluster: { project: spec.project, zone: spec.zone, cluster: spec.cluster.name },
     bucket: spec.bucket,
     model,
-    tensorrtImage: tensorrtImageFor(spec.release.image),
+    tensorrtImage: engineBuilderImageFor(spec),
     nodePool: spec.nodePool.name,
     acceleratorType: spec.nodePool.acceleratorType,
   };

@@ -1,6 +1,7 @@
 /**
  * A local stand-in of the GKE REST API (container.googleapis.com v1, location-based paths), as
- * much as the pipeline uses: get/list/create/update/delete clusters, get/create/delete node pools,
+ * much as the pipeline uses: get/list/create/update/delete clusters (updates: a node pool's
+ * autoscaling, the monitoring config), get/create/delete node pools,
  * get/list operations, and the Service Usage check gcloud makes before a create, with realistic
  * states and errors in GCP's JSON error shape. Every create, delete and update is a long-running
  * operation, RUNNING for a few reads (PROVISIONING, or STOPPING while it deletes), then DONE; as GKE,
@@ -22,6 +23,27 @@ interface NodePool {
   initialNodeCount: number;
   autoscaling?: { enabled?: boolean; minNodeCount?: number; maxNodeCount?: number };
   management?: Record<string, unknown>;
+}
+
+/** Cluster.monitoringConfig as the API reads and writes it (container.googleapis.com v1). */
+export interface MonitoringConfig {
+  componentConfig?: { enableComponents?: string[] };
+  managedPrometheusConfig?: { enabled?: boolean };
+}
+
+/**
+ * What a create leaves in monitoringConfig: the request's, with SYSTEM_COMPONENTS where it names
+ * no components. GKE fills in its own defaults there, which depend on its version (recent ones
+ * turn DCGM on too); the stand-in keeps the minimum, so a run has to ask for what it needs. No
+ * check of the combination: what GKE answers to DCGM without Managed Prometheus is not documented.
+ */
+function monitoringConfigOf(request: Record<string, unknown>): MonitoringConfig {
+  const asked = (request['monitoringConfig'] as MonitoringConfig | undefined) ?? {};
+  return {
+    ...asked,
+    componentConfig: { enableComponents: asked.componentConfig?.enableComponents ?? ['SYSTEM_COMPONENTS'] },
+    managedPrometheusConfig: { enabled: asked.managedPrometheusConfig?.enabled ?? false },
+  };
 }
 
 interface Cluster {
@@ -264,7 +286,7 @@ export async function startGkeStandIn(): Promise<GkeStandIn> {
             initialNodeCount: Number(pool['initialNodeCount'] ?? 1),
           });
         }
-        const created: Cluster = { name, location, status: 'PROVISIONING', body: request, nodePools: pools };
+        const created: Cluster = { name, location, status: 'PROVISIONING', body: { ...request, monitoringConfig: monitoringConfigOf(request) }, nodePools: pools };
         clusters.set(key(project, location, name), created);
         return send(res, 200, startOperation(project, location, name, 'CREATE_CLUSTER', `clusters/${name}`, READS_UNTIL_RUNNING, () => {
           created.status = 'RUNNING';
@@ -291,7 +313,18 @@ export async function startGkeStandIn(): Promise<GkeStandIn> {
         }));
       }
       if (method === 'PUT') {
-        const update = (body as { update: { desiredNodePoolId?: string; desiredNodePoolAutoscaling?: NodePool['autoscaling'] } }).update;
+        const update = (body as { update: { desiredNodePoolId?: string; desiredNodePoolAutoscaling?: NodePool['autoscaling']; desiredMonitoringConfig?: MonitoringConfig } }).update;
+        if (update.desiredMonitoringConfig !== undefined) {
+          if (busy(res, project, location, cluster.name)) return;
+          // GKE reconciles the cluster while it turns components on; the new config shows once the operation is done.
+          const desired = update.desiredMonitoringConfig;
+          cluster.status = 'RECONCILING';
+          return send(res, 200, startOperation(project, location, cluster.name, 'UPDATE_CLUSTER', `clusters/${cluster.name}`, READS_UNTIL_UPDATED, () => {
+            const current = (cluster.body['monitoringConfig'] as MonitoringConfig | undefined) ?? {};
+            cluster.body['monitoringConfig'] = { ...current, ...desired };
+            cluster.status = 'RUNNING';
+          }));
+        }
         const pool = cluster.nodePools.get(update.desiredNodePoolId ?? '');
         if (pool === undefined) return error(res, 404, 'NOT_FOUND', `Not found: node pool ${update.desiredNodePoolId}.`);
         if (busy(res, project, location, cluster.name)) return;

@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { CREATED_BY_LABEL } from '../../../src/activities/cluster.js';
+import { CREATED_BY_LABEL, missingMonitoring } from '../../../src/activities/cluster.js';
 import { ApiError, type ApiErrorCode, calling } from '../../../src/ports/errors.js';
 import { createPipelineActivities } from '../../../src/activities/index.js';
 import { JOB_NAMESPACE } from '../../../src/plan/jobs.js';
@@ -82,6 +82,14 @@ describe('activities', () => {
     const mismatch = await failureOf(runIn(mockEnvironment(), activities.ensureCluster, { run, cluster, spec: { ...spec.cluster, machineType: 'n1-standard-4' } }));
     assert.equal(mismatch.type, 'ConfigMismatch');
     assert.match(mismatch.message, /machineType: spec n1-standard-4, existing n1-standard-8/);
+  });
+
+  it('asks GKE for the monitoring components a cluster lacks, keeping the ones it has (--monitoring replaces the list)', () => {
+    const wanted = ['SYSTEM', 'DCGM'];
+    assert.deepEqual(missingMonitoring({ components: ['SYSTEM', 'POD'], managedPrometheus: true }, wanted), ['SYSTEM', 'POD', 'DCGM']);
+    assert.equal(missingMonitoring({ components: ['SYSTEM', 'DCGM', 'POD'], managedPrometheus: true }, wanted), null, 'all there: no update');
+    assert.deepEqual(missingMonitoring({ components: ['SYSTEM', 'DCGM'], managedPrometheus: false }, wanted), ['SYSTEM', 'DCGM'], 'DCGM needs Managed Prometheus on');
+    assert.equal(missingMonitoring(undefined, wanted), null, 'a target that does not report monitoring (sim, local)');
   });
 
   it('deleteNodePool waits for its delete to end, so deleteCluster is not refused; both idempotent', async () => {

@@ -69,7 +69,14 @@ describe('gcloud client', () => {
       status: 'RUNNING',
       machineType: 'n1-standard-8',
       releaseChannel: 'regular',
+      monitoring: { components: [], managedPrometheus: false },
     });
+    // Components in gcloud's --monitoring names, as an update sends them back.
+    const monitored = clusterInfo({
+      name: 'c',
+      monitoringConfig: { componentConfig: { enableComponents: ['SYSTEM_COMPONENTS', 'APISERVER', 'WORKLOADS', 'DCGM', 'POD'] }, managedPrometheusConfig: { enabled: true } },
+    });
+    assert.deepEqual(monitored.monitoring, { components: ['SYSTEM', 'API_SERVER', 'WORKLOAD', 'DCGM', 'POD'], managedPrometheus: true });
     const pool = nodePoolInfo({
       name: 'accel',
       status: 'RECONCILING',
@@ -98,7 +105,7 @@ describe('job scripts', () => {
     const configMap = await loadJobScripts(JOB_NAMESPACE);
     assert.equal(configMap.metadata.name, JOB_SCRIPTS_CONFIGMAP);
     const data = configMap['data'] as Record<string, string>;
-    assert.deepEqual(Object.keys(data), ['build-engine.sh', 'build_onnx_engine.py', 'gcs_copy.py']);
+    assert.deepEqual(Object.keys(data), ['build-engine.sh', 'build_onnx_engine.py', 'engine_plan.py', 'export_transformer_onnx.py', 'gcs_copy.py']);
     assert.match(data['build-engine.sh']!, /build_onnx_engine\.py/);
   });
 });

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import { renderHpa, tritonDeploymentName, tritonValues, type TritonValues } from '../../../src/plan/helm-values.js';
+import { previewValues, RECORDED_METRICS, renderHpa, tritonDeploymentName, tritonValues, type TritonValues } from '../../../src/plan/helm-values.js';
 import type { DeploymentSpec } from '../../../src/spec/schema.js';
 import { validateSpec } from '../../../src/spec/validate.js';
 import { PROJECT_ROOT } from '../../helpers/specs.js';
@@ -32,6 +32,8 @@ const RELEASE = 'triton';
  */
 const CRD_KINDS: ReadonlyMap<string, string> = new Map([
   ['PodMonitoring', 'monitoring.googleapis.com/v1'],
+  ['Rules', 'monitoring.googleapis.com/v1'],
+  ['ClusterRules', 'monitoring.googleapis.com/v1'],
   ['ServiceMonitor', 'monitoring.coreos.com/v1'],
 ]);
 
@@ -231,7 +233,7 @@ describe('helm charts', () => {
     });
 
     it('renders the seed: Deployment named after the release, args, ports, probes, GPU, placement, security', () => {
-      assert.deepEqual(seedManifests.map((m) => m.kind).sort(), ['Deployment', 'PodMonitoring', 'Service', 'ServiceAccount']);
+      assert.deepEqual(seedManifests.map((m) => m.kind).sort(), ['ClusterRules', 'Deployment', 'PodMonitoring', 'Service', 'ServiceAccount']);
       const deployment = only(seedManifests, 'Deployment');
       assert.equal(deployment.apiVersion, 'apps/v1');
       assert.equal(deployment.metadata.name, RELEASE);
@@ -312,6 +314,49 @@ describe('helm charts', () => {
       const monitorSpec = monitor['spec'] as { selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string; path?: string }> };
       assert.deepEqual(monitorSpec.endpoints.map((e) => e.port), ['metrics']);
       assert.deepEqual(monitorSpec.selector.matchLabels, deploymentSpec(only(seedManifests, 'Deployment')).selector.matchLabels);
+    });
+
+    it('records the gauge the pipeline\'s HPA reads, per pod of this release: queue time per request (Rules), GPU utilization (ClusterRules)', async () => {
+      type RuleGroups = { groups: Array<{ rules: Array<{ record: string; expr: string }> }> };
+      const rulesOf = (m: Manifest) => (m['spec'] as RuleGroups).groups.flatMap((g) => g.rules);
+      const withMetric = (metric: DeploymentSpec['autoscaling']['metric']) => ({ ...spec, autoscaling: { ...spec.autoscaling, metric } });
+      const renderFor = async (s: DeploymentSpec, release = RELEASE) =>
+        render(TRITON_CHART, release, ['--namespace', s.release.namespace, '-f', await writeValues(`rules-${s.autoscaling.metric}.yaml`, tritonValues(s, 'gs://b/r/versions/v1', { deploymentId: 'deploy/x', repositoryVersion: 'v1' }))]);
+      const hpaName = (s: DeploymentSpec) => renderHpa(s).spec!.metrics![0]!.pods!.metric.name;
+
+      const queue = withMetric('triton-queue-time-us');
+      const queueManifests = await renderFor(queue);
+      assert.ok(!queueManifests.some((m) => m.kind === 'ClusterRules'));
+      const rules = only(queueManifests, 'Rules');
+      assert.equal(rules.apiVersion, 'monitoring.googleapis.com/v1');
+      assert.equal(rules.metadata.namespace, queue.release.namespace, 'a Rules object reads its own namespace only');
+      const [queueRule] = rulesOf(rules);
+      assert.equal(hpaName(queue), `prometheus.googleapis.com|${queueRule!.record}|gauge`, 'the HPA reads what the rule records');
+      assert.equal(queueRule!.record, RECORDED_METRICS.queueTime);
+      const job = only(queueManifests, 'PodMonitoring').metadata.name;
+      for (const counter of ['nv_inference_queue_duration_us', 'nv_inference_request_success']) {
+        assert.ok(queueRule!.expr.includes(`rate(${counter}{job="${job}"}[2m])`), `${counter}: a rate of this release's scrape (job = the PodMonitoring)`);
+      }
+      assert.match(queueRule!.expr, /sum by \(pod\)/, 'one series per pod');
+      assert.match(queueRule!.expr, /> 0\)\s+or\s+/, 'an idle pod records 0, not NaN');
+
+      const gpuManifests = await renderFor(withMetric('gpu-utilization'));
+      assert.ok(!gpuManifests.some((m) => m.kind === 'Rules'));
+      const clusterRules = only(gpuManifests, 'ClusterRules');
+      assert.equal(clusterRules.metadata.namespace, undefined, 'cluster-scoped: the DCGM series live in gke-managed-system');
+      assert.equal(clusterRules.metadata.name, `${spec.release.namespace}-${RELEASE}-gpu-utilization`);
+      const [gpuRule] = rulesOf(clusterRules);
+      assert.equal(hpaName(withMetric('gpu-utilization')), `prometheus.googleapis.com|${gpuRule!.record}|gauge`);
+      assert.match(gpuRule!.expr, /^avg by \(namespace, pod\) \(/);
+      const selectors = [...gpuRule!.expr.matchAll(/DCGM_FI_DEV_GPU_UTIL\{([^}]*)\}/g)].map((m) => m[1]!);
+      assert.equal(selectors.length, 2, 'the GPU\'s pod as exported_pod, or as pod where the scrape keeps no pod metadata');
+      for (const selector of selectors) {
+        assert.ok(selector.includes(`exported_namespace="${spec.release.namespace}"`), selector);
+        assert.ok(selector.includes(`pod=~"${RELEASE}-[a-z0-9]+-[a-z0-9]+"`), `only this release's pods: ${selector}`);
+      }
+      // The preview scrapes nothing into the live release's metrics, and records nothing either.
+      const previewManifests = await render(TRITON_CHART, `${RELEASE}-preview`, ['-f', await writeValues('rules-preview.yaml', previewValues(tritonValues(withMetric('gpu-utilization'), 'gs://b/r/versions/v1', { deploymentId: 'deploy/x', repositoryVersion: 'v1' })))]);
+      assert.ok(!previewManifests.some((m) => ['Rules', 'ClusterRules', 'PodMonitoring'].includes(m.kind)));
     });
 
     it('has the chart HPA off by default; when on it is autoscaling/v2 on the Deployment, like the pipeline HPA', async () => {
@@ -416,8 +461,8 @@ describe('helm charts', () => {
       const deployment = only(manifests, 'Deployment');
       const pod = deploymentSpec(deployment).template.spec;
       const worker = pod.containers[0]!;
-      assert.equal(worker.image, 'ghcr.io/example/triton-pipeline-worker:0.1.0');
-      assert.deepEqual(worker.command, ['node', '--import', 'tsx', 'src/worker.ts']);
+      assert.equal(worker.image, 'us-central1-docker.pkg.dev/my-project/triton-pipeline/worker:0.1.0');
+      assert.equal(worker.command, undefined, 'the image\'s entrypoint (tini, node --import tsx src/worker.ts) runs');
       const env = new Map((worker.env ?? []).map((e) => [e.name, e]));
       assert.equal(env.get('TEMPORAL_ADDRESS')?.value, 'my-namespace.a1b2c.tmprl.cloud:7233');
       assert.equal(env.get('TEMPORAL_NAMESPACE')?.value, 'my-namespace.a1b2c');
@@ -444,21 +489,23 @@ describe('helm charts', () => {
       assert.ok(!env.some((e) => e.name === 'TEMPORAL_TLS_CLIENT_CERT_PATH' || e.name === 'PIPELINE_PAYLOAD_KEY'), 'nothing optional is set by default');
     });
 
-    it('wires the Workload Identity ServiceAccount into the pod and every binding', () => {
+    it('links the ServiceAccount to the Google service account, and binds every rule to that account\'s user', () => {
+      const gsa = 'triton-pipeline-worker@my-project.iam.gserviceaccount.com';
       const serviceAccount = only(manifests, 'ServiceAccount');
       assert.equal(serviceAccount.metadata.name, 'triton-pipeline-worker');
       assert.equal(serviceAccount.metadata.namespace, namespace);
-      assert.equal(serviceAccount.metadata.annotations?.['iam.gke.io/gcp-service-account'], 'triton-pipeline@my-project.iam.gserviceaccount.com');
+      assert.equal(serviceAccount.metadata.annotations?.['iam.gke.io/gcp-service-account'], gsa);
       assert.equal(deploymentSpec(only(manifests, 'Deployment')).template.spec.serviceAccountName, 'triton-pipeline-worker');
       const bindings = manifests.filter((m) => m.kind === 'ClusterRoleBinding' || m.kind === 'RoleBinding');
       assert.ok(bindings.length >= 3);
       for (const binding of bindings) {
-        const { subjects, roleRef } = binding as unknown as { subjects: Array<{ kind: string; name: string; namespace: string }>; roleRef: { kind: string; name: string } };
-        assert.deepEqual(subjects, [{ kind: 'ServiceAccount', name: 'triton-pipeline-worker', namespace }], binding.metadata.name);
+        const { subjects, roleRef } = binding as unknown as { subjects: Array<{ kind: string; name: string; apiGroup: string }>; roleRef: { kind: string; name: string } };
+        // The worker reaches every cluster through get-credentials: GKE sees the Google service account.
+        assert.deepEqual(subjects, [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: gsa }], binding.metadata.name);
         const role = manifests.find((m) => m.kind === roleRef.kind && m.metadata.name === roleRef.name && (m.kind === 'ClusterRole' || m.metadata.namespace === binding.metadata.namespace));
         assert.ok(role, `${binding.kind} ${binding.metadata.name} refers to a rendered ${roleRef.kind} ${roleRef.name}`);
       }
-      const releaseBinding = bindings.find((b) => b.kind === 'RoleBinding' && b.metadata.namespace === 'default');
+      const releaseBinding = bindings.find((b) => b.kind === 'RoleBinding' && b.metadata.namespace === 'inference');
       assert.ok(releaseBinding, 'the release rules are bound in the release namespace only');
       assert.ok(!bindings.some((b) => b.kind === 'ClusterRoleBinding' && (b as unknown as { roleRef: { name: string } }).roleRef.name.endsWith('-release')));
     });
@@ -473,13 +520,13 @@ describe('helm charts', () => {
           }
         }
       }
-      const without = await render(WORKER_CHART, 'w', ['--set', 'rbac.metricsAdapter=false']);
+      const without = await render(WORKER_CHART, 'w', ['-f', WORKER_VALUES, '--set', 'rbac.metricsAdapter=false']);
       assert.equal(without.filter((m) => m.metadata.name.includes('metrics-adapter')).length, 0);
     });
 
     it('grants least privilege: no wildcards, Secrets only per release namespace, only the verbs the activities use', async () => {
       const rbacOf = (docs: readonly Manifest[]) => docs.filter((m) => m.kind === 'ClusterRole' || m.kind === 'Role');
-      for (const docs of [manifests, await render(WORKER_CHART, 'w', ['--set', 'rbac.clusterWide=true'])]) {
+      for (const docs of [manifests, await render(WORKER_CHART, 'w', ['-f', WORKER_VALUES, '--set', 'rbac.clusterWide=true'])]) {
         for (const role of rbacOf(docs)) {
           const rules = (role as unknown as { rules: Rule[] }).rules;
           assert.ok(rules.length > 0);
@@ -499,7 +546,7 @@ describe('helm charts', () => {
       }
       const rules = rbacOf(manifests).map((role) => ({ role, rules: (role as unknown as { rules: Rule[] }).rules }));
       const grants = (resource: string) => rules.flatMap(({ role, rules: list }) => list.filter((r) => r.resources?.includes(resource)).map((r) => ({ role, rule: r })));
-      assert.deepEqual(grants('nodes').map((g) => g.rule.verbs), [['get', 'list']]);
+      assert.deepEqual(grants('nodes').map((g) => g.rule.verbs), [['list']]);
       for (const resource of ['daemonsets', 'jobs', 'namespaces', 'configmaps', 'services', 'deployments', 'horizontalpodautoscalers', 'pods', 'pods/log', 'podmonitorings', 'servicemonitors', 'secrets']) {
         assert.ok(grants(resource).length > 0, `${resource} is granted`);
       }
@@ -518,7 +565,8 @@ describe('helm charts', () => {
     it('validates every rendered manifest offline (kubernetes-validate --strict, Kubernetes 1.34)', async () => {
       await validateOffline('worker-example', manifests);
       await validateOffline('worker-defaults', await render(WORKER_CHART, 'w', []));
-      await validateOffline('worker-cluster-wide', await render(WORKER_CHART, 'w', ['--set', 'rbac.clusterWide=true', '--set', 'temporal.apiKey.existingSecret=api']));
+      await validateOffline('worker-cluster-wide', await render(WORKER_CHART, 'w', ['-f', WORKER_VALUES, '--set', 'rbac.clusterWide=true', '--set', 'temporal.apiKey.existingSecret=api']));
+      await validateOffline('worker-target-rbac', await render(WORKER_CHART, 'w', ['--set', 'worker.enabled=false', '--set', 'rbac.create=true', '--set', 'rbac.user=triton-pipeline-worker@my-project.iam.gserviceaccount.com']));
     });
   });
 });

@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { planDeployment } from '../../../src/plan/deployment-plan.js';
-import { renderHpa, tritonValues } from '../../../src/plan/helm-values.js';
+import { clusterMonitoringFor, RECORDED_METRICS, renderHpa, tritonValues } from '../../../src/plan/helm-values.js';
 import { deploymentWorkflowId, repositoryVersionFor } from '../../../src/plan/ids.js';
 import { extractPerfCsv, jobEnv, PERF_CSV_BEGIN, PERF_CSV_END, renderEngineBuildJob, renderPerfJob, tensorrtImageFor } from '../../../src/plan/jobs.js';
 import { repositoryManifestUri, repositoryVersionUri } from '../../../src/plan/layout.js';
 import type { DeploymentSpec } from '../../../src/spec/schema.js';
 import { validateSpec } from '../../../src/spec/validate.js';
 import { exampleSpec } from '../../helpers/specs.js';
+
+const ASSETS = { driverInstaller: { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'nvidia-driver-installer' } }, metricsAdapter: [{ apiVersion: 'apiregistration.k8s.io/v1', kind: 'APIService', metadata: { name: 'v1beta1.external.metrics.k8s.io' } }] };
 
 function example(name = 'sim-seed'): DeploymentSpec {
   const result = validateSpec(exampleSpec(name));
@@ -33,15 +35,60 @@ describe('planning', () => {
     assert.deepEqual(values.pipeline, { deploymentId: 'deploy/x', repositoryVersion: 'v1' });
   });
 
-  it('renders an autoscaling/v2 HPA scoped to the release', () => {
+  it('renders an autoscaling/v2 HPA on a per-pod metric of the release', () => {
     const hpa = renderHpa(example());
     assert.equal(hpa.apiVersion, 'autoscaling/v2');
     assert.equal(hpa.spec?.scaleTargetRef.name, 'triton');
     assert.deepEqual([hpa.spec?.minReplicas, hpa.spec?.maxReplicas], [1, 3]);
-    assert.equal(hpa.spec?.metrics?.[0]!.type, 'External');
-    assert.ok(hpa.spec?.metrics?.[0]!.external!.metric.selector, 'the metric has a selector (the sample had none)');
-    const queue = renderHpa({ ...example(), autoscaling: { ...example().autoscaling, metric: 'triton-queue-time-us' } });
-    assert.equal(queue.spec?.metrics?.[0]!.type, 'Pods');
+    // Pods: the adapter reads only the scale target's pods (the sample's metric had no scope at all).
+    for (const metric of ['gpu-utilization', 'triton-queue-time-us', 'triton-inflight-requests'] as const) {
+      const [source] = renderHpa({ ...example(), autoscaling: { ...example().autoscaling, metric } }).spec?.metrics ?? [];
+      assert.equal(source!.type, 'Pods', metric);
+      assert.deepEqual(source!.pods!.target, { type: 'AverageValue', averageValue: '70' });
+    }
+  });
+
+  it('names each HPA metric as the adapter serves a Managed Prometheus gauge, in lower case', () => {
+    const nameOf = (metric: DeploymentSpec['autoscaling']['metric']) =>
+      renderHpa({ ...example('gke'), autoscaling: { ...example('gke').autoscaling, metric } }).spec!.metrics![0]!.pods!.metric.name;
+    // GPU utilization: the ClusterRules' gauge over GKE's managed DCGM metrics, not DCGM_FI_DEV_GPU_UTIL
+    // itself (the HPA client lowercases metric names; Cloud Monitoring's types are case-sensitive).
+    assert.equal(nameOf('gpu-utilization'), `prometheus.googleapis.com|${RECORDED_METRICS.gpuUtilization}|gauge`);
+    // Queue time: a per-request gauge, not the counter the adapter would serve as µs queued per second.
+    assert.equal(nameOf('triton-queue-time-us'), `prometheus.googleapis.com|${RECORDED_METRICS.queueTime}|gauge`);
+    assert.equal(nameOf('triton-inflight-requests'), 'prometheus.googleapis.com|nv_inference_pending_request_count|gauge');
+    for (const metric of ['gpu-utilization', 'triton-queue-time-us', 'triton-inflight-requests'] as const) {
+      const name = nameOf(metric);
+      assert.equal(name, name.toLowerCase(), `${metric}: lower case`);
+      assert.match(name, /^prometheus\.googleapis\.com\|[a-z_:][a-z0-9_:]*\|gauge$/, `${metric}: a gauge, with a Prometheus metric name`);
+    }
+  });
+
+  it('turns on the chart\'s recording rule for the HPA\'s metric, and managed DCGM on GKE for GPU utilization', () => {
+    const gke = example('gke');
+    const rulesFor = (spec: DeploymentSpec) => tritonValues(spec, 'gs://b/r/versions/v1', { deploymentId: 'deploy/x', repositoryVersion: 'v1' }).monitoring.rules;
+    assert.deepEqual(rulesFor(gke), { queueTime: false, gpuUtilization: true });
+    assert.deepEqual(clusterMonitoringFor(gke), ['SYSTEM', 'DCGM']);
+    const queue = { ...gke, autoscaling: { ...gke.autoscaling, metric: 'triton-queue-time-us' as const } };
+    assert.deepEqual(rulesFor(queue), { queueTime: true, gpuUtilization: false });
+    assert.equal(clusterMonitoringFor(queue), null, 'Triton metrics need no DCGM');
+    assert.deepEqual(rulesFor({ ...gke, autoscaling: { ...gke.autoscaling, enabled: false } }), { queueTime: false, gpuUtilization: false });
+    assert.deepEqual(rulesFor({ ...gke, release: { ...gke.release, monitoring: 'servicemonitor' } }), { queueTime: false, gpuUtilization: false }, 'the rules are Managed Prometheus CRDs');
+    assert.equal(clusterMonitoringFor(example('sim-seed')), null, 'GKE only');
+    const autoscaling = planDeployment(gke, ASSETS).stages.find((s) => s.stage === 'autoscaling')!.actions;
+    assert.match(autoscaling[0]!, /^cluster monitoring SYSTEM,DCGM with Managed Prometheus/);
+    assert.match(autoscaling.at(-1)!, /on gpu-utilization \(%, per pod\) target 70, replicas 1-3, read as pod:dcgm_fi_dev_gpu_util:avg/);
+    assert.match(planDeployment(queue, ASSETS).stages.find((s) => s.stage === 'autoscaling')!.actions.at(-1)!, /on triton-queue-time-us \(µs per request, per pod\)/);
+    const unscraped = planDeployment({ ...gke, release: { ...gke.release, monitoring: 'none' } }, ASSETS).stages.find((s) => s.stage === 'autoscaling')!.actions.at(-1)!;
+    assert.match(unscraped, /HPA finds no metric \(set release.monitoring: podmonitoring\)/);
+  });
+
+  it('refuses GPU-utilization autoscaling on GKE over a driver GKE does not manage (managed DCGM needs GKE\'s)', () => {
+    const spec = exampleSpec('gke');
+    const result = validateSpec({ ...spec, nodePool: { ...spec.nodePool, gpuDriver: 'installer-daemonset' } });
+    assert.ok(!result.ok);
+    assert.match(JSON.stringify(result.errors), /nodePool.*gpuDriver|gke-default/);
+    assert.ok(validateSpec({ ...spec, nodePool: { ...spec.nodePool, gpuDriver: 'installer-daemonset' }, autoscaling: { ...spec.autoscaling, metric: 'triton-queue-time-us' } }).ok, 'the installer still serves Triton metrics');
   });
 
   it('selects metrics only by the label keys the custom-metrics-stackdriver adapter accepts', () => {
@@ -94,7 +141,7 @@ describe('planning', () => {
   });
 
   it('plans every stage and the manifests without touching anything', () => {
-    const assets = { driverInstaller: { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'nvidia-driver-installer' } }, metricsAdapter: [{ apiVersion: 'apiregistration.k8s.io/v1', kind: 'APIService', metadata: { name: 'v1beta1.external.metrics.k8s.io' } }] };
+    const assets = ASSETS;
     const plan = planDeployment(example(), assets);
     assert.deepEqual(plan.stages.map((s) => s.stage), ['cluster', 'driver', 'engines', 'repository', 'preview', 'validation', 'release', 'bake', 'autoscaling', 'report']);
     assert.match(plan.stages.find((s) => s.stage === 'preview')!.actions[0]!, /helm upgrade --install triton-preview .*no production traffic/);

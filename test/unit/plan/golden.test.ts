@@ -16,7 +16,7 @@ import { JOB_SCRIPTS_CONFIGMAP, loadDriverInstaller, loadJobScripts, loadMetrics
 import { EXIT, runCli } from '../../../src/cli/cli.js';
 import { previewReleaseName, previewValues, renderHpa, tritonValues } from '../../../src/plan/helm-values.js';
 import { deploymentWorkflowId, repositoryVersionFor } from '../../../src/plan/ids.js';
-import { formatProfiles, renderEngineBuildJob, renderSweepJob, tensorrtImageFor } from '../../../src/plan/jobs.js';
+import { engineBuilderImageFor, formatProfiles, renderEngineBuildJob, renderSweepJob } from '../../../src/plan/jobs.js';
 import { engineUris, repositoryVersionUri } from '../../../src/plan/layout.js';
 import type { KubeObject } from '../../../src/ports/systems.js';
 import { parseSpecText } from '../../../src/spec/load.js';
@@ -74,14 +74,14 @@ async function planOutput(file: string): Promise<string> {
 
 /** The engine-build Job as buildEngine renders it; the key stands in for the content hash (no bucket here). */
 function engineBuildJob(spec: DeploymentSpec, model: ModelSpec): KubeObject {
-  const tensorrtImage = tensorrtImageFor(spec.release.image);
+  const tensorrtImage = engineBuilderImageFor(spec);
   const engineKey = sha256(
     JSON.stringify({
       source: model.source,
       format: model.format,
       precision: model.precision,
       profiles: formatProfiles(model.optimizationProfiles),
-      calibration: model.calibrationCache ?? null,
+      calibration: model.calibration ?? null,
       sequenceLength: model.sequenceLength ?? null,
       builder: tensorrtImage,
       gpu: spec.nodePool.acceleratorType,

@@ -19,7 +19,7 @@ describe('project prerequisites (pure)', () => {
   it('grants each workload identity only what it uses, on the bucket or the project', () => {
     const spec = example('gke');
     const { grants, apis } = projectPrerequisites(spec);
-    assert.deepEqual(apis, ['container.googleapis.com', 'compute.googleapis.com', 'storage.googleapis.com', 'monitoring.googleapis.com']);
+    assert.deepEqual(apis, ['container.googleapis.com', 'compute.googleapis.com', 'storage.googleapis.com', 'monitoring.googleapis.com', 'artifactregistry.googleapis.com']);
     const rolesOf = (member: string) => grants.find((g) => g.member === member)?.roles.map((r) => `${r.role} on ${r.on}`);
     assert.deepEqual(rolesOf('serviceAccount:triton-pipeline-worker@my-gcp-project.iam.gserviceaccount.com'), [
       'roles/container.admin on my-gcp-project',
@@ -49,6 +49,10 @@ describe('project prerequisites (pure)', () => {
     assert.match(commands[1]!, /^gcloud services enable container\.googleapis\.com .* --project=my-gcp-project$/);
     assert.ok(commands.includes(`gcloud storage buckets add-iam-policy-binding gs://my-triton-models --member="principalSet://${pool}/namespace/inference" --role=roles/storage.objectViewer`));
     assert.ok(commands.includes('gcloud projects add-iam-policy-binding my-gcp-project --member="serviceAccount:triton-pipeline-worker@my-gcp-project.iam.gserviceaccount.com" --role=roles/container.admin --condition=None'));
+    // The in-cluster worker acts as the worker's Google service account; the nodes pull the pipeline's images.
+    assert.ok(commands.includes('gcloud iam service-accounts add-iam-policy-binding triton-pipeline-worker@my-gcp-project.iam.gserviceaccount.com --project=my-gcp-project --member="serviceAccount:my-gcp-project.svc.id.goog[triton-pipeline-system/triton-pipeline-worker]" --role=roles/iam.workloadIdentityUser'));
+    assert.ok(commands.includes('gcloud artifacts repositories add-iam-policy-binding triton-pipeline --location=us-central1 --project=my-gcp-project --member="serviceAccount:$PROJECT_NUMBER-compute@developer.gserviceaccount.com" --role=roles/artifactregistry.reader'));
+    assert.ok(commands.indexOf('gcloud artifacts repositories create triton-pipeline --repository-format=docker --location=us-central1 --project=my-gcp-project') < commands.findIndex((c) => c.startsWith('gcloud artifacts repositories add-iam-policy-binding')));
     assert.match(commands.at(-1)!, /quotas\.metric=GPUS_ALL_REGIONS/);
   });
 

@@ -38,11 +38,14 @@ describe("Triton's Prometheus metrics and the HPA's reading (pure)", () => {
 
   it("gives each metric's per-pod value at a load, and the HPA's replica count", () => {
     const load = { pods: 2, requests: 2000, queueUsPerRequest: 100, gpuUtilizationPercent: null };
-    // 1000 req/s × 100 µs queued each = 100000 µs/s over 2 pods.
+    // Queue time per request, as the recording rule the HPA reads computes it: 100 µs, whatever the
+    // load and the pod count (not the 1000 req/s × 100 µs / 2 pods = 50000 µs/s per pod a rate of the counter gives).
     const reading = autoscalingReading(autoscaling, load, 1000);
-    assert.equal(reading.value, 50_000);
-    assert.equal(reading.desiredReplicas, 3, 'far above target: clamped to maxReplicas');
-    assert.match(describeReading(reading), /triton-queue-time-us 50000 per pod \(target 70, 2 pods\) → HPA wants 3/);
+    assert.equal(reading.value, 100);
+    assert.equal(autoscalingReading(autoscaling, load, 10).value, 100, 'a lighter load queues each request as long');
+    assert.equal(reading.desiredReplicas, 3, 'above target: ceil(2 × 100/70) = 3');
+    assert.match(describeReading(reading), /triton-queue-time-us 100 per pod \(µs per request; target 70, 2 pods\) → HPA wants 3/);
+    assert.equal(autoscalingReading({ ...autoscaling, target: 100 }, load, 1000).desiredReplicas, 2, 'at target: as many pods');
     const inflight = autoscalingReading({ ...autoscaling, metric: 'triton-inflight-requests', target: 0.1 }, load, 1000);
     assert.equal(inflight.value, 0.05);
     assert.equal(inflight.desiredReplicas, 1);

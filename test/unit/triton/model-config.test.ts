@@ -244,11 +244,11 @@ test('modelConfigFromVariant reproduces the sample ResNet configs (profile defau
   });
 });
 
-test('modelConfigFromVariant turns CUDA graphs on for BERT-style TF checkpoints', () => {
+test('modelConfigFromVariant turns CUDA graphs on for BERT-style Transformers models', () => {
   const bertModel: ModelSpec = {
     ...resnetModel,
     name: 'bert-large',
-    format: 'tf-checkpoint',
+    format: 'transformers',
     sequenceLength: 384,
     optimizationProfiles: [{ min: 1, opt: 16, max: 16 }],
     variants: [{ name: 'Bert-2', instances: 2, maxBatchSize: 16, dynamicBatching: BERT_DB }],

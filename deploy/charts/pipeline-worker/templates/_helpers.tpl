@@ -36,9 +36,23 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 {{- end -}}
 {{- end -}}
 
+{{- define "worker.image" -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
+{{- end -}}
+
+{{/*
+The Kubernetes user the worker is in a target cluster: GKE names a Google service account by its
+email. The worker reaches every cluster through `gcloud container clusters get-credentials`
+(gke-gcloud-auth-plugin), never with its ServiceAccount token, so that is the identity RBAC sees,
+in this cluster as in any other.
+*/}}
+{{- define "worker.rbacUser" -}}
+{{- required "rbac.create needs rbac.user or serviceAccount.gcpServiceAccount: the Google service account the worker acts as" (.Values.rbac.user | default .Values.serviceAccount.gcpServiceAccount) -}}
+{{- end -}}
+
 {{/* The subject every binding grants to. */}}
 {{- define "worker.subject" -}}
-- kind: ServiceAccount
-  name: {{ include "worker.serviceAccountName" . }}
-  namespace: {{ .Release.Namespace }}
+- apiGroup: rbac.authorization.k8s.io
+  kind: User
+  name: {{ include "worker.rbacUser" . | quote }}
 {{- end -}}
