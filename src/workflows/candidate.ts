@@ -11,7 +11,7 @@ import type { ServingCandidate } from '../search/config-search.js';
 import type { SlaVerdict } from '../sla/evaluate.js';
 import type { DeploymentSpec } from '../spec/schema.js';
 import { specInCurrentForm } from '../spec/legacy.js';
-import { CANDIDATE_INPUT_SHAPE, CandidateInputSchema, invalidInputMessage, validateWorkflowInput } from '../spec/validate.js';
+import { CANDIDATE_INPUT_SHAPE, CandidateInputSchema, invalidInputMessage, isPlainObject, validateWorkflowInput } from '../spec/validate.js';
 import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
 import { activitiesFor } from './activity-profiles.js';
 import type { Sweep } from '../sla/gate.js';
@@ -47,7 +47,7 @@ export const REMEASURE_INCONCLUSIVE_PATCH = 'remeasure-inconclusive-candidate-sw
 
 export async function measureServingCandidate(input: MeasureCandidateInput): Promise<CandidateMeasurement> {
   // Re-optimization passes the spec of record, which may predate today's model fields.
-  const checked = validateWorkflowInput(CandidateInputSchema, CANDIDATE_INPUT_SHAPE, typeof input === 'object' && input !== null ? { ...input, spec: specInCurrentForm(input.spec) } : input);
+  const checked = validateWorkflowInput(CandidateInputSchema, CANDIDATE_INPUT_SHAPE, isPlainObject(input) ? { ...input, spec: specInCurrentForm(input['spec']) } : input);
   if (!checked.ok) throw permanentFailure(FailureType.InvalidSpec, invalidInputMessage('invalid candidate input', checked.errors), checked.errors);
   const { spec, canary, candidate } = input;
   const { run } = canary;

@@ -10,14 +10,12 @@ import type { DeploymentSpec, ModelSpec } from '../spec/schema.js';
 import { autoscalingReading } from '../triton/metrics.js';
 import type { activitiesFor } from './activity-profiles.js';
 import { specInCurrentForm } from '../spec/legacy.js';
-import { invalidInputMessage, validateDeployInput } from '../spec/validate.js';
+import { invalidInputMessage, isPlainObject, validateDeployInput } from '../spec/validate.js';
 import type { EngineResult } from '../ports/results.js';
 import { buildModelEngine } from './engine-build.js';
 
 /** Engine builds are one ONNX builder: specs name format transformers and calibration. */
 export const ONE_ONNX_BUILDER_PATCH = 'one-onnx-builder';
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * The spec from a deployment's whole argument, `{"spec": {...}}`, validated here too: runs started
