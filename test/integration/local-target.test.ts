@@ -119,7 +119,10 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
     const perf = jobs.items.filter((j) => j.metadata.name.startsWith('perf-'));
     // Validation on the preview, then one bake sweep of each variant on the live release.
     assert.equal(perf.length, 2 * repeats + 2);
-    assert.match(await kubectl('logs', `job/${perf[0]!.metadata.name}`, '-n', JOB_NAMESPACE), /perf_analyzer 2\.51 against the Triton of pod[\s\S]*Request concurrency: 4[\s\S]*===PERF_CSV_BEGIN===/);
+    // A sweep may end early at an unstable concurrency on a busy machine (inconclusive, measured again); one went through.
+    const logs = await Promise.all(perf.map((j) => kubectl('logs', `job/${j.metadata.name}`, '-n', JOB_NAMESPACE)));
+    assert.ok(logs.every((log) => /perf_analyzer 2\.51 against the Triton of pod[\s\S]*Request concurrency: 1[\s\S]*===PERF_CSV_BEGIN===/.test(log)), logs.join('\n---\n'));
+    assert.ok(logs.some((log) => /Request concurrency: 4[\s\S]*===PERF_CSV_BEGIN===/.test(log)), logs.join('\n---\n'));
     for (const variant of result.variants) {
       assert.ok(variant.verdict.passed && variant.verdict.bestThroughput! >= 20, JSON.stringify(variant.verdict));
       assert.equal(variant.repeated?.samples, repeats);
