@@ -5,10 +5,10 @@
  * records written before it are read this way; a new spec must use today's fields, and the schema
  * says so. Anything else passes through untouched, for the schema to judge. Pure.
  */
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+import { isPlainObject } from './validate.js';
 
 function currentModel(model: unknown): unknown {
-  if (!isObject(model)) return model;
+  if (!isPlainObject(model)) return model;
   const { calibrationCache, ...rest } = model;
   return {
     ...rest,
@@ -18,6 +18,6 @@ function currentModel(model: unknown): unknown {
 }
 
 export function specInCurrentForm(spec: unknown): unknown {
-  if (!isObject(spec) || !Array.isArray(spec['models'])) return spec;
+  if (!isPlainObject(spec) || !Array.isArray(spec['models'])) return spec;
   return { ...spec, models: spec['models'].map(currentModel) };
 }
