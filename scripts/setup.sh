@@ -3,6 +3,7 @@
 #   npm dependencies; the Temporal CLI (dev server + Web UI), Helm and the GCS emulator, built with
 #   `go install` into .tools/bin unless already on PATH; kubernetes-validate (PyPI) in .tools/venv;
 #   a Kubernetes control plane (kube-apiserver & co, etcd, kwok) by scripts/setup-kube.sh;
+#   Prometheus, prometheus-adapter and Karpenter's kwok provider by scripts/setup-autoscaling.sh;
 #   Triton and perf_analyzer for the CPU (PyPI) by scripts/setup-triton.sh.
 # `setup.sh start` installs only what `npm start` needs (npm dependencies, the Temporal CLI), so a
 # first run on the sim target takes minutes; the test tools come with `npm test` / `npm run setup`.
@@ -45,4 +46,5 @@ if [ ! -x .tools/venv/bin/kubernetes-validate ]; then
 fi
 
 bash scripts/setup-kube.sh
+bash scripts/setup-autoscaling.sh
 bash scripts/setup-triton.sh

@@ -1,5 +1,5 @@
 /** All pipeline activities over one target's clients. The worker picks the clients by target. */
-import { createAutoscalingActivities } from './autoscaling.js';
+import { createAutoscalingActivities, createLoadDrillActivities } from './autoscaling.js';
 import { createClusterActivities } from './cluster.js';
 import { createDriverActivities } from './driver.js';
 import { createEngineActivities } from './engines.js';
@@ -30,6 +30,7 @@ export function createPipelineActivities(clients: TargetClients, options: Activi
     ...createHelmActivities({ helm, triton, chart: clients.tritonChart, heartbeatIntervalMs: Math.max(pollIntervalMs, 1000) }),
     ...createPerfActivities({ kube, triton, pollIntervalMs }),
     ...createAutoscalingActivities({ gke, kube, metricsAdapter: options.metricsAdapter }),
+    ...createLoadDrillActivities({ kube, triton, pollIntervalMs }),
     ...createReportActivities({ store, reportDir: clients.reportDir }),
   };
 }

@@ -31,7 +31,7 @@ import { candidateKey } from '../search/config-search.js';
 import { PIPELINE_OUTCOME, TRITON_MODELS, TRITON_RELEASE, TRITON_TARGET } from '../temporal/search-attributes.js';
 import { MAX_SPEC_BYTES, parseSpecText, specJsonSchema, specTooLarge } from '../spec/load.js';
 import type { DeploymentSpec } from '../spec/schema.js';
-import { formatSpecErrors } from '../spec/validate.js';
+import { formatSpecErrors, validateSpec } from '../spec/validate.js';
 import { abortSignal, abortUpdate, approveSignal, approveUpdate, progressQuery } from '../workflows/definitions.js';
 import type { DeployProgress, DeployResult, OperatorRequest, SlaEvidence } from '../ports/results.js';
 import type { deployTriton } from '../workflows/deploy.js';
@@ -48,7 +48,10 @@ const HELP = `triton-pipeline: durable Triton-on-GKE deployments on Temporal
 Usage: npm run cli -- <command> [options]
 
 Commands:
-  deploy -f SPEC [--detach]   start a deployment, stream its stages, exit with its outcome
+  deploy -f SPEC [--detach] [--load-drill]
+                              start a deployment, stream its stages, exit with its outcome;
+                              --load-drill then holds a load until the release and its GPU pool
+                              scale up, and watches them scale back (autoscaling.loadDrill)
   plan -f SPEC                dry run: stages, config.pbtxt files, Helm values, manifests; on gke
                               first what the project needs (APIs, IAM, GPU quota) as gcloud commands
                               (touches nothing)
@@ -92,13 +95,15 @@ export interface Output {
   error(line: string): void;
 }
 
-async function loadSpec(path: string | undefined, out: Output): Promise<DeploymentSpec | null> {
+/** The spec in the file; with `withLoadDrill`, asking for a load drill (its defaults unless the file sets them). */
+async function loadSpec(path: string | undefined, out: Output, withLoadDrill = false): Promise<DeploymentSpec | null> {
   if (path === undefined) throw new UsageError('missing -f SPEC (a YAML or JSON deployment spec)');
   const cannotRead = (error: NodeJS.ErrnoException): never => {
     throw new UsageError(`cannot read ${path}: ${error.code ?? error.message}`);
   };
   const { size } = await stat(path).catch(cannotRead);
-  const result = size > MAX_SPEC_BYTES ? specTooLarge(size) : parseSpecText(await readFile(path, 'utf8').catch(cannotRead));
+  const read = size > MAX_SPEC_BYTES ? specTooLarge(size) : parseSpecText(await readFile(path, 'utf8').catch(cannotRead));
+  const result = read.ok && withLoadDrill ? validateSpec({ ...read.spec, autoscaling: { ...read.spec.autoscaling, loadDrill: read.spec.autoscaling.loadDrill ?? {} } }) : read;
   if (!result.ok) {
     out.error(`${path} is not a valid deployment spec:\n${formatSpecErrors(result.errors)}`);
     return null;
@@ -220,6 +225,15 @@ async function deploy(client: Client, spec: DeploymentSpec, detach: boolean, out
       if (v.comparison.change !== null) out.log(`  ${''.padEnd(20)} ${v.comparison.reason}${noise}`);
     }
     if (result.report) out.log(`report: ${result.report.path}`);
+    if (result.loadDrill !== undefined) {
+      const drill = result.loadDrill;
+      const passed = drill.outcome === 'scaled-up-and-back';
+      if (!passed) {
+        out.error(`load drill failed (${drill.outcome}): ${drill.message}`);
+        return EXIT.failed;
+      }
+      out.log(`load drill passed: ${drill.message}`);
+    }
     return EXIT.ok;
   } catch (error) {
     if (progress) out.log(`\n${stageTable(progress)}`);
@@ -430,6 +444,7 @@ export async function runCli(argv: string[], out: Output, connect: () => Promise
       out: { type: 'string' },
       every: { type: 'string' },
       cron: { type: 'string' },
+      'load-drill': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -456,7 +471,8 @@ export async function runCli(argv: string[], out: Output, connect: () => Promise
   if (command === 'schedule' && !['create', 'delete'].includes(positionals[1] ?? '')) {
     throw new UsageError('schedule needs one of: create, list, delete');
   }
-  const spec = await loadSpec(values.file, out);
+  if (values['load-drill'] && command !== 'deploy' && command !== 'plan' && command !== 'input') throw new UsageError('--load-drill goes with deploy, plan or input');
+  const spec = await loadSpec(values.file, out, values['load-drill']);
   if (spec === null) return EXIT.invalid;
   if (command === 'validate') {
     out.log(`${values.file}: valid (target ${spec.target}, ${spec.models.length} models, workflow ID ${deploymentWorkflowId(spec)})`);

@@ -73,6 +73,8 @@ const USAGE = `usage: npm start [-- --target sim|local] [-f spec.yaml] [--exit]
   --target sim    (default) the calibrated simulator of GKE and T4 GPUs; examples/sim-seed.yaml
   --target local  a real kube-apiserver with kwok nodes, real Helm, the GCS emulator; examples/local.yaml
   -f FILE         another spec (its target must match)
+  --load-drill    after the deployment, hold a load until the release and its GPU pool scale up,
+                  then watch them scale back (local target; the report plots the timeline)
   --exit          exit with the pipeline's outcome (default with CI=true) instead of serving the Web UI`;
 
 /** The GCS emulator at the endpoint, started here (objects kept under the state dir) unless one answers. */
@@ -109,6 +111,7 @@ async function main(): Promise<number> {
       target: { type: 'string', default: 'sim' },
       file: { type: 'string', short: 'f' },
       exit: { type: 'boolean', default: false },
+      'load-drill': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -167,7 +170,7 @@ async function main(): Promise<number> {
 
   const out = { log: (l: string) => console.log(l), error: (l: string) => console.error(l) };
   let client: Awaited<ReturnType<typeof connectClient>> | undefined;
-  const code = await runCli(['deploy', '-f', join(PROJECT_ROOT, specFile)], out, async () => (client = await connectClient({ ...clientConfig, address: address!, namespace })));
+  const code = await runCli(['deploy', '-f', join(PROJECT_ROOT, specFile), ...(values['load-drill'] ? ['--load-drill'] : [])], out, async () => (client = await connectClient({ ...clientConfig, address: address!, namespace })));
   await client?.connection.close();
 
   if (!exitWhenDone) {

@@ -7,7 +7,8 @@ import { servingTargetFor } from '../triton/serving-target.js';
 import { METRIC_UNIT } from '../triton/metrics.js';
 import { clusterMonitoringFor, previewReleaseName, RECORDED_METRICS, recordingRules, renderHpa, tritonValues, type TritonValues } from './helm-values.js';
 import { deploymentWorkflowId, taskQueueFor } from './ids.js';
-import { engineBuilderImageFor } from './jobs.js';
+import { engineBuilderImageFor, JOB_NAMESPACE } from './jobs.js';
+import { drillVariant } from './load-drill.js';
 import { repositoryVersionUri } from './layout.js';
 import { type ProjectPrerequisites, projectPrerequisites } from './prerequisites.js';
 
@@ -52,6 +53,7 @@ export function planDeployment(spec: DeploymentSpec, { driverInstaller, metricsA
     })),
   );
   const hpa = renderHpa(spec);
+  const drill = spec.autoscaling.loadDrill;
   const monitoring = clusterMonitoringFor(spec);
   const gate = spec.release.strategy === 'preview' ? 'reject (the live release untouched)' : 'roll back';
   const previewStage = {
@@ -126,6 +128,17 @@ export function planDeployment(spec: DeploymentSpec, { driverInstaller, metricsA
             : 'HPA disabled',
         ],
       },
+      ...(drill === undefined
+        ? []
+        : [
+            {
+              stage: 'load-drill' as const,
+              actions: [
+                `hold perf_analyzer at concurrency ${drill.concurrency} on ${drillVariant(spec)} (Job in ${JOB_NAMESPACE}) until the HPA has scaled ${release.namespace}/${release.name} up and every pod serves, at most ${drill.scaleUpTimeoutSeconds} s`,
+                `then delete the load Job and watch the release go back to ${spec.autoscaling.minReplicas} replica(s) and the pool to its size before, at most ${drill.scaleDownTimeoutSeconds} s`,
+              ],
+            },
+          ]),
       { stage: 'report', actions: ['write the HTML report locally and to the bucket'] },
     ],
     modelConfigs,

@@ -96,12 +96,17 @@ export function tritonDeploymentName(release: string): string {
   return release;
 }
 
-/** The adapter's name for the HPA's metric: every one a per-pod gauge (RECORDED_METRICS). */
-export function hpaMetricName(metric: DeploymentSpec['autoscaling']['metric']): string {
-  if (metric === 'gpu-utilization') return adapterGaugeName(RECORDED_METRICS.gpuUtilization);
-  if (metric === 'triton-queue-time-us') return adapterGaugeName(RECORDED_METRICS.queueTime);
-  // Triton's own gauge of requests waiting in its queue, per pod.
-  return adapterGaugeName('nv_inference_pending_request_count');
+/** Triton's own gauge of requests waiting in its queue, per pod. */
+const PENDING_REQUESTS = 'nv_inference_pending_request_count';
+
+/**
+ * The name the HPA asks the metrics adapter for: every metric is a per-pod gauge
+ * (RECORDED_METRICS). GKE's custom-metrics-stackdriver adapter names a Managed Prometheus series
+ * by its Cloud Monitoring type; the local cluster's prometheus-adapter by the series' own name.
+ */
+export function hpaMetricName(metric: DeploymentSpec['autoscaling']['metric'], target: DeploymentSpec['target']): string {
+  const series = metric === 'gpu-utilization' ? RECORDED_METRICS.gpuUtilization : metric === 'triton-queue-time-us' ? RECORDED_METRICS.queueTime : PENDING_REQUESTS;
+  return target === 'local' ? series : adapterGaugeName(series);
 }
 
 /**
@@ -115,7 +120,7 @@ export function renderHpa(spec: DeploymentSpec): Manifest<V2HorizontalPodAutosca
     pods: {
       // No selector: the HPA asks for the scale target's pods already, and the metrics adapter
       // refuses any Pods-metric selector key but metric.labels.*.
-      metric: { name: hpaMetricName(autoscaling.metric) },
+      metric: { name: hpaMetricName(autoscaling.metric, spec.target) },
       target: { type: 'AverageValue', averageValue: String(autoscaling.target) },
     },
   };
@@ -128,6 +133,7 @@ export function renderHpa(spec: DeploymentSpec): Manifest<V2HorizontalPodAutosca
       minReplicas: autoscaling.minReplicas,
       maxReplicas: autoscaling.maxReplicas,
       metrics: [metric],
+      behavior: { scaleDown: { stabilizationWindowSeconds: autoscaling.scaleDownStabilizationSeconds } },
     },
   };
 }

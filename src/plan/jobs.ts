@@ -136,6 +136,10 @@ export interface PerfJobInput {
   /** Pool the load generator runs on: never the GPU pool, so it does not steal the server's CPU. */
   avoidNodePool: string;
   env: Record<string, string>;
+  /** The Job's component label (PIPELINE_LABEL): a sweep unless told otherwise. */
+  component?: string;
+  /** activeDeadlineSeconds: an hour unless told otherwise. */
+  deadlineSeconds?: number;
 }
 
 const shellQuote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
@@ -161,16 +165,17 @@ export function perfJobScript(args: readonly string[], csvPath: string): string 
 }
 
 export function renderPerfJob(input: PerfJobInput): Manifest<V1Job> {
+  const labels = { [PIPELINE_LABEL]: input.component ?? PERF_COMPONENT };
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name: input.name, namespace: input.namespace, labels: { [PIPELINE_LABEL]: PERF_COMPONENT } },
+    metadata: { name: input.name, namespace: input.namespace, labels },
     spec: {
       backoffLimit: 0,
-      activeDeadlineSeconds: 3600,
+      activeDeadlineSeconds: input.deadlineSeconds ?? 3600,
       ttlSecondsAfterFinished: 3600,
       template: {
-        metadata: { labels: { [PIPELINE_LABEL]: PERF_COMPONENT } },
+        metadata: { labels: { ...labels } },
         spec: {
           restartPolicy: 'Never',
           affinity: {

@@ -49,7 +49,7 @@ const recordingRules = z.strictObject({
 });
 
 const monitoring = z.strictObject({
-  kind: z.enum(['podmonitoring', 'servicemonitor', 'none']),
+  kind: z.enum(['podmonitoring', 'servicemonitor', 'prometheus-annotations', 'none']),
   interval: z.string().regex(/^[0-9]+(ms|s|m|h)$/).optional(),
   labels: labelMap.optional(),
   rules: recordingRules.optional(),

@@ -1,5 +1,6 @@
 /** What the workflows report: progress, results and the operator's messages (clients read them too). */
 import type { BuiltEngine, ResolvedEngine } from './run.js';
+import type { LoadDrillResult } from '../plan/load-drill.js';
 import type { StageName } from '../spec/schema.js';
 import type { BakeVerdict } from '../sla/bake.js';
 import type { BaselineComparison, SlaVerdict } from '../sla/evaluate.js';
@@ -78,6 +79,8 @@ export interface DeployResult {
   variants: VariantResult[];
   strategy?: 'preview' | 'in-place';
   bake?: BakeResult[];
+  /** The load drill's timeline and timings, where the spec asked for one. */
+  loadDrill?: LoadDrillResult;
   report: { path: string; uri: string } | null;
 }
 

@@ -1,10 +1,12 @@
 /**
- * The self-contained HTML run report page: summary, stages, performance per variant, notes.
+ * The self-contained HTML run report page: summary, stages, performance per variant, the load drill, notes.
  *
  * Pure: no I/O, no Node imports. The page uses inline CSS and inline SVG only, so it renders
  * offline without fetching anything.
  */
+import type { LoadDrillResult } from '../plan/load-drill.js';
 import { pointWithinSla, renderThroughputLatencyChart } from './charts.js';
+import { DRILL_METRIC_DECIMALS, DRILL_METRIC_UNIT, renderDrillTimeline } from './drill-chart.js';
 import { escapeHtml } from './markup.js';
 import { formatDuration, formatNumber } from './scales.js';
 import { renderStageTimeline, stageDurationMs } from './timeline.js';
@@ -32,6 +34,8 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .status-skipped { background: #9ca3af; } .status-failed { background: #dc2626; } .status-compensated { background: #d97706; }
 .failure { color: #b91c1c; white-space: pre-wrap; }
 tr.within-sla td { background: #ecfdf5; }
+.drill-scaled-up-and-back { background: #16a34a; } .drill-no-scale-up { background: #dc2626; } .drill-no-scale-down { background: #d97706; }
+tr.disagree td { background: #fef2f2; }
 .verdict-pass { color: #15803d; font-weight: 700; } .verdict-fail { color: #b91c1c; font-weight: 700; }
 .chart-wrap, .timeline-wrap { overflow-x: auto; }
 .muted { color: #6b7280; }
@@ -115,6 +119,62 @@ function renderVariantSection(v: ReportVariant, index: number): string {
   return parts.join('\n');
 }
 
+function secondsHtml(seconds: number | null | undefined): string {
+  return seconds === null || seconds === undefined || !Number.isFinite(seconds) ? dash(undefined) : escapeHtml(`${formatNumber(seconds, 0)} s`);
+}
+
+function renderLoadDrillSection(d: LoadDrillResult): string {
+  const unit = DRILL_METRIC_UNIT[d.metric];
+  const digits = DRILL_METRIC_DECIMALS[d.metric];
+  const metricHtml = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? dash(undefined) : escapeHtml(formatNumber(v, digits)));
+  const parts: string[] = [];
+  parts.push('<section class="drill-section"><h2>Load drill</h2>');
+  parts.push('<table class="summary drill-summary"><tbody>');
+  parts.push(row('Outcome', `<span class="badge drill-${escapeHtml(d.outcome)}">${escapeHtml(d.outcome)}</span>`));
+  parts.push(row('Variant', dash(d.variant)));
+  parts.push(row('Concurrency', dash(d.concurrency)));
+  parts.push(row('Pods (baseline → peak)', `${dash(d.baseline.replicas)} → ${dash(d.peak.replicas)}`));
+  parts.push(row('Nodes (baseline → peak)', `${dash(d.baseline.nodes)} → ${dash(d.peak.nodes)}`));
+  parts.push(
+    row(
+      'HPA metric',
+      `${escapeHtml(d.metric)}: peak ${metricHtml(d.peak.metric)} ${escapeHtml(unit)}, target ${metricHtml(d.target)} ${escapeHtml(unit)}`,
+    ),
+  );
+  parts.push(row('Scaled up after', secondsHtml(d.scaleUpSeconds)));
+  parts.push(row('Node added after', secondsHtml(d.nodeAddedSeconds)));
+  parts.push(row('Scaled down after the load', secondsHtml(d.scaleDownSeconds)));
+  parts.push(row('Load held', secondsHtml(d.loadSeconds)));
+  parts.push(row('Message', dash(d.message)));
+  parts.push('</tbody></table>');
+  parts.push(`<div class="chart-wrap">${renderDrillTimeline(d)}</div>`);
+  parts.push('<h3>HPA decisions</h3>');
+  if (d.decisions.length === 0) {
+    parts.push('<p class="muted">No look where the HPA decided on its replica computation alone (a reading, nothing held back, every counted pod Ready).</p>');
+  } else {
+    parts.push('<table class="decisions"><thead><tr>');
+    parts.push(
+      `<th class="num" scope="col">At (s)</th><th class="num" scope="col">Current replicas</th><th class="num" scope="col">${escapeHtml(`Metric (${unit})`)}</th>` +
+        '<th class="num" scope="col">HPA desired</th><th class="num" scope="col">Pipeline desired</th><th scope="col">Agree</th></tr></thead><tbody>',
+    );
+    for (const h of d.decisions) {
+      const agree = h.hpaDesired === h.pipelineDesired;
+      parts.push(
+        `<tr${agree ? '' : ' class="disagree"'}><td class="num">${escapeHtml(formatNumber(h.at, 0))}</td>` +
+          `<td class="num">${dash(h.currentReplicas)}</td>` +
+          `<td class="num">${metricHtml(h.metric)}</td>` +
+          `<td class="num">${dash(h.hpaDesired)}</td>` +
+          `<td class="num">${dash(h.pipelineDesired)}</td>` +
+          `<td>${agree ? '<span class="verdict-pass">✓</span>' : '<span class="verdict-fail">✗</span>'}</td></tr>`,
+      );
+    }
+    parts.push('</tbody></table>');
+    parts.push('<p class="muted">Pipeline desired = the replica count the pipeline computes from the same reading (ceil(current × metric / target) outside a 10 % tolerance, within min/max replicas).</p>');
+  }
+  parts.push('</section>');
+  return parts.join('\n');
+}
+
 /** Renders the full, self-contained HTML5 report page. */
 export function renderReportHtml(report: RunReport): string {
   const p: string[] = [];
@@ -183,6 +243,7 @@ export function renderReportHtml(report: RunReport): string {
   } else {
     report.variants.forEach((v, i) => p.push(renderVariantSection(v, i)));
   }
+  if (report.loadDrill !== undefined) p.push(renderLoadDrillSection(report.loadDrill));
 
   p.push('<section class="notes-section"><h2>Notes</h2>');
   if (report.notes.length === 0) {

@@ -1,4 +1,5 @@
 /** The report's data from a run's progress and measurements. Pure (the activity renders and writes it). */
+import type { LoadDrillResult } from '../plan/load-drill.js';
 import type { RunReport } from './types.js';
 import type { DeploymentSpec } from '../spec/schema.js';
 import { describeReading } from '../triton/metrics.js';
@@ -13,6 +14,7 @@ export interface RunReportInput {
   repositoryVersion: string;
   outcome: Outcome;
   failure?: string;
+  loadDrill?: LoadDrillResult;
 }
 
 export function runReport(input: RunReportInput): RunReport {
@@ -47,6 +49,7 @@ export function runReport(input: RunReportInput): RunReport {
       };
     }),
     simulated,
+    ...(input.loadDrill === undefined ? {} : { loadDrill: input.loadDrill }),
     notes: simulated
       ? ['Target "sim": GKE, the T4 GPUs, Helm, GCS and perf_analyzer are simulated; performance follows a model calibrated on the sample\'s measured T4 tables.']
       : [],

@@ -2,6 +2,7 @@
  * The run report's data: what `runReport` builds from a run's progress and the page renders.
  * Types only, so orchestration code can share them without pulling in the renderer.
  */
+import type { LoadDrillResult } from '../plan/load-drill.js';
 import type { PerfPoint } from '../triton/perf-types.js';
 
 export interface ReportStage {
@@ -43,4 +44,6 @@ export interface RunReport {
   variants: ReportVariant[];
   simulated: boolean;
   notes: string[];
+  /** The autoscaling chapter's load drill, where the run held one. */
+  loadDrill?: LoadDrillResult;
 }

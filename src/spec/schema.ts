@@ -207,8 +207,12 @@ export const ReleaseSchema = z
     /** Defaults to <bucket>/<repositoryPrefix>; each run publishes a new version under it. */
     modelRepositoryPath: z.string().regex(/^gs:\/\/\S+$/).optional(),
     internalLoadBalancer: z.boolean().default(true),
-    /** How Triton's metrics port is scraped: GKE's Managed Prometheus, prometheus-operator, or not at all. */
-    monitoring: z.enum(['podmonitoring', 'servicemonitor', 'none']).default('podmonitoring'),
+    /**
+     * How Triton's metrics port is scraped: GKE's Managed Prometheus (PodMonitoring), the Prometheus
+     * Operator (ServiceMonitor), a Prometheus that discovers pods by their prometheus.io/*
+     * annotations (the local cluster's), or not at all.
+     */
+    monitoring: z.enum(['podmonitoring', 'servicemonitor', 'prometheus-annotations', 'none']).default('podmonitoring'),
     /**
      * preview: the new config is served beside the live release (one more replica's GPU) and validated
      * there before it takes traffic; in-place: the live release is upgraded, validated and rolled back
@@ -216,6 +220,24 @@ export const ReleaseSchema = z
      */
     strategy: z.enum(['preview', 'in-place']).default('preview'),
     bake: BakeSchema.default({ sweeps: 1, tolerance: 0.25 }),
+  })
+  .strict();
+
+/**
+ * A load drill: perf_analyzer holds a load on the live release until the HPA has scaled it up and
+ * every pod serves (the pool growing where the pods need more GPUs), then stops, and the drill
+ * watches the release and the pool scale back.
+ */
+export const LoadDrillSchema = z
+  .object({
+    /** perf_analyzer's concurrent requests while the load is held. */
+    concurrency: positiveInt('autoscaling.loadDrill.concurrency').max(256).default(32),
+    /** The variant the load asks for; the first model's first variant when absent. */
+    variant: z.string().min(1).optional(),
+    /** How long the load is held waiting for the scale-up before the drill gives up. */
+    scaleUpTimeoutSeconds: positiveInt('autoscaling.loadDrill.scaleUpTimeoutSeconds').max(3600).default(600),
+    /** How long the drill waits for the release and the pool to scale back once the load stops. */
+    scaleDownTimeoutSeconds: positiveInt('autoscaling.loadDrill.scaleDownTimeoutSeconds').max(7200).default(900),
   })
   .strict();
 
@@ -234,6 +256,10 @@ export const AutoscalingSchema = z
     maxReplicas: positiveInt('autoscaling.maxReplicas').default(3),
     /** Install the custom metrics adapter the HPA reads its metric through (a cluster add-on). */
     installMetricsAdapter: z.boolean().default(true),
+    /** The HPA's scale-down stabilization window (behavior.scaleDown); Kubernetes' default is 300 s. */
+    scaleDownStabilizationSeconds: z.number().int().min(0).max(3600).default(300),
+    /** Once autoscaling is on, prove it: a held load scales the release and its pool up, then back. */
+    loadDrill: LoadDrillSchema.optional(),
   })
   .strict();
 
@@ -276,6 +302,7 @@ const STAGES = [
   'release',
   'bake',
   'autoscaling',
+  'load-drill',
   'report',
 ] as const;
 export const StageSchema = z.enum(STAGES);
@@ -311,6 +338,7 @@ export const ACTIVITY_NAMES = [
   'awaitReleaseServing',
   'measureVariant',
   'enableAutoscaling',
+  'runLoadDrill',
   'writeReport',
 ] as const;
 export type ActivityName = (typeof ACTIVITY_NAMES)[number];
@@ -399,6 +427,7 @@ export const DeploymentSpecSchema = z
       minReplicas: 1,
       maxReplicas: 3,
       installMetricsAdapter: true,
+      scaleDownStabilizationSeconds: 300,
     }),
     approval: ApprovalSchema.default({ required: false, timeoutSeconds: 86_400 }),
     reoptimize: ReoptimizationSchema.optional(),
@@ -522,6 +551,18 @@ export const DeploymentSpecSchema = z
         message: 'autoscaling on gpu-utilization reads GKE\'s managed DCGM metrics, which need GPU drivers that GKE installs; set nodePool.gpuDriver: gke-default (or gke-latest), or scale on triton-queue-time-us or triton-inflight-requests',
       });
     }
+    const drill = spec.autoscaling.loadDrill;
+    if (drill !== undefined) {
+      if (!spec.autoscaling.enabled) {
+        ctx.addIssue({ code: 'custom', path: ['autoscaling', 'loadDrill'], message: 'a load drill watches the HPA scale the release; set autoscaling.enabled: true or remove autoscaling.loadDrill' });
+      }
+      if (spec.target === 'sim') {
+        ctx.addIssue({ code: 'custom', path: ['autoscaling', 'loadDrill'], message: 'a load drill needs a real HPA controller and node autoscaler: run it with target local (or gke)' });
+      }
+      if (drill.variant !== undefined && !spec.models.some((m) => m.variants.some((v) => v.name === drill.variant))) {
+        ctx.addIssue({ code: 'custom', path: ['autoscaling', 'loadDrill', 'variant'], message: `no variant is named "${drill.variant}"; name one of the models' variants` });
+      }
+    }
     if (spec.simulation !== undefined && spec.target === 'gke') {
       ctx.addIssue({
         code: 'custom',
@@ -537,11 +578,32 @@ export const DeploymentSpecSchema = z
           message: 'the local target measures a real Triton; to drill a regression deploy a slower model (e.g. gs://<bucket>/sources/resnet-mini-slow.onnx) instead',
         });
       }
-      if (spec.release.monitoring !== 'none') {
+      if (spec.release.monitoring === 'podmonitoring' || spec.release.monitoring === 'servicemonitor') {
         ctx.addIssue({
           code: 'custom',
           path: ['release', 'monitoring'],
-          message: 'the local cluster has no Prometheus Operator or Managed Prometheus CRDs; set release.monitoring: none',
+          message: 'the local cluster has no Prometheus Operator or Managed Prometheus CRDs; its Prometheus finds pods by annotation: set release.monitoring: prometheus-annotations (or none)',
+        });
+      }
+      if (spec.autoscaling.enabled && spec.autoscaling.metric === 'gpu-utilization') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['autoscaling', 'metric'],
+          message: 'Triton on the CPU exports no GPU utilisation; scale on triton-queue-time-us or triton-inflight-requests',
+        });
+      }
+      if (spec.autoscaling.enabled && spec.release.monitoring === 'none') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['release', 'monitoring'],
+          message: "the HPA's metric comes from the local cluster's Prometheus, which scrapes only annotated pods; set release.monitoring: prometheus-annotations (or autoscaling.enabled: false)",
+        });
+      }
+      if (spec.autoscaling.enabled && spec.autoscaling.installMetricsAdapter) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['autoscaling', 'installMetricsAdapter'],
+          message: 'the local cluster serves custom metrics from its own prometheus-adapter (scripts/local-cluster.sh starts it); set autoscaling.installMetricsAdapter: false',
         });
       }
       spec.models.forEach((model, m) => {

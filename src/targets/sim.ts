@@ -24,6 +24,7 @@ const STAGE_ACTIVITY: Record<StageName, keyof PipelineActivities> = {
   release: 'upgradeRelease',
   bake: 'measureVariant',
   autoscaling: 'enableAutoscaling',
+  'load-drill': 'runLoadDrill',
   report: 'writeReport',
 };
 

@@ -44,6 +44,12 @@ export function activitiesFor(target: Target) {
     heartbeatTimeout: simulated ? '5s' : '2 minutes',
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes },
   });
+  // A drill holds a load and watches for up to scaleUp + scaleDown timeouts; heartbeats carry its looks.
+  const drill = proxyActivities<PipelineActivities>({
+    startToCloseTimeout: '4 hours',
+    heartbeatTimeout: simulated ? '30s' : '2 minutes',
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 4, nonRetryableErrorTypes },
+  });
   return {
     // Polls: turning on an adopted cluster's monitoring waits out another GKE operation on it.
     ensureCluster: poll.ensureCluster,
@@ -68,6 +74,7 @@ export function activitiesFor(target: Target) {
     awaitReleaseServing: poll.awaitReleaseServing,
     buildEngine: job.buildEngine,
     measureVariant: job.measureVariant,
+    runLoadDrill: drill.runLoadDrill,
     upgradeRelease: helm.upgradeRelease,
     rollbackRelease: helm.rollbackRelease,
     recoverRelease: helm.recoverRelease,

@@ -8,6 +8,7 @@ import type { ApprovalRequest, BakeResult, DeployProgress, EngineResult, Outcome
 import type { ReleaseRef, RunContext } from '../ports/run.js';
 import type { ClusterRef } from '../ports/systems.js';
 import { previewReleaseName } from '../plan/helm-values.js';
+import type { LoadDrillResult } from '../plan/load-drill.js';
 import { helmWait } from '../plan/helm-wait.js';
 import { repositoryVersionFor } from '../plan/ids.js';
 import { type PromotionReason, releaseKeyOf } from '../release/record.js';
@@ -61,6 +62,7 @@ export interface DeployRun extends DeployPatches {
   bake: BakeResult[];
   revision?: number;
   repositoryUri?: string;
+  loadDrill?: LoadDrillResult;
 }
 
 export function startRun(spec: DeploymentSpec, reason: PromotionReason, patches: DeployPatches): DeployRun {
@@ -81,6 +83,7 @@ export function startRun(spec: DeploymentSpec, reason: PromotionReason, patches:
   if (strategy === 'in-place') {
     for (const skipped of progress.stages.filter((s) => s.name === 'preview' || s.name === 'bake')) Object.assign(skipped, { status: 'skipped', detail: 'in-place strategy' });
   }
+  if (spec.autoscaling.loadDrill === undefined) Object.assign(progress.stages.find((s) => s.name === 'load-drill')!, { status: 'skipped', detail: 'not asked for (autoscaling.loadDrill)' });
   return {
     ...patches,
     spec,
@@ -158,7 +161,7 @@ export async function writeReport(deploy: DeployRun, outcome: Outcome, failure?:
   const report = await act.writeReport({
     run,
     bucket: spec.bucket,
-    report: runReport({ spec, info: { workflowId: info.workflowId, runId: info.runId }, progress, variants, revision, repositoryVersion, outcome, failure }),
+    report: runReport({ spec, info: { workflowId: info.workflowId, runId: info.runId }, progress, variants, revision, repositoryVersion, outcome, failure, ...(deploy.loadDrill === undefined ? {} : { loadDrill: deploy.loadDrill }) }),
   });
   reportStage.status = 'completed';
   reportStage.endedAt = new Date().toISOString();

@@ -10,7 +10,7 @@ import type { DeploymentSpec } from '../spec/schema.js';
 import { requireValidSpec } from './common.js';
 import { type DeployRun, finish, publishSearchAttributes, startRun, writeReport } from './deploy-run.js';
 import { awaitApproval, handleOperator } from './operator.js';
-import { buildEngines, enableAutoscaling, ensureCluster, ensureDriver, publishRepository } from './provision.js';
+import { buildEngines, enableAutoscaling, ensureCluster, ensureDriver, publishRepository, runLoadDrill } from './provision.js';
 import { deployPreview, promote, recordPromotion, removePreview } from './release.js';
 import { undoAndFail } from './saga.js';
 import { bakeLiveRelease, validate } from './validation.js';
@@ -72,6 +72,7 @@ async function chapters(deploy: DeployRun): Promise<void> {
   }
   await recordPromotion(deploy);
   await enableAutoscaling(deploy);
+  await runLoadDrill(deploy);
 }
 
 async function succeeded(deploy: DeployRun): Promise<DeployResult> {
@@ -87,6 +88,7 @@ async function succeeded(deploy: DeployRun): Promise<DeployResult> {
     engines,
     variants,
     ...(deploy.validatesBeforeTraffic ? { strategy, bake } : {}),
+    ...(deploy.loadDrill === undefined ? {} : { loadDrill: deploy.loadDrill }),
     report,
   };
 }

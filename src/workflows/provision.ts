@@ -86,3 +86,10 @@ export async function enableAutoscaling(deploy: DeployRun): Promise<void> {
     return `HPA ${r.hpa}${reading ? `; at the SLA load ${describeReading(reading)}` : ''}`;
   });
 }
+
+/** The chapter's load test as a drill: a held load scales the release and its pool up, then back. */
+export async function runLoadDrill(deploy: DeployRun): Promise<void> {
+  const { act, run, cluster, spec } = deploy;
+  if (spec.autoscaling.loadDrill === undefined) return;
+  deploy.loadDrill = await stage(deploy, 'load-drill', () => act.runLoadDrill({ run, cluster, spec, repositoryUri: deploy.repositoryUri! }), (r) => r.message);
+}

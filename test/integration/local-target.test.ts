@@ -58,7 +58,10 @@ function deploy(withSpec: DeploymentSpec) {
 before(async () => {
   await startTogether([startTemporal(), startGcsEmulator()], (s) => ([env, gcs] = s as [typeof env, typeof gcs]));
   kwokDir = await tempDir('kwok-local');
-  const result = validateSpec({ ...exampleSpec('local'), cluster: { name: `local-${process.pid}` }, approval: { required: false } });
+  // The HPA here reads the real metric but never acts on it: an extra Triton on the 2 cores would
+  // blur the regression gate's measurements. local-autoscaling.test.ts drills the scaling itself.
+  const example = exampleSpec('local');
+  const result = validateSpec({ ...example, cluster: { name: `local-${process.pid}` }, approval: { required: false }, autoscaling: { ...example.autoscaling, target: 1e9 } });
   assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
   spec = result.spec;
   await gcs.storage.createBucket('local-models');
@@ -97,7 +100,7 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
     });
     firstRepository = result.repositoryUri;
     const progress = await handle.query(progressQuery);
-    assert.deepEqual(progress.stages.map((s) => s.status), Array(10).fill('completed'), JSON.stringify(progress.stages));
+    assert.deepEqual(progress.stages.map((s) => s.status), [...Array(9).fill('completed'), 'skipped', 'completed'], JSON.stringify(progress.stages));
 
     // GKE-shaped kwok nodes: the GPU pool's nodes report their GPU once the driver pod on them is Ready.
     const nodes = JSON.parse(await kubectl('get', 'nodes', '-l', `cloud.google.com/gke-nodepool=${spec.nodePool.name}`, '-o', 'json')) as { items: Array<{ metadata: { labels: Record<string, string> }; status: { allocatable: Record<string, string> } }> };

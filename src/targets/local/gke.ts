@@ -3,14 +3,16 @@
  * (scripts/local-cluster.sh), a node pool is a set of kwok Node objects shaped like GKE's.
  * What GKE would store about a cluster and its pools is kept in <kwokDir>/<cluster>.gke.json.
  * Project and zone only label the nodes: one machine holds one cluster of a name.
- * Resizing a pool (autoscaling bounds) adds or removes nodes.
+ * Resizing a pool (autoscaling bounds) adds or removes nodes; a GPU pool's autoscaling is then
+ * Karpenter's (its kwok provider, started with the cluster): a NodePool that may add nodes of the
+ * pool's shape up to maxNodes for pods that cannot schedule, and removes them once idle.
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiError } from '../../ports/errors.js';
 import type { ClusterCreateRequest, ClusterRef, GkeApi, KubeApi, NodePoolCreateRequest, NodePoolInfo } from '../../ports/systems.js';
 import { withLock } from '../../sim/mutex.js';
-import { nodeName, POOL_LABEL, type PoolShape, renderNode } from './nodes.js';
+import { autoscalable, nodeName, POOL_LABEL, type PoolShape, renderKarpenterNodePool, renderNode } from './nodes.js';
 
 interface PoolRecord extends NodePoolCreateRequest {
   nodeCount: number;
@@ -37,6 +39,8 @@ export interface LocalGkeDeps {
 }
 
 const DEFAULT_POOL = 'default-pool';
+/** How long an added node stays idle before Karpenter removes it (GKE's autoscaler waits about 10 minutes). */
+export const SCALE_DOWN_DELAY_SECONDS = 30;
 
 export function createLocalGke({ kwokDir, controlPlane, kube }: LocalGkeDeps): GkeApi {
   const recordFile = (name: string) => join(kwokDir, `${name}.gke.json`);
@@ -147,7 +151,12 @@ export function createLocalGke({ kwokDir, controlPlane, kube }: LocalGkeDeps): G
         const pool = record?.pools[name];
         if (record === null || pool === undefined) throw new ApiError('NOT_FOUND', `node pool ${name} not found in cluster ${ref.cluster}`);
         const target = Math.min(Math.max(pool.nodeCount, minNodes), maxNodes);
-        await resize(ref, shapeOf(ref, pool), pool.nodeCount, target);
+        const shape = shapeOf(ref, pool);
+        if (shape.acceleratorCount > 0 && !autoscalable(shape)) {
+          throw new ApiError('INVALID_ARGUMENT', `the local node autoscaler cannot add ${pool.machineType} nodes with ${pool.acceleratorCount} GPU(s) in ${ref.zone} (deploy/local/karpenter/instance-types.json lists what it can)`);
+        }
+        await resize(ref, shape, pool.nodeCount, target);
+        if (shape.acceleratorCount > 0) await kube(ref).apply(renderKarpenterNodePool(shape, maxNodes - target, SCALE_DOWN_DELAY_SECONDS));
         record.pools[name] = { ...pool, minNodes, maxNodes, nodeCount: target };
         return { record, result: undefined };
       });
@@ -157,6 +166,8 @@ export function createLocalGke({ kwokDir, controlPlane, kube }: LocalGkeDeps): G
       await update(ref.cluster, async (record) => {
         const pool = record?.pools[name];
         if (record === null || pool === undefined) return { record, result: undefined };
+        // Karpenter drains and removes the nodes it added with their NodePool.
+        await kube(ref).delete('karpenter.sh/v1', 'NodePool', undefined, name);
         await resize(ref, shapeOf(ref, pool), pool.nodeCount, 0);
         delete record.pools[name];
         return { record, result: undefined };

@@ -84,12 +84,18 @@ export function createLocalClients(options: LocalTargetOptions): TargetClients {
         const core = config.makeApiClient(CoreV1Api);
         const serving = createLocalServing({ core, store, workDir: join(options.kwokDir, `${ref.cluster}-triton`) });
         const kubelet = createLocalKubelet({ cluster: ref.cluster, core, kube: real, store, serving, logDir: join(options.kwokDir, `${ref.cluster}-pod-logs`) });
-        // The device plugin runs on every node all the time: a node whose driver comes up later
-        // (a pool grown after the driver stage) gets its GPUs too. Ends with the cluster.
-        const devicePlugin = setInterval(() => {
-          kubelet.reportGpus().catch(() => access(kubeconfig).catch(() => clearInterval(devicePlugin)));
+        // The kubelet's loop, on every node all the time: the device plugin reports GPUs on a node
+        // whose driver comes up later (a node the autoscaler adds), and each Ready Triton pod gets its
+        // Triton (pods an HPA adds). One pass at a time; it ends with the cluster.
+        let passing = false;
+        const kubeletLoop = setInterval(() => {
+          if (passing) return;
+          passing = true;
+          Promise.all([kubelet.reportGpus(), serving.serveAll(), kubelet.stopDeletedContainers()])
+            .catch(() => access(kubeconfig).catch(() => clearInterval(kubeletLoop)))
+            .finally(() => (passing = false));
         }, 1000);
-        devicePlugin.unref();
+        kubeletLoop.unref();
         const kube: KubeApi = {
           ...real,
           async listNodes(selector) {

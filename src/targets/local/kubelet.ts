@@ -12,15 +12,16 @@
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Api, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { KubeApi, ObjectStore } from '../../ports/systems.js';
 import { PROJECT_ROOT } from '../../assets.js';
 import { exec, ExecError } from '../../clients/exec.js';
 import { ENGINE_BUILD_COMPONENT, PERF_COMPONENT, perfJobScript, PIPELINE_LABEL } from '../../plan/jobs.js';
+import { LOAD_COMPONENT } from '../../plan/load-drill.js';
 import type { EngineBuildRecord } from '../../ports/run.js';
-import { buildPerfAnalyzerArgs, type PerfAnalyzerArgsInput } from '../../triton/perf-output.js';
-import { criLog, EXIT_CODE_ANNOTATION, EXIT_MESSAGE_ANNOTATION, GPU_COUNT_ANNOTATION, GPU_DRIVER_ANNOTATION, gpuStatusPatch } from './nodes.js';
-import { PERF_ANALYZER } from './perf-analyzer.js';
+import { buildPerfAnalyzerArgs, PERF_STABILITY_EXIT_CODE, type PerfAnalyzerArgsInput } from '../../triton/perf-output.js';
+import { annotationPatch, criLog, EXIT_CODE_ANNOTATION, EXIT_MESSAGE_ANNOTATION, GPU_COUNT_ANNOTATION, GPU_DRIVER_ANNOTATION, GPU_STARTUP_TAINT, gpuStatusPatch } from './nodes.js';
+import { PERF_ANALYZER, runPerfAnalyzer } from './perf-analyzer.js';
 import { isReady } from '../../clients/triton-probe.js';
 import type { LocalServing } from './serving.js';
 
@@ -86,11 +87,6 @@ export async function runPerfJobScript(input: Omit<PerfAnalyzerArgsInput, 'csvPa
   }
 }
 
-function annotationPatch(pod: V1Pod, values: Record<string, string>): object[] {
-  if (pod.metadata?.annotations === undefined) return [{ op: 'add', path: '/metadata/annotations', value: values }];
-  return Object.entries(values).map(([key, value]) => ({ op: 'add', path: `/metadata/annotations/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`, value }));
-}
-
 function required(env: Record<string, string>, name: string): string {
   const value = env[name];
   if (value === undefined || value === '') throw new ContainerFailure(`environment variable ${name} is not set`);
@@ -99,8 +95,8 @@ function required(env: Record<string, string>, name: string): string {
 
 export function createLocalKubelet(deps: LocalKubeletDeps) {
   const { core, kube, store } = deps;
-  /** Containers running now, by pod: they run in the background while the pipeline polls the Job. */
-  const running = new Set<string>();
+  /** Containers running now, by pod: they run in the background while the pipeline polls the Job; a deleted pod stops its own. */
+  const running = new Map<string, AbortController>();
 
   async function buildEngine(env: Record<string, string>): Promise<string> {
     const source = required(env, 'MODEL_SOURCE');
@@ -162,7 +158,33 @@ export function createLocalKubelet(deps: LocalKubeletDeps) {
     return `[local] perf_analyzer 2.51 against the Triton of pod ${target.pod} (CPU), ${servers.length} replica(s) running\n${log}`;
   }
 
-  async function runContainer(pod: V1Pod): Promise<void> {
+  /**
+   * The drill's load: perf_analyzer itself (the GKE container's script would outlive a SIGTERM to
+   * bash), at one concurrency for the hold, against the release's first Triton (its connections
+   * stay with the pod they opened to, as through a Service), until the pod is deleted.
+   */
+  async function runLoad(env: Record<string, string>, signal: AbortSignal): Promise<string> {
+    const namespace = required(env, 'PERF_NAMESPACE');
+    const release = required(env, 'PERF_RELEASE');
+    const [concurrency] = required(env, 'PERF_CONCURRENCY').split(':').map(Number);
+    const target = (await deps.serving.started(namespace, release))[0];
+    if (target === undefined) throw new ContainerFailure(`failed to get model metadata: no Triton of release ${release} in namespace ${namespace} is running`);
+    const run = runPerfAnalyzer(
+      { model: required(env, 'PERF_MODEL'), url: target.server.grpcUrl, protocol: 'grpc', batchSize: 1, concurrency: { start: concurrency!, end: concurrency!, step: 1 }, percentile: 99, measurementIntervalMs: Number(required(env, 'LOAD_HOLD_SECONDS')) * 1000, shapes: [], maxTrials: 1 },
+      signal,
+    );
+    const output = await run.then(
+      (r) => r.stdout,
+      (error: Error) => {
+        if (signal.aborted) return '';
+        if (error instanceof ExecError && error.exitCode === PERF_STABILITY_EXIT_CODE) return error.stdout;
+        throw new ContainerFailure(error.message);
+      },
+    );
+    return `[local] perf_analyzer 2.51 holding concurrency ${concurrency} against the Triton of pod ${target.pod}\n${output}\n`;
+  }
+
+  async function runContainer(pod: V1Pod, signal: AbortSignal): Promise<void> {
     const namespace = pod.metadata!.namespace!;
     const name = pod.metadata!.name!;
     const container = pod.spec!.containers[0]!;
@@ -171,7 +193,9 @@ export function createLocalKubelet(deps: LocalKubeletDeps) {
     let logs: string;
     let exit: Record<string, string>;
     try {
-      logs = component === ENGINE_BUILD_COMPONENT ? await buildEngine(env) : component === PERF_COMPONENT ? await runPerf(env) : '';
+      logs =
+        component === ENGINE_BUILD_COMPONENT ? await buildEngine(env) : component === PERF_COMPONENT ? await runPerf(env) : component === LOAD_COMPONENT ? await runLoad(env, signal) : '';
+      if (signal.aborted) return;
       exit = { [EXIT_CODE_ANNOTATION]: '0' };
     } catch (error) {
       if (!(error instanceof ContainerFailure)) throw error;
@@ -192,12 +216,17 @@ export function createLocalKubelet(deps: LocalKubeletDeps) {
   }
 
   return {
-    /** The device plugin's part: report GPUs on nodes whose driver is up. */
+    /**
+     * The device plugin's part: report GPUs on nodes whose driver is up. A node the autoscaler
+     * added comes with its GPUs counted (Karpenter's kwok provider writes the instance type's) and
+     * a startup taint instead, lifted once its driver is up.
+     */
     async reportGpus(): Promise<void> {
       const nodes = await core.listNode({});
+      const tainted = (n: V1Node) => (n.spec?.taints ?? []).some((t) => t.key === GPU_STARTUP_TAINT.key);
       const waiting = nodes.items.filter((n) => {
         const wanted = Number(n.metadata?.annotations?.[GPU_COUNT_ANNOTATION] ?? 0);
-        return wanted > 0 && Number(n.status?.allocatable?.['nvidia.com/gpu'] ?? 0) < wanted;
+        return wanted > 0 && (Number(n.status?.allocatable?.['nvidia.com/gpu'] ?? 0) < wanted || tainted(n));
       });
       if (waiting.length === 0) return;
       const drivers = await core.listNamespacedPod({ namespace: 'kube-system', labelSelector: DRIVER_POD_SELECTOR });
@@ -205,7 +234,26 @@ export function createLocalKubelet(deps: LocalKubeletDeps) {
         const name = node.metadata!.name!;
         const managedByGke = node.metadata?.annotations?.[GPU_DRIVER_ANNOTATION] !== 'installer-daemonset';
         const driverUp = managedByGke || drivers.items.some((p) => p.spec?.nodeName === name && isReady(p));
-        if (driverUp) await core.patchNodeStatus({ name, body: gpuStatusPatch(Number(node.metadata!.annotations![GPU_COUNT_ANNOTATION])) });
+        if (!driverUp) continue;
+        const wanted = Number(node.metadata!.annotations![GPU_COUNT_ANNOTATION]);
+        if (Number(node.status?.allocatable?.['nvidia.com/gpu'] ?? 0) < wanted) await core.patchNodeStatus({ name, body: gpuStatusPatch(wanted) });
+        if (tainted(node)) {
+          const taints = node.spec!.taints!.filter((t) => t.key !== GPU_STARTUP_TAINT.key);
+          // Tested against the taints read: a taint Karpenter changed since is not overwritten.
+          await core.patchNode({ name, body: [{ op: 'test', path: '/spec/taints', value: node.spec!.taints }, { op: 'replace', path: '/spec/taints', value: taints }] });
+        }
+      }
+    },
+
+    /** Stops the containers whose pod is being deleted or gone (a deleted Job's). */
+    async stopDeletedContainers(): Promise<void> {
+      for (const [key, stop] of running) {
+        const [, namespace, name] = key.split('/') as [string, string, string];
+        const pod = await core.readNamespacedPod({ namespace, name }).catch((error: { code?: number }) => {
+          if (error.code === 404) return null;
+          throw error;
+        });
+        if (pod === null || pod.metadata?.deletionTimestamp !== undefined) stop.abort();
       }
     },
 
@@ -215,9 +263,10 @@ export function createLocalKubelet(deps: LocalKubeletDeps) {
       for (const pod of pods.items) {
         const key = `${deps.cluster}/${namespace}/${pod.metadata!.name!}`;
         if (pod.status?.phase !== 'Running' || pod.metadata?.annotations?.[EXIT_CODE_ANNOTATION] !== undefined || running.has(key)) continue;
-        running.add(key);
+        const stop = new AbortController();
+        running.set(key, stop);
         // A container the kubelet could not run (API unreachable) is tried again on the next look.
-        void runContainer(pod)
+        void runContainer(pod, stop.signal)
           .catch((error: unknown) => console.error(`local kubelet: pod ${namespace}/${pod.metadata!.name!}: ${(error as Error).message}`))
           .finally(() => running.delete(key));
       }

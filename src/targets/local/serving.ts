@@ -3,14 +3,19 @@
  * release, playing that pod's container. It serves the repository version the pod was started
  * with (--model-repository, copied from the GCS emulator to a local directory) and loads the
  * models the pod names (--load-model, explicit model control). Pods that go away (a rollout, a
- * rollback, an uninstall) take their process with them.
+ * rollback, an uninstall) take their process with them. Like a kubelet, it keeps at this on its
+ * own (serveAll, every second): pods an HPA adds get their Triton without the pipeline looking,
+ * and each pod is annotated with the address its metrics port listens on here, where the local
+ * cluster's Prometheus scrapes it (a kwok pod's IP leads nowhere).
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import type { ObjectStore } from '../../ports/systems.js';
 import { deploymentServing, isReady } from '../../clients/triton-probe.js';
+import { withLock } from '../../sim/mutex.js';
 import { freePort } from './free-port.js';
+import { annotationPatch, METRICS_ADDRESS_ANNOTATION } from './nodes.js';
 import { startTritonServer, type TritonServer } from './triton-server.js';
 
 export interface PodServer {
@@ -57,8 +62,14 @@ export function createLocalServing({ core, store, workDir }: { core: CoreV1Api; 
     return { pod: name, repository: serving.modelRepository, models: serving.models, server };
   }
 
-  /** Starts a Triton for each Ready pod of the release that has none, stops those whose pod is gone; returns the pods' entries. */
-  async function reconcile(namespace: string, release: string): Promise<Entry[]> {
+  /**
+   * Starts a Triton for each Ready pod of the release that has none, stops those whose pod is gone;
+   * returns the pods' entries. One look at a release at a time: a look that listed the pods earlier
+   * must not stop the Triton of a pod that a later look started.
+   */
+  const reconcile = (namespace: string, release: string): Promise<Entry[]> => withLock(`${workDir}/${namespace}/${release}`, () => reconcileNow(namespace, release));
+
+  async function reconcileNow(namespace: string, release: string): Promise<Entry[]> {
     const pods = (await core.listNamespacedPod({ namespace, labelSelector: `app.kubernetes.io/instance=${release}` })).items.filter(isReady);
     const prefix = `${namespace}/${release}/`;
     const wanted = new Set(pods.map((p) => `${prefix}${p.metadata!.name!}`));
@@ -92,12 +103,41 @@ export function createLocalServing({ core, store, workDir }: { core: CoreV1Api; 
     throw new Error(`Triton of release ${namespace}/${release} failed to start: ${broken.error!.message}`);
   }
 
+  /** The release's servers that are up now; the others keep starting in the background. */
+  async function sync(namespace: string, release: string): Promise<PodServer[]> {
+    const entries = await reconcile(namespace, release);
+    failed(namespace, release, entries);
+    return entries.flatMap((e) => (e.server === undefined ? [] : [e.server]));
+  }
+
+  /** Tells where each running pod's metrics port listens on this machine (once per pod). */
+  async function publishAddresses(namespace: string, pods: readonly V1Pod[], servers: readonly PodServer[]): Promise<void> {
+    for (const server of servers) {
+      const address = `127.0.0.1:${server.server.ports.metrics}`;
+      const pod = pods.find((p) => p.metadata?.name === server.pod);
+      if (pod === undefined || pod.metadata?.annotations?.[METRICS_ADDRESS_ANNOTATION] === address) continue;
+      await core.patchNamespacedPod({ name: server.pod, namespace, body: annotationPatch(pod, { [METRICS_ADDRESS_ANNOTATION]: address }) });
+    }
+  }
+
   return {
-    /** The release's servers that are up now; the others keep starting in the background. */
-    async sync(namespace: string, release: string): Promise<PodServer[]> {
-      const entries = await reconcile(namespace, release);
-      failed(namespace, release, entries);
-      return entries.flatMap((e) => (e.server === undefined ? [] : [e.server]));
+    sync,
+
+    /** Every Triton pod of the cluster: the releases with pods, and those whose servers outlived theirs. */
+    async serveAll(): Promise<void> {
+      const pods = (await core.listPodForAllNamespaces({ labelSelector: 'app.kubernetes.io/instance' })).items.filter(
+        (p) => deploymentServing({ spec: { template: { spec: p.spec! } } } as Parameters<typeof deploymentServing>[0]).modelRepository !== undefined,
+      );
+      const releases = new Set(pods.map((p) => `${p.metadata!.namespace!}/${p.metadata!.labels!['app.kubernetes.io/instance']!}`));
+      for (const key of servers.keys()) releases.add(key.split('/').slice(0, 2).join('/'));
+      for (const key of releases) {
+        const [namespace, release] = key.split('/') as [string, string];
+        const up = await sync(namespace, release).catch((error: Error) => {
+          console.error(`local kubelet: ${error.message}`);
+          return [];
+        });
+        await publishAddresses(namespace, pods.filter((p) => p.metadata!.namespace === namespace), up);
+      }
     },
 
     /** The release's servers once they have all started. */

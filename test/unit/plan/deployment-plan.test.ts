@@ -64,6 +64,22 @@ describe('planning', () => {
     }
   });
 
+  it('gives the local cluster the HPA the gke target applies, but for the name its prometheus-adapter serves the series by', () => {
+    const local = example('local');
+    const gke = example('gke');
+    for (const metric of ['triton-queue-time-us', 'triton-inflight-requests'] as const) {
+      const autoscaling = { ...local.autoscaling, metric };
+      const [onLocal, onGke] = [renderHpa({ ...local, autoscaling }), renderHpa({ ...gke, release: local.release, autoscaling })];
+      const series = onLocal.spec!.metrics![0]!.pods!.metric.name;
+      // The stackdriver adapter's Cloud Monitoring name for a Managed Prometheus gauge, the series' own name in prometheus-adapter.
+      assert.equal(onGke.spec!.metrics![0]!.pods!.metric.name, `prometheus.googleapis.com|${series}|gauge`);
+      const withoutName = (hpa: typeof onLocal) => JSON.stringify(hpa, (key, value: unknown) => (key === 'metric' ? undefined : value));
+      assert.equal(withoutName(onLocal), withoutName(onGke), metric);
+    }
+    assert.equal(renderHpa(local).spec!.metrics![0]!.pods!.metric.name, RECORDED_METRICS.queueTime);
+    assert.deepEqual(renderHpa(local).spec!.behavior, { scaleDown: { stabilizationWindowSeconds: local.autoscaling.scaleDownStabilizationSeconds } });
+  });
+
   it('turns on the chart\'s recording rule for the HPA\'s metric, and managed DCGM on GKE for GPU utilization', () => {
     const gke = example('gke');
     const rulesFor = (spec: DeploymentSpec) => tritonValues(spec, 'gs://b/r/versions/v1', { deploymentId: 'deploy/x', repositoryVersion: 'v1' }).monitoring.rules;

@@ -52,7 +52,7 @@ describe('deployment spec', () => {
     ['INT8 without calibration on gke', (s) => ((s.target = 'gke'), delete s.models[1]!.calibration), 'models[1].calibration', /INT8 engine needs calibration/],
     ['negative latency bound', (s) => (s.models[0]!.sla.latencyMs = -5), 'models[0].sla.latencyMs', /> 0/],
     ['simulation on gke', (s) => (s.target = 'gke'), 'simulation', /only apply to targets "sim" and "local"/],
-    ['monitoring CRDs on the local cluster', (s) => ((s.target = 'local'), (s.release = { ...s.release, monitoring: 'podmonitoring', internalLoadBalancer: false })), 'release.monitoring', /set release.monitoring: none/],
+    ['monitoring CRDs on the local cluster', (s) => ((s.target = 'local'), (s.release = { ...s.release, monitoring: 'podmonitoring', internalLoadBalancer: false })), 'release.monitoring', /set release.monitoring: prometheus-annotations/],
     ['a Transformers model on the local target', (s) => ((s.target = 'local'), (s.release = { ...s.release, monitoring: 'none', internalLoadBalancer: false })), 'models[1].format', /serves ONNX models on the CPU/],
     ['an https model source on the local target', (s) => ((s.target = 'local'), (s.release = { ...s.release, monitoring: 'none', internalLoadBalancer: false })), 'models[0].source', /gs:\/\/ URI/],
     ['a simulated slowdown on the local target', (s) => ((s.target = 'local'), (s.release = { ...s.release, monitoring: 'none', internalLoadBalancer: false }), (s.simulation = { regression: 0.4 })), 'simulation.regression', /deploy a slower model/],

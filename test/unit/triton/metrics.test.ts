@@ -13,7 +13,7 @@ nv_inference_queue_duration_us{model="mini-2",version="1"} ${queueUs}
 nv_inference_queue_duration_us{model="other",version="1"} 5e6
 ${extra}`;
 
-const autoscaling = { enabled: true, metric: 'triton-queue-time-us' as const, target: 70, minReplicas: 1, maxReplicas: 3, installMetricsAdapter: false };
+const autoscaling = { enabled: true, metric: 'triton-queue-time-us' as const, target: 70, minReplicas: 1, maxReplicas: 3, installMetricsAdapter: false, scaleDownStabilizationSeconds: 300 };
 
 describe("Triton's Prometheus metrics and the HPA's reading (pure)", () => {
   it('parses samples with labels, escaped values and exponents; skips comments and junk', () => {

@@ -1,6 +1,22 @@
 import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { criLog, GPU_COUNT_ANNOTATION, GPU_DRIVER_ANNOTATION, gpuStatusPatch, machineResources, nodeName, renderNode } from '../../../../src/targets/local/nodes.js';
+import { PROJECT_ROOT } from '../../../../src/assets.js';
+import {
+  autoscalable,
+  criLog,
+  GPU_COUNT_ANNOTATION,
+  GPU_DRIVER_ANNOTATION,
+  GPU_STARTUP_TAINT,
+  gpuStatusPatch,
+  karpenterInstanceType,
+  karpenterInstanceTypes,
+  machineResources,
+  nodeName,
+  renderKarpenterNodePool,
+  renderNode,
+} from '../../../../src/targets/local/nodes.js';
 
 describe('local target nodes (pure)', () => {
   it('sizes Compute Engine machine types', () => {
@@ -47,5 +63,48 @@ describe('local target nodes (pure)', () => {
     const at = new Date('2026-11-26T13:00:00.123Z');
     assert.equal(criLog('a\nb\n', at), '2026-11-26T13:00:00.123000000Z stdout F a\n2026-11-26T13:00:00.123000000Z stdout F b\n');
     assert.equal(criLog('only', at), '2026-11-26T13:00:00.123000000Z stdout F only\n');
+  });
+
+  const pool = { cluster: 'c', zone: 'us-central1-a', pool: 'accel', machineType: 'n1-standard-8', acceleratorType: 'nvidia-tesla-t4', acceleratorCount: 1, gpuDriver: 'installer-daemonset' as const };
+
+  it('renders the Karpenter NodePool that grows a GPU pool with nodes of its shape, labels, taint and driver', () => {
+    const nodePool = renderKarpenterNodePool(pool, 2, 30) as unknown as {
+      metadata: { name: string };
+      spec: {
+        template: { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; spec: { requirements: Array<{ key: string; values: string[] }>; taints: unknown[]; startupTaints: unknown[] } };
+        limits: Record<string, string>;
+        disruption: { consolidateAfter: string };
+      };
+    };
+    assert.equal(nodePool.metadata.name, 'accel');
+    const { labels, annotations } = nodePool.spec.template.metadata;
+    const node = renderNode(pool, 0).metadata;
+    for (const key of ['cloud.google.com/gke-nodepool', 'cloud.google.com/gke-accelerator']) assert.equal(labels[key], node.labels![key]);
+    assert.deepEqual(annotations, { [GPU_COUNT_ANNOTATION]: '1', [GPU_DRIVER_ANNOTATION]: 'installer-daemonset' });
+    const requirement = (key: string) => nodePool.spec.template.spec.requirements.find((r) => r.key === key)!.values;
+    assert.deepEqual(requirement('node.kubernetes.io/instance-type'), ['n1-standard-8-gpu1']);
+    assert.deepEqual(requirement('topology.kubernetes.io/zone'), ['us-central1-a']);
+    assert.deepEqual(nodePool.spec.template.spec.taints, (renderNode(pool, 0)['spec'] as { taints: unknown[] }).taints);
+    assert.deepEqual(nodePool.spec.template.spec.startupTaints, [GPU_STARTUP_TAINT]);
+    assert.deepEqual(nodePool.spec.limits, { nodes: '2' });
+    assert.equal(nodePool.spec.disruption.consolidateAfter, '30s');
+  });
+
+  it('offers each autoscaled shape as a Karpenter instance type with its GPUs, and knows which shapes it offers', () => {
+    const types = karpenterInstanceTypes() as Array<{ name: string; resources: Record<string, string>; offerings: Array<{ Requirements: Array<{ key: string; values: string[] }> }> }>;
+    const t4x2 = types.find((t) => t.name === karpenterInstanceType('n1-standard-8', 2))!;
+    assert.deepEqual([t4x2.resources['cpu'], t4x2.resources['memory'], t4x2.resources['nvidia.com/gpu']], ['8', `${30 * 1024}Mi`, '2']);
+    assert.ok(t4x2.offerings[0]!.Requirements.find((r) => r.key === 'topology.kubernetes.io/zone')!.values.includes('us-central1-a'));
+    assert.equal(new Set(types.map((t) => t.name)).size, types.length);
+    assert.ok(autoscalable(pool));
+    assert.ok(!autoscalable({ ...pool, machineType: 'a2-highgpu-1g' }));
+    assert.ok(!autoscalable({ ...pool, zone: 'mars-north1-a' }));
+  });
+
+  it('deploy/local/karpenter/instance-types.json is karpenterInstanceTypes() (UPDATE_GOLDEN=1 rewrites it)', async () => {
+    const file = join(PROJECT_ROOT, 'deploy/local/karpenter/instance-types.json');
+    const expected = `${JSON.stringify(karpenterInstanceTypes(), null, 2)}\n`;
+    if (process.env['UPDATE_GOLDEN'] === '1') await writeFile(file, expected);
+    assert.equal(await readFile(file, 'utf8'), expected);
   });
 });
