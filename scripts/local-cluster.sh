@@ -61,8 +61,11 @@ scrape_configs:
 PROMETHEUS
   launch prometheus "$bin/prometheus" --config.file="$addons/prometheus.yml" --storage.tsdb.path="$addons/prometheus-data" \
     --storage.tsdb.retention.time=1d --web.listen-address="127.0.0.1:$PROMETHEUS_PORT"
+  # The aggregator presents kwokctl's admin certificate; with the cluster's CA given, the adapter
+  # knows it from the first request on (not only once it has read the CA from the API server).
   launch prometheus-adapter "$bin/prometheus-adapter" --bind-address=127.0.0.1 --secure-port="$ADAPTER_PORT" --cert-dir="$addons/adapter-certs" \
     --lister-kubeconfig="$kubeconfig" --authentication-kubeconfig="$kubeconfig" --authorization-kubeconfig="$kubeconfig" \
+    --client-ca-file="$KWOK_WORKDIR/clusters/$name/pki/ca.crt" \
     --prometheus-url="http://127.0.0.1:$PROMETHEUS_PORT/" --config="$PWD/deploy/local/prometheus-adapter.yaml" --metrics-relist-interval=15s
   kubectl --kubeconfig "$kubeconfig" apply --server-side -f .tools/karpenter/crds/ >&2
   kubectl --kubeconfig "$kubeconfig" wait --for condition=established --timeout=60s crd/nodepools.karpenter.sh crd/nodeclaims.karpenter.sh crd/kwoknodeclasses.karpenter.kwok.sh >&2

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { clusterMonitoringFor, renderHpa, tritonDeploymentName } from '../plan/helm-values.js';
 import { JOB_NAMESPACE } from '../plan/jobs.js';
-import { type DrillBaseline, type DrillSample, drillVariant, hpaViewOf, type HpaStatusJson, type LoadDrillResult, renderLoadJob, scaledBack, scaledUp, summarizeDrill } from '../plan/load-drill.js';
+import { type DrillBaseline, type DrillSample, drillVariant, hpaViewOf, type HpaStatusJson, loadHeldEnough, type LoadDrillResult, renderLoadJob, scaledBack, scaledUp, summarizeDrill } from '../plan/load-drill.js';
 import type { DeploymentSpec } from '../spec/schema.js';
 import type { ClusterScoped } from '../ports/run.js';
 import { calling, FailureType, permanentFailure } from '../ports/errors.js';
@@ -25,6 +25,9 @@ export interface AutoscalingResult {
   /** The GKE operation that turned on the monitoring the HPA's metric needs (managed DCGM); absent when it was on. */
   monitoringOperation?: string;
 }
+
+/** How long the HPA must want no more pods before the load stops (two of GKE's 15 s syncs). */
+const STEADY_SECONDS = 30;
 
 /** What a drill's attempt has done so far: a retry (a worker restart) carries on from it. */
 interface DrillProgress {
@@ -146,8 +149,7 @@ export function createLoadDrillActivities({ kube, triton, pollIntervalMs }: Load
         }
         for (;;) {
           const sample = await record('load');
-          // Up, and the HPA, having seen every pod, wants no more.
-          if (scaledUp(progress.baseline, sample) && sample.hpa !== null && sample.hpa.currentReplicas === sample.replicas && sample.hpa.desiredReplicas <= sample.replicas) break;
+          if (loadHeldEnough(progress.baseline, progress.samples, STEADY_SECONDS)) break;
           if (sample.at >= drill.scaleUpTimeoutSeconds) break;
           const status = await calling('read the load job', () => api.jobStatus(JOB_NAMESPACE, job));
           if (status?.phase === 'failed') {

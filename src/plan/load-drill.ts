@@ -103,6 +103,24 @@ export function scaledUp(baseline: DrillBaseline, sample: DrillSample): boolean 
   return sample.replicas > baseline.replicas && sample.readyReplicas === sample.replicas && sample.serving;
 }
 
+/** The HPA has seen every pod of the sample and wants no more. */
+function settled(sample: DrillSample): boolean {
+  return sample.hpa !== null && sample.hpa.currentReplicas === sample.replicas && sample.hpa.desiredReplicas <= sample.replicas;
+}
+
+/**
+ * The load has done its part: the release scaled up, every pod serves, and the HPA has wanted no
+ * more for `steadySeconds` (its reading of a 2-minute rate still climbs in the load's first minute,
+ * so one settled look can come between two scale-ups).
+ */
+export function loadHeldEnough(baseline: DrillBaseline, samples: readonly DrillSample[], steadySeconds: number): boolean {
+  const last = samples.at(-1);
+  if (last === undefined || !scaledUp(baseline, last) || !settled(last)) return false;
+  const since = last.at - steadySeconds;
+  const load = samples.filter((s) => s.phase === 'load');
+  return load.some((s) => s.at <= since) && load.filter((s) => s.at >= since).every((s) => settled(s) && s.replicas === last.replicas);
+}
+
 /** Scaled back: the release at its minimum again and the pool at the size it had before the load. */
 export function scaledBack(baseline: DrillBaseline, minReplicas: number, sample: DrillSample): boolean {
   return sample.replicas <= Math.max(minReplicas, baseline.replicas) && sample.nodes <= baseline.nodes;
@@ -118,14 +136,19 @@ export interface HpaDecision {
 }
 
 /**
- * The looks where the HPA's decision is its replica computation alone: it has a reading, holds
- * nothing back (no stabilization window, no rate limit), and all the pods it counts are Ready
- * (pods still starting have no metric yet, and the HPA counts those as it counts none).
+ * The HPA's decisions where they are its replica computation alone: a new status (each sync shows
+ * in a few looks) with a reading, nothing held back (no stabilization window, no rate limit), and
+ * the pods it counted all Ready at the look before (a pod still starting has no metric yet, which
+ * the HPA counts otherwise).
  */
 export function hpaDecisions(samples: readonly DrillSample[], autoscaling: Pick<AutoscalingSpec, 'target' | 'minReplicas' | 'maxReplicas'>): HpaDecision[] {
-  return samples.flatMap((s) => {
-    const hpa = s.hpa;
-    if (hpa === null || hpa.metric === null || hpa.held || s.readyReplicas !== hpa.currentReplicas) return [];
+  return samples.flatMap((s, i) => {
+    const { hpa } = s;
+    const before = samples[i - 1];
+    if (before === undefined || hpa === null || hpa.metric === null || hpa.held) return [];
+    if (before.replicas !== hpa.currentReplicas || before.readyReplicas !== hpa.currentReplicas) return [];
+    const seen = before.hpa;
+    if (seen !== null && seen.currentReplicas === hpa.currentReplicas && seen.desiredReplicas === hpa.desiredReplicas && seen.metric === hpa.metric) return [];
     return [{ at: s.at, currentReplicas: hpa.currentReplicas, metric: hpa.metric, hpaDesired: hpa.desiredReplicas, pipelineDesired: hpaDesiredReplicas(hpa.currentReplicas, hpa.metric, autoscaling) }];
   });
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PIPELINE_LABEL } from '../../../src/plan/jobs.js';
-import { type DrillSample, drillVariant, hpaDecisions, hpaViewOf, LOAD_COMPONENT, parseQuantity, renderLoadJob, scaledBack, scaledUp, summarizeDrill } from '../../../src/plan/load-drill.js';
+import { type DrillSample, drillVariant, hpaDecisions, hpaViewOf, LOAD_COMPONENT, loadHeldEnough, parseQuantity, renderLoadJob, scaledBack, scaledUp, summarizeDrill } from '../../../src/plan/load-drill.js';
 import type { DeploymentSpec } from '../../../src/spec/schema.js';
 import { validateSpec } from '../../../src/spec/validate.js';
 import { exampleSpec } from '../../helpers/specs.js';
@@ -70,23 +70,35 @@ describe('the load drill (pure)', () => {
     assert.ok(!scaledBack(baseline, 1, sample(90, 'cooldown', 1, 3, null)), 'the added node still there');
   });
 
-  it('compares only the HPA decisions that are its computation alone', () => {
+  it('holds the load until the HPA has wanted no more pods for the steady time, not one look between two scale-ups', () => {
+    const baseline = { replicas: 1, nodes: 2 };
+    const ramp = [sample(0, 'load', 1, 2, hpa(1, 1, 3000)), sample(10, 'load', 2, 2, hpa(2, 2, 9000)), sample(15, 'load', 2, 2, hpa(2, 2, 10000))];
+    assert.ok(!loadHeldEnough(baseline, ramp, 30), 'settled for 5 s only');
+    const up = [...ramp, sample(20, 'load', 3, 2, hpa(2, 3, 16000), 2), sample(30, 'load', 3, 3, hpa(3, 3, 6000)), sample(50, 'load', 3, 3, hpa(3, 3, 6000))];
+    assert.ok(!loadHeldEnough(baseline, up, 30), 'the third pod came 30 s ago at most');
+    assert.ok(loadHeldEnough(baseline, [...up, sample(61, 'load', 3, 3, hpa(3, 3, 6000))], 30));
+    assert.ok(!loadHeldEnough(baseline, [...up, sample(61, 'load', 3, 3, hpa(2, 3, 6000))], 30), 'the HPA has not seen the last pod');
+  });
+
+  it('compares only the HPA decisions that are its computation alone, each once', () => {
     const autoscaling = { target: 10000, minReplicas: 1, maxReplicas: 3 };
     const decisions = hpaDecisions(
       [
+        sample(0, 'load', 1, 2, null),
         sample(5, 'load', 1, 2, hpa(1, 3, 25000)),
-        sample(10, 'load', 3, 2, hpa(3, 3, 25000 / 3), 2), // a pod pending: the HPA counts it without a metric
+        sample(7, 'load', 3, 2, hpa(1, 3, 25000), 1), // the same sync again
+        sample(12, 'load', 3, 3, hpa(3, 3, 25000 / 2), 2), // a pod was pending at the look before: the HPA counted it without a metric
         sample(40, 'cooldown', 3, 3, hpa(3, 3, 0, true)), // stabilization
-        sample(80, 'cooldown', 3, 3, hpa(3, 1, 0)),
+        sample(80, 'cooldown', 1, 3, hpa(3, 1, 0)), // the Deployment already followed; the pods it counted were Ready before
         sample(85, 'cooldown', 1, 3, hpa(1, 1, null)),
       ],
       autoscaling,
     );
     assert.deepEqual(
-      decisions.map((d) => [d.at, d.hpaDesired, d.pipelineDesired]),
+      decisions.map((d) => [d.at, d.currentReplicas, d.hpaDesired, d.pipelineDesired]),
       [
-        [5, 3, 3],
-        [80, 1, 1],
+        [5, 1, 3, 3],
+        [80, 3, 1, 1],
       ],
     );
   });
@@ -113,6 +125,6 @@ describe('the load drill (pure)', () => {
     assert.equal(notBack.scaleDownSeconds, null);
     const flat = summarizeDrill({ spec, baseline, samples: [sample(0, 'load', 1, 2, hpa(1, 1, 4000)), sample(600, 'load', 1, 2, hpa(1, 1, 4100))], loadSeconds: 600 });
     assert.equal(flat.outcome, 'no-scale-up');
-    assert.match(flat.message, /did not scale up within the load's 600 s .*peak triton-queue-time-us 4100, target 10000/);
+    assert.match(flat.message, /did not scale up within the load's 600 s .*peak triton-queue-time-us 4100, target 5000/);
   });
 });

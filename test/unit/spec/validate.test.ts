@@ -57,6 +57,12 @@ describe('deployment spec', () => {
     ['an https model source on the local target', (s) => ((s.target = 'local'), (s.release = { ...s.release, monitoring: 'none', internalLoadBalancer: false })), 'models[0].source', /gs:\/\/ URI/],
     ['a simulated slowdown on the local target', (s) => ((s.target = 'local'), (s.release = { ...s.release, monitoring: 'none', internalLoadBalancer: false }), (s.simulation = { regression: 0.4 })), 'simulation.regression', /deploy a slower model/],
     ['a load balancer on the local cluster', (s) => ((s.target = 'local'), (s.release = { ...s.release, monitoring: 'none', internalLoadBalancer: true })), 'release.internalLoadBalancer', /no load-balancer controller/],
+    ['GPU utilisation on the local cluster', (s) => ((s.target = 'local'), (s.release = { ...s.release, monitoring: 'prometheus-annotations', internalLoadBalancer: false })), 'autoscaling.metric', /exports no GPU utilisation/],
+    ['an unscraped HPA on the local cluster', (s) => ((s.target = 'local'), (s.release = { ...s.release, monitoring: 'none', internalLoadBalancer: false })), 'release.monitoring', /set release.monitoring: prometheus-annotations \(or autoscaling.enabled: false\)/],
+    ['the Stackdriver adapter on the local cluster', (s) => ((s.target = 'local'), (s.release = { ...s.release, monitoring: 'prometheus-annotations', internalLoadBalancer: false })), 'autoscaling.installMetricsAdapter', /its own prometheus-adapter/],
+    ['a load drill on the simulator', (s) => (s.autoscaling = { ...s.autoscaling, loadDrill: {} }), 'autoscaling.loadDrill', /needs a real HPA controller/],
+    ['a load drill without autoscaling', (s) => (s.autoscaling = { enabled: false, loadDrill: {} }), 'autoscaling.loadDrill', /set autoscaling.enabled: true/],
+    ['a load drill on an unknown variant', (s) => ((s.target = 'gke'), delete s.simulation, (s.autoscaling = { ...s.autoscaling, loadDrill: { variant: 'nope' } })), 'autoscaling.loadDrill.variant', /no variant is named "nope"/],
     ['upper-case release name', (s) => (s.release = { name: 'Triton' }), 'release.name', /lowercase/],
     ['a fault on an unknown activity', (s) => (s.simulation = { faults: [{ activity: 'deleteEverything' as 'deleteCluster', kind: 'lost-reply' }] }), 'simulation.faults[0].activity', /must be one of ensureCluster, .*deleteCluster/],
     ['a fault naming a stage and an activity', (s) => (s.simulation = { faults: [{ stage: 'cluster', activity: 'ensureCluster' }] }), 'simulation.faults[0].activity', /either a stage .* or an activity/],
@@ -136,6 +142,21 @@ describe('deployment spec', () => {
       assert.equal(await runCli(['validate', '-f', file], out, () => assert.fail('validate must not connect')), EXIT.invalid);
       assert.deepEqual(lines, [`${file} is not a valid deployment spec:\n  (document): ${message}`]);
     }
+  });
+
+  it('the CLI\'s --load-drill asks the spec for a drill: planned on the local example, refused on the simulator', async () => {
+    const lines: string[] = [];
+    const out = { log: (l: string) => lines.push(l), error: (l: string) => lines.push(l) };
+    const noConnection = () => assert.fail('plan must not connect');
+    assert.equal(await runCli(['plan', '-f', join(PROJECT_ROOT, 'examples/local.yaml'), '--load-drill'], out, noConnection), EXIT.ok);
+    assert.match(lines.join('\n'), /load-drill:\n {2}- hold perf_analyzer at concurrency 32 on mini-1/);
+    lines.length = 0;
+    assert.equal(await runCli(['plan', '-f', join(PROJECT_ROOT, 'examples/local.yaml')], out, noConnection), EXIT.ok);
+    assert.doesNotMatch(lines.join('\n'), /load-drill:/);
+    lines.length = 0;
+    assert.equal(await runCli(['plan', '-f', join(PROJECT_ROOT, 'examples/sim-seed.yaml'), '--load-drill'], out, noConnection), EXIT.invalid);
+    assert.match(lines.join('\n'), /autoscaling\.loadDrill: a load drill needs a real HPA controller/);
+    await assert.rejects(runCli(['status', '-f', join(PROJECT_ROOT, 'examples/local.yaml'), '--load-drill'], out, noConnection), /--load-drill goes with deploy, plan or input/);
   });
 
   it('exports a JSON Schema with the spec fields', () => {
