@@ -162,7 +162,7 @@ export interface LoadDrillResult {
   metric: AutoscalingSpec['metric'];
   baseline: DrillBaseline;
   peak: { replicas: number; nodes: number; metric: number | null };
-  /** Seconds from the load's start until the scaled-up release served; null when it never did. */
+  /** Seconds from the load's start until the release, at the most pods the load brought, served; null when it never scaled up. */
   scaleUpSeconds: number | null;
   /** Seconds from the load's start until the pool had more nodes; null when it never grew. */
   nodeAddedSeconds: number | null;
@@ -186,7 +186,9 @@ export function summarizeDrill(input: {
   const { autoscaling } = spec;
   const load = samples.filter((s) => s.phase === 'load');
   const cooldown = samples.filter((s) => s.phase === 'cooldown');
-  const up = load.find((s) => scaledUp(baseline, s));
+  // Up: the first look at which the most pods the load brought were all Ready and serving.
+  const most = Math.max(baseline.replicas, ...load.map((s) => s.replicas));
+  const up = load.find((s) => s.replicas === most && scaledUp(baseline, s));
   const grown = samples.find((s) => s.nodes > baseline.nodes);
   const back = up === undefined ? undefined : cooldown.find((s) => scaledBack(baseline, autoscaling.minReplicas, s));
   const metrics = samples.flatMap((s) => (s.hpa?.metric == null ? [] : [s.hpa.metric]));

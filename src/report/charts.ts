@@ -1,6 +1,7 @@
 /** The throughput (y) versus SLA-percentile latency (x) chart of one variant, as inline SVG. */
 import { latencyAt, type PerfPoint } from '../triton/perf-types.js';
 import { escapeHtml, fmtCoord } from './markup.js';
+import { renderPlotFrame } from './svg-frame.js';
 import { axisScale, formatNumber, type LinearScale } from './scales.js';
 import type { ReportVariant } from './types.js';
 
@@ -96,28 +97,13 @@ export function renderThroughputLatencyChart(
   }
 
   // Grid and ticks.
-  const xLabel = x.tickFormat(CHART_TICK_COUNT);
-  const yLabel = y.tickFormat(CHART_TICK_COUNT);
-  out.push('<g class="grid" stroke="#e5e7eb" stroke-width="1">');
-  for (const t of L.xTicks) out.push(`<line x1="${c(x(t))}" y1="${c(plot.top)}" x2="${c(x(t))}" y2="${c(plot.bottom)}"/>`);
-  for (const t of L.yTicks) out.push(`<line x1="${c(plot.left)}" y1="${c(y(t))}" x2="${c(plot.right)}" y2="${c(y(t))}"/>`);
-  out.push('</g>');
-  out.push('<g class="axes" stroke="#374151" stroke-width="1">');
-  out.push(`<line x1="${c(plot.left)}" y1="${c(plot.bottom)}" x2="${c(plot.right)}" y2="${c(plot.bottom)}"/>`);
-  out.push(`<line x1="${c(plot.left)}" y1="${c(plot.top)}" x2="${c(plot.left)}" y2="${c(plot.bottom)}"/>`);
-  out.push('</g>');
-  out.push('<g class="x-ticks" font-size="11" fill="#374151" text-anchor="middle">');
-  for (const t of L.xTicks) {
-    out.push(`<line x1="${c(x(t))}" y1="${c(plot.bottom)}" x2="${c(x(t))}" y2="${c(plot.bottom + 5)}" stroke="#374151"/>`);
-    out.push(`<text x="${c(x(t))}" y="${c(plot.bottom + 18)}">${escapeHtml(xLabel(t))}</text>`);
-  }
-  out.push('</g>');
-  out.push('<g class="y-ticks" font-size="11" fill="#374151" text-anchor="end">');
-  for (const t of L.yTicks) {
-    out.push(`<line x1="${c(plot.left - 5)}" y1="${c(y(t))}" x2="${c(plot.left)}" y2="${c(y(t))}" stroke="#374151"/>`);
-    out.push(`<text x="${c(plot.left - 8)}" y="${c(y(t) + 4)}">${escapeHtml(yLabel(t))}</text>`);
-  }
-  out.push('</g>');
+  out.push(
+    ...renderPlotFrame(
+      plot,
+      { scale: x, ticks: L.xTicks, label: x.tickFormat(CHART_TICK_COUNT), className: 'x-ticks' },
+      { scale: y, ticks: L.yTicks, label: y.tickFormat(CHART_TICK_COUNT), className: 'y-ticks' },
+    ),
+  );
 
   // Axis titles.
   const midX = (plot.left + plot.right) / 2;

@@ -7,6 +7,7 @@
 import type { AutoscalingSpec } from '../spec/schema.js';
 import type { LoadDrillResult } from '../plan/load-drill.js';
 import { escapeHtml, fmtCoord } from './markup.js';
+import { renderPlotFrame } from './svg-frame.js';
 import { axisScale, formatDuration, formatNumber, safeExtent, type LinearScale } from './scales.js';
 
 /** The HPA metric's unit, as the drill's axis and tables print it. */
@@ -195,35 +196,14 @@ export function renderDrillTimeline(result: LoadDrillResult, opts: { width?: num
   }
 
   // Grid (on the count axis and the time axis), axes, ticks.
-  const xLabel = x.tickFormat(DRILL_TICK_COUNT);
-  const mLabel = yMetric.tickFormat(DRILL_TICK_COUNT);
-  out.push('<g class="grid" stroke="#e5e7eb" stroke-width="1">');
-  for (const t of L.xTicks) out.push(`<line x1="${c(x(t))}" y1="${c(plot.top)}" x2="${c(x(t))}" y2="${c(plot.bottom)}"/>`);
-  for (const t of L.countTicks) out.push(`<line x1="${c(plot.left)}" y1="${c(yCount(t))}" x2="${c(plot.right)}" y2="${c(yCount(t))}"/>`);
-  out.push('</g>');
-  out.push('<g class="axes" stroke="#374151" stroke-width="1">');
-  out.push(`<line x1="${c(plot.left)}" y1="${c(plot.bottom)}" x2="${c(plot.right)}" y2="${c(plot.bottom)}"/>`);
-  out.push(`<line x1="${c(plot.left)}" y1="${c(plot.top)}" x2="${c(plot.left)}" y2="${c(plot.bottom)}"/>`);
-  out.push(`<line x1="${c(plot.right)}" y1="${c(plot.top)}" x2="${c(plot.right)}" y2="${c(plot.bottom)}"/>`);
-  out.push('</g>');
-  out.push('<g class="x-ticks" font-size="11" fill="#374151" text-anchor="middle">');
-  for (const t of L.xTicks) {
-    out.push(`<line x1="${c(x(t))}" y1="${c(plot.bottom)}" x2="${c(x(t))}" y2="${c(plot.bottom + 5)}" stroke="#374151"/>`);
-    out.push(`<text x="${c(x(t))}" y="${c(plot.bottom + 18)}">${escapeHtml(xLabel(t))}</text>`);
-  }
-  out.push('</g>');
-  out.push('<g class="count-ticks" font-size="11" fill="#374151" text-anchor="end">');
-  for (const t of L.countTicks) {
-    out.push(`<line x1="${c(plot.left - 5)}" y1="${c(yCount(t))}" x2="${c(plot.left)}" y2="${c(yCount(t))}" stroke="#374151"/>`);
-    out.push(`<text x="${c(plot.left - 8)}" y="${c(yCount(t) + 4)}">${escapeHtml(String(t))}</text>`);
-  }
-  out.push('</g>');
-  out.push(`<g class="metric-ticks" font-size="11" fill="${DRILL_COLORS.metric}" text-anchor="start">`);
-  for (const t of L.metricTicks) {
-    out.push(`<line x1="${c(plot.right)}" y1="${c(yMetric(t))}" x2="${c(plot.right + 5)}" y2="${c(yMetric(t))}" stroke="${DRILL_COLORS.metric}"/>`);
-    out.push(`<text x="${c(plot.right + 8)}" y="${c(yMetric(t) + 4)}">${escapeHtml(mLabel(t))}</text>`);
-  }
-  out.push('</g>');
+  out.push(
+    ...renderPlotFrame(
+      plot,
+      { scale: x, ticks: L.xTicks, label: x.tickFormat(DRILL_TICK_COUNT), className: 'x-ticks' },
+      { scale: yCount, ticks: L.countTicks, label: String, className: 'count-ticks' },
+      { scale: yMetric, ticks: L.metricTicks, label: yMetric.tickFormat(DRILL_TICK_COUNT), className: 'metric-ticks', color: DRILL_COLORS.metric },
+    ),
+  );
 
   // Axis titles.
   const midX = (plot.left + plot.right) / 2;

@@ -9,38 +9,24 @@
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { execa } from 'execa';
-import { createGcsStore } from '../../src/clients/gcs.js';
 import { hpaMetricName } from '../../src/plan/helm-values.js';
 import { deploymentWorkflowId } from '../../src/plan/ids.js';
 import type { DeploymentSpec } from '../../src/spec/schema.js';
 import { validateSpec } from '../../src/spec/validate.js';
-import { createLocalClients } from '../../src/targets/local/index.js';
-import { ensureLocalModels } from '../../src/targets/local/models.js';
-import { createPipelineWorker } from '../../src/worker.js';
 import type { deployTriton } from '../../src/workflows/deploy.js';
 import { withCauses } from '../helpers/causes.js';
-import { exampleSpec, PROJECT_ROOT } from '../helpers/specs.js';
-import { bundleWorkflows, startTemporal, startTogether, tempDir, unique } from '../helpers/temporal.js';
-import { type GcsEmulator, startGcsEmulator } from '../standins/gcs-emulator.js';
+import { type LocalHarness, startLocalHarness } from '../helpers/local-harness.js';
+import { exampleSpec } from '../helpers/specs.js';
+import { unique } from '../helpers/temporal.js';
 
-let env: TestWorkflowEnvironment;
-let gcs: GcsEmulator;
-let worker: Worker;
-let running: Promise<void>;
-let kwokDir: string;
+let local: LocalHarness;
 let spec: DeploymentSpec;
 const taskQueue = unique('local-autoscaling');
 
-const kubectl = async (...args: string[]) => (await execa('kubectl', ['--kubeconfig', join(kwokDir, `${spec.cluster.name}.kubeconfig`), ...args])).stdout;
+const kubectl = (...args: string[]) => local.kubectl(spec.cluster.name, ...args);
 
 before(async () => {
-  await startTogether([startTemporal(), startGcsEmulator()], (s) => ([env, gcs] = s as [typeof env, typeof gcs]));
-  kwokDir = await tempDir('kwok-autoscaling');
   const example = exampleSpec('local');
   const [model] = example.models!;
   const result = validateSpec({
@@ -54,33 +40,16 @@ before(async () => {
   });
   assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
   spec = result.spec;
-  await gcs.storage.createBucket('local-models');
-  await ensureLocalModels(createGcsStore(gcs.storage), spec.bucket, await tempDir('local-models'));
-  const stateDir = await tempDir('local-autoscaling');
-  const clients = createLocalClients({ kwokDir, stateDir: join(stateDir, 'local'), storage: gcs.storage, helm: join(PROJECT_ROOT, '.tools/bin/helm') });
-  worker = await createPipelineWorker({
-    connection: env.nativeConnection,
-    namespace: 'default',
-    target: 'local',
-    stateDir,
-    taskQueue,
-    clients,
-    workflowBundle: await bundleWorkflows(),
-    local: { kwokDir, gcsEndpoint: gcs.url },
-  });
-  running = worker.run();
+  local = await startLocalHarness({ name: 'local-autoscaling', taskQueue, bucket: spec.bucket });
 });
 
 after(async () => {
-  worker?.shutdown();
-  await running;
-  if (spec !== undefined) await execa('bash', [join(PROJECT_ROOT, 'scripts/local-cluster.sh'), 'stop', spec.cluster.name], { env: { ...process.env, PIPELINE_KWOK_DIR: kwokDir }, reject: false });
-  await Promise.all([env?.teardown(), gcs?.stop()]);
+  await local?.stop([spec.cluster.name]);
 });
 
 describe('the load drill on the local target (Prometheus, prometheus-adapter, the HPA controller, Karpenter)', () => {
   it('a held load scales Triton up and the GPU pool by a node, every pod serving the live repository; without it both scale back', async () => {
-    const handle = await env.client.workflow.start<typeof deployTriton>('deployTriton', { workflowId: `${deploymentWorkflowId(spec)}-${unique('drill')}`, taskQueue, args: [{ spec }] });
+    const handle = await local.env.client.workflow.start<typeof deployTriton>('deployTriton', { workflowId: `${deploymentWorkflowId(spec)}-${unique('drill')}`, taskQueue, args: [{ spec }] });
     const result = await withCauses(handle.result());
     const drill = result.loadDrill!;
     const timeline = drill.samples.map((s) => `${s.at.toFixed(0)}s ${s.phase} replicas ${s.readyReplicas}/${s.replicas} nodes ${s.nodes} serving ${s.serving} hpa ${JSON.stringify(s.hpa)}`).join('\n');

@@ -11,8 +11,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { execa } from 'execa';
 import { JOB_NAMESPACE } from '../../src/plan/jobs.js';
 import { exec } from '../../src/clients/exec.js';
@@ -25,26 +23,22 @@ import { reoptimizeRequestOf } from '../../src/spec/reoptimize-request.js';
 import type { DeploymentSpec } from '../../src/spec/schema.js';
 import { validateSpec } from '../../src/spec/validate.js';
 import { createLocalClients } from '../../src/targets/local/index.js';
-import { ensureLocalModels } from '../../src/targets/local/models.js';
-import { createPipelineWorker } from '../../src/worker.js';
 import { approveUpdate, progressQuery } from '../../src/workflows/definitions.js';
 import type { SlaEvidence } from '../../src/ports/results.js';
 import type { deployTriton } from '../../src/workflows/deploy.js';
 import type { reoptimizeTriton } from '../../src/workflows/reoptimize.js';
 import { withCauses } from '../helpers/causes.js';
 import { exampleSpec, PROJECT_ROOT } from '../helpers/specs.js';
-import { bundleWorkflows, startTemporal, startTogether, tempDir, unique } from '../helpers/temporal.js';
-import { type GcsEmulator, startGcsEmulator } from '../standins/gcs-emulator.js';
+import { type LocalHarness, startLocalHarness } from '../helpers/local-harness.js';
+import { tempDir, unique } from '../helpers/temporal.js';
 
-let env: TestWorkflowEnvironment;
-let gcs: GcsEmulator;
-let worker: Worker;
-let running: Promise<void>;
+let local: LocalHarness;
+let env: LocalHarness['env'];
+let gcs: LocalHarness['gcs'];
 let kwokDir: string;
 let spec: DeploymentSpec;
-let models: Awaited<ReturnType<typeof ensureLocalModels>>;
-/** The worker's own clients: a second set would start a second Triton for each pod. */
-let clients: ReturnType<typeof createLocalClients>;
+let models: LocalHarness['models'];
+let clients: LocalHarness['clients'];
 const taskQueue = unique('local-target');
 
 const kubeconfig = () => join(kwokDir, `${spec.cluster.name}.kubeconfig`);
@@ -56,36 +50,18 @@ function deploy(withSpec: DeploymentSpec) {
 }
 
 before(async () => {
-  await startTogether([startTemporal(), startGcsEmulator()], (s) => ([env, gcs] = s as [typeof env, typeof gcs]));
-  kwokDir = await tempDir('kwok-local');
   // The HPA here reads the real metric but never acts on it: an extra Triton on the 2 cores would
   // blur the regression gate's measurements. local-autoscaling.test.ts drills the scaling itself.
   const example = exampleSpec('local');
   const result = validateSpec({ ...example, cluster: { name: `local-${process.pid}` }, approval: { required: false }, autoscaling: { ...example.autoscaling, target: 1e9 } });
   assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
   spec = result.spec;
-  await gcs.storage.createBucket('local-models');
-  models = await ensureLocalModels(createGcsStore(gcs.storage), spec.bucket, await tempDir('local-models'));
-  const stateDir = await tempDir('local-target');
-  clients = createLocalClients({ kwokDir, stateDir: join(stateDir, 'local'), storage: gcs.storage, helm: join(PROJECT_ROOT, '.tools/bin/helm') });
-  worker = await createPipelineWorker({
-    connection: env.nativeConnection,
-    namespace: 'default',
-    target: 'local',
-    stateDir,
-    taskQueue,
-    clients,
-    workflowBundle: await bundleWorkflows(),
-    local: { kwokDir, gcsEndpoint: gcs.url },
-  });
-  running = worker.run();
+  local = await startLocalHarness({ name: 'local-target', taskQueue, bucket: spec.bucket });
+  ({ env, gcs, kwokDir, models, clients } = local);
 });
 
 after(async () => {
-  worker?.shutdown();
-  await running;
-  if (spec !== undefined) await execa('bash', [join(PROJECT_ROOT, 'scripts/local-cluster.sh'), 'stop', spec.cluster.name], { env: { ...process.env, PIPELINE_KWOK_DIR: kwokDir }, reject: false });
-  await Promise.all([env?.teardown(), gcs?.stop()]);
+  await local?.stop([spec.cluster.name]);
 });
 
 describe('the deployment workflow on the local target (real kube-apiserver, kwok nodes, Helm, GCS emulator)', () => {

@@ -108,7 +108,8 @@ describe('the load drill (pure)', () => {
     const baseline = { replicas: 1, nodes: 2 };
     const samples = [
       sample(0, 'load', 1, 2, null),
-      sample(10, 'load', 3, 2, hpa(1, 3, 25000), 2),
+      sample(5, 'load', 2, 2, hpa(1, 2, 15000)),
+      sample(10, 'load', 3, 2, hpa(2, 3, 25000), 2),
       sample(20, 'load', 3, 3, hpa(3, 3, 12000)),
       sample(30, 'cooldown', 3, 3, hpa(3, 3, 0, true)),
       sample(70, 'cooldown', 1, 3, hpa(3, 1, 0)),
