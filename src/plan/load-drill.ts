@@ -136,18 +136,27 @@ export interface HpaDecision {
 }
 
 /**
+ * How long after a pod is Ready its metric can reach the HPA: its Triton starts, Prometheus scrapes
+ * it twice (a rate needs two samples), the rule records it, the HPA syncs. Until then the HPA counts
+ * the pod as one without a metric, which its computation treats apart.
+ */
+export const METRIC_LAG_SECONDS = 20;
+
+/**
  * The HPA's decisions where they are its replica computation alone: a new status (each sync shows
  * in a few looks) with a reading, nothing held back (no stabilization window, no rate limit), and
- * the pods it counted all Ready at the look before (a pod still starting has no metric yet, which
- * the HPA counts otherwise).
+ * every pod it counted Ready and serving for METRIC_LAG_SECONDS before.
  */
 export function hpaDecisions(samples: readonly DrillSample[], autoscaling: Pick<AutoscalingSpec, 'target' | 'minReplicas' | 'maxReplicas'>): HpaDecision[] {
   return samples.flatMap((s, i) => {
     const { hpa } = s;
-    const before = samples[i - 1];
-    if (before === undefined || hpa === null || hpa.metric === null || hpa.held) return [];
-    if (before.replicas !== hpa.currentReplicas || before.readyReplicas !== hpa.currentReplicas) return [];
-    const seen = before.hpa;
+    if (i === 0 || hpa === null || hpa.metric === null || hpa.held) return [];
+    const steady = (w: DrillSample) => w.replicas === hpa.currentReplicas && w.readyReplicas === hpa.currentReplicas && w.serving;
+    const before = samples.slice(0, i);
+    const lastUnsteady = before.map(steady).lastIndexOf(false);
+    // Steady since the drill began (the pods were there before it), or seen steady long enough.
+    if (lastUnsteady >= 0 && (lastUnsteady === i - 1 || before[lastUnsteady + 1]!.at > s.at - METRIC_LAG_SECONDS)) return [];
+    const seen = samples[i - 1]!.hpa;
     if (seen !== null && seen.currentReplicas === hpa.currentReplicas && seen.desiredReplicas === hpa.desiredReplicas && seen.metric === hpa.metric) return [];
     return [{ at: s.at, currentReplicas: hpa.currentReplicas, metric: hpa.metric, hpaDesired: hpa.desiredReplicas, pipelineDesired: hpaDesiredReplicas(hpa.currentReplicas, hpa.metric, autoscaling) }];
   });

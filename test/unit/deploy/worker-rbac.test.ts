@@ -21,7 +21,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import { parseAllDocuments, stringify } from 'yaml';
-import { createAutoscalingActivities } from '../../../src/activities/autoscaling.js';
+import { createAutoscalingActivities, createLoadDrillActivities } from '../../../src/activities/autoscaling.js';
 import { createDriverActivities } from '../../../src/activities/driver.js';
 import { runJob } from '../../../src/activities/jobs.js';
 import { loadDriverInstaller, loadJobScripts, loadMetricsAdapter } from '../../../src/assets.js';
@@ -425,6 +425,11 @@ describe('pipeline-worker RBAC covers the API calls the worker makes', () => {
       fake.jobOutcome = 'failed';
       await assert.rejects(runJob({ api: kube, job: sweep, pollIntervalMs: 1, failure }), /job failed/);
       await autoscaling.enableAutoscaling({ run, cluster: CLUSTER, spec });
+      // A load drill whose load Job ends at once: a look, the Job created, a look, the Job deleted.
+      fake.jobOutcome = 'succeeded';
+      const drillSpec = { ...spec, autoscaling: { ...spec.autoscaling, loadDrill: { concurrency: 8, scaleUpTimeoutSeconds: 60, scaleDownTimeoutSeconds: 60 } } };
+      const drill = await createLoadDrillActivities({ kube: () => kube, triton: () => probe, pollIntervalMs: 1 }).runLoadDrill({ run, cluster: CLUSTER, spec: drillSpec, repositoryUri: `${spec.bucket}/model_repository/versions/v1` });
+      assert.equal(drill.outcome, 'no-scale-up');
     });
     const ready = await probe.ready({ release: spec.release.name, namespace: spec.release.namespace });
     assert.equal(ready.ready, true, 'the probe went all the way to Triton\'s health endpoint');

@@ -87,9 +87,10 @@ describe('the load drill (pure)', () => {
         sample(0, 'load', 1, 2, null),
         sample(5, 'load', 1, 2, hpa(1, 3, 25000)),
         sample(7, 'load', 3, 2, hpa(1, 3, 25000), 1), // the same sync again
-        sample(12, 'load', 3, 3, hpa(3, 3, 25000 / 2), 2), // a pod was pending at the look before: the HPA counted it without a metric
-        sample(40, 'cooldown', 3, 3, hpa(3, 3, 0, true)), // stabilization
-        sample(80, 'cooldown', 1, 3, hpa(3, 1, 0)), // the Deployment already followed; the pods it counted were Ready before
+        sample(20, 'load', 3, 3, hpa(3, 3, 25000 / 2)),
+        sample(30, 'load', 3, 3, hpa(3, 3, 40000 / 2)), // the third pod Ready 10 s ago: its metric may not have reached the HPA
+        sample(60, 'cooldown', 3, 3, hpa(3, 3, 0, true)), // stabilization
+        sample(80, 'cooldown', 1, 3, hpa(3, 1, 0)), // the Deployment already followed; the pods it counted served for 20 s before
         sample(85, 'cooldown', 1, 3, hpa(1, 1, null)),
       ],
       autoscaling,
