@@ -1,13 +1,14 @@
 /**
- * Config search against the exhaustive optimum, on one real Triton (CPU) measured by the real
- * perf_analyzer: every config of the space is measured once (the exhaustive sweep), then the
- * pipeline's search (src/search/config-search.ts, what the re-optimization workflow runs) runs
- * live from the example's config with fresh measurements, and is replayed on the sweep's numbers
- * from every config of the space as a start. If Triton Model Analyzer is installed
- * (scripts/setup-model-analyzer.sh), its quick search runs on the same model and server binary,
- * and the config it picks is measured by the same harness. Writes bench/results/config-search.md
- * and the measurements to config-search-sweeps.json.
- * Run: npm run bench:search (BENCH_RECORDED=1: the search again on the recorded measurements)
+ * The re-optimization's config search (src/search/config-search.ts, what the workflow runs) against
+ * a de-noised exhaustive reference and Triton Model Analyzer's quick search, in one run on one real
+ * Triton (CPU) measured by the real perf_analyzer. The run interleaves: reference round 1 (every
+ * config of the space once, in a shuffled order), our search live, Model Analyzer, round 2, ours,
+ * Model Analyzer, round 3, ours; drift over the run falls on every method alike. The reference
+ * optimum is the best mean of the rounds; each method's pick is valued by the reference's mean of
+ * it. Our search is also replayed from every config of the space as its start, each measurement
+ * drawn from that config's recorded sweeps. Writes bench/results/config-search.md and the
+ * measurements to config-search-sweeps.json.
+ * Run: npm run bench:search (BENCH_RECORDED=1: the analysis again on the recorded measurements)
  */
 import { access, copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,59 +17,148 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
 import { PROJECT_ROOT } from '../src/assets.js';
-import { allCandidates, bestOf, candidateKey, nextCandidate, type ScoredCandidate, type ServingCandidate, servingCandidateOf } from '../src/search/config-search.js';
+import {
+  allCandidates,
+  candidateKey,
+  meanOf,
+  type SearchMeasurement,
+  type SearchOutcome,
+  searchServingConfig,
+  type ServingCandidate,
+  servingCandidateOf,
+} from '../src/search/config-search.js';
 import type { SearchSpace } from '../src/spec/schema.js';
 import { PERF_ANALYZER } from '../src/targets/local/perf-analyzer.js';
 import { TRITONSERVER } from '../src/targets/local/triton-server.js';
 import { parseModelConfig } from '../src/triton/model-config.js';
-import { type Lab, MODEL, startLab } from './local-triton.js';
+import { latencyAt, type PerfPoint } from '../src/triton/perf-types.js';
+import { type Lab, type Measurement, MODEL, startLab, SWEEP_SETTINGS } from './local-triton.js';
 
 const sla = { latencyMs: 10, percentile: 99 as const, minThroughput: 1 };
 const concurrency = { start: 2, end: 14, step: 4 };
 const space: SearchSpace = {
   instances: [1, 2, 3],
   maxBatchSize: [4, 8, 16],
-  preferredBatchSizes: [[4], [8], [16]],
+  preferredBatchSizes: ['none', 'max-batch'],
   maxQueueDelayMicroseconds: [0, 500, 2000],
 };
 const constraints = { profileMaxBatch: 16, requestBatch: 1 };
-/** The example's live config: where the live search starts. */
+/** The example's live config: where the live searches start. */
 const live: ServingCandidate = { instances: 1, maxBatchSize: 8, preferredBatchSizes: [8], maxQueueDelayMicroseconds: 0 };
-const budget = 16;
+const settings = { budget: 8, finalists: 4, confirmSweeps: 3, latencyBoundMs: sla.latencyMs };
+/** Screens sweep with windows this long (the workflow's screens: half the full window). */
+const SCREEN_WINDOW_MS = SWEEP_SETTINGS.measurementIntervalMs / 2;
+const ROUNDS = 3;
+const REPLAYS_PER_START = 20;
 const MODEL_ANALYZER = join(PROJECT_ROOT, '.tools/model-analyzer/venv/bin/model-analyzer');
+const RECORDED = join(PROJECT_ROOT, 'bench/results/config-search-sweeps.json');
+
+/** A sweep as recorded: its score, perf_analyzer's time, and its points as [concurrency, infer/s, p99 µs]. */
+interface RecordedSweep {
+  score: number | null;
+  perfSeconds: number;
+  points: [number, number, number][];
+}
+
+interface LiveSearch {
+  outcome: SearchOutcome;
+  screens: number;
+  confirms: number;
+  perfSeconds: number;
+  screenPerfSeconds: number;
+  seconds: number;
+}
+
+interface AnalyzerRun {
+  config: ServingCandidate | null;
+  measuredConfigs: number;
+  measurements: number;
+  perfSeconds: number;
+  seconds: number;
+  /** Why it picked nothing, or that an earlier attempt looped. */
+  failure?: string;
+}
+
+interface Recorded {
+  date: string;
+  /** Per config key, one sweep per reference round. */
+  reference: Record<string, RecordedSweep[]>;
+  referenceSeconds: number;
+  ours: LiveSearch[];
+  analyzer: AnalyzerRun[];
+}
 
 const fmt = (x: number | null | undefined, digits = 0) => (x === null || x === undefined ? '–' : x.toFixed(digits));
 const label = (c: ServingCandidate) =>
   `${c.instances} inst, max batch ${c.maxBatchSize}, preferred [${c.preferredBatchSizes.join(',')}], delay ${c.maxQueueDelayMicroseconds} µs`;
-const scoreOf = (s: ScoredCandidate | undefined) => s?.score ?? 0;
+const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 
-/** The search driven by `measure` from `start`; returns every config it measured, the start first. */
-async function search(start: ServingCandidate, measure: (c: ServingCandidate) => Promise<number | null>): Promise<ScoredCandidate[]> {
-  const scored: ScoredCandidate[] = [{ candidate: start, score: await measure(start) }];
-  for (let next = nextCandidate(space, constraints, scored, budget); next !== null; next = nextCandidate(space, constraints, scored, budget)) {
-    scored.push({ candidate: next, score: await measure(next) });
+/** A seeded generator (mulberry32), so shuffles and replays repeat. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffled<T>(xs: readonly T[], random: () => number): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
   }
-  return scored;
+  return out;
 }
 
-interface AnalyzerPick {
-  config: ServingCandidate;
-  measuredConfigs: number;
-  measurements: number;
-  seconds: number;
-  /** Earlier runs that looped. */
-  failures: string[];
+const recordSweep = (m: Measurement): RecordedSweep => ({
+  score: m.score,
+  perfSeconds: m.perfSeconds,
+  points: m.points.map((p) => [p.concurrency, Math.round(p.throughput), Math.round(p.latencyUs.p99)]),
+});
+
+/** What the search learns from a sweep: its score, and the latency at the lowest concurrency. */
+function searchMeasurementOf(score: number | null, points: readonly PerfPoint[]): SearchMeasurement {
+  const idle = [...points].sort((a, b) => a.concurrency - b.concurrency)[0];
+  return { score, ...(idle === undefined ? {} : { idleLatencyUs: latencyAt(idle, sla.percentile) }) };
 }
 
-/** Model Analyzer's quick search on the same model; the config it reports best under the latency budget. */
+/** One live run of the workflow's search: screens with short windows, confirmations with full ones. */
+async function liveSearch(lab: Lab, run: number): Promise<LiveSearch> {
+  const started = performance.now();
+  let perfSeconds = 0;
+  let screenPerfSeconds = 0;
+  let screens = 0;
+  let confirms = 0;
+  const outcome = await searchServingConfig(space, constraints, live, settings, async (candidate, phase, round) => {
+    const config = candidate ?? live;
+    const m = await lab.measure(config, { score: 'at-bound', ...(phase === 'screen' ? { measurementIntervalMs: SCREEN_WINDOW_MS } : {}) });
+    perfSeconds += m.perfSeconds;
+    if (phase === 'screen') {
+      screens++;
+      screenPerfSeconds += m.perfSeconds;
+    } else confirms++;
+    process.stderr.write(`  ours ${run} ${phase}${phase === 'confirm' ? ` ${round + 1}` : ''} ${candidateKey(config)}: ${fmt(m.score)} infer/s (${m.perfSeconds.toFixed(1)} s)\n`);
+    return searchMeasurementOf(m.score, m.points);
+  });
+  return { outcome, screens, confirms, perfSeconds, screenPerfSeconds, seconds: (performance.now() - started) / 1000 };
+}
+
 /** Consecutive "Existing measurement found" lines after which a quick search counts as looping. */
 const LOOP_LINES = 2000;
 
 /**
- * One Model Analyzer run. Its quick search can loop: yield configs it has measured, over and over,
- * without measuring (seen here with 1.44.0); such a run is stopped and reported as looping.
+ * One Model Analyzer process. Its quick search can loop: yield configs it has measured, over and
+ * over, without measuring (seen here with 1.44.0); such a run is stopped and reported as looping.
  */
-async function modelAnalyzerRun(dir: string): Promise<{ log: string; exitCode: number | undefined; looped: number }> {
+async function modelAnalyzerProcess(dir: string): Promise<{ log: string; exitCode: number | undefined; looped: number }> {
   const child = execa(MODEL_ANALYZER, ['profile', '-f', join(dir, 'config.yaml')], { reject: false, all: true, cwd: dir, buffer: false });
   const kept: string[] = [];
   let repeats = 0;
@@ -86,9 +176,12 @@ async function modelAnalyzerRun(dir: string): Promise<{ log: string; exitCode: n
   return { log: kept.join('\n'), exitCode, looped: repeats >= LOOP_LINES ? looped : 0 };
 }
 
-/** Model Analyzer's quick search on the same model (up to 2 runs if it loops); the config it reports best under the latency budget. */
-async function runModelAnalyzer(lab: Lab): Promise<AnalyzerPick | string> {
-  if (!(await access(MODEL_ANALYZER).then(() => true, () => false))) return 'not installed (scripts/setup-model-analyzer.sh)';
+/**
+ * Model Analyzer's quick search on the same model and server binary, over its space restricted to
+ * ours (instances 1..3, max batch 4..16, dynamic batching on); perf_analyzer runs through a wrapper
+ * that logs how long each ran. A run that loops is tried once more.
+ */
+async function modelAnalyzerRun(lab: Lab): Promise<AnalyzerRun> {
   const failures: string[] = [];
   for (let attempt = 1; attempt <= 2; attempt++) {
     const dir = await mkdtemp(join(tmpdir(), 'bench-ma-'));
@@ -97,6 +190,9 @@ async function runModelAnalyzer(lab: Lab): Promise<AnalyzerPick | string> {
     await writeFile(join(repository, MODEL, 'config.pbtxt'), `name: "${MODEL}"\nbackend: "python"\nmax_batch_size: 8\ninstance_group [ { count: 1 kind: KIND_CPU } ]\n`);
     await copyFile(join(lab.dir, 'onnx', 'resnet-mini.onnx'), join(repository, MODEL, '1', 'model.onnx'));
     await copyFile(join(PROJECT_ROOT, 'deploy/local/triton_onnx_model.py'), join(repository, MODEL, '1', 'model.py'));
+    const timings = join(dir, 'perf-times');
+    const wrapper = join(dir, 'perf_analyzer');
+    await writeFile(wrapper, `#!/usr/bin/env bash\nstart=$(date +%s.%N)\n"${PERF_ANALYZER}" "$@"\nrc=$?\necho "$start $(date +%s.%N)" >> "${timings}"\nexit $rc\n`, { mode: 0o755 });
     const config = [
       `model_repository: ${repository}`,
       `profile_models:`,
@@ -104,10 +200,12 @@ async function runModelAnalyzer(lab: Lab): Promise<AnalyzerPick | string> {
       `    cpu_only: true`,
       `triton_launch_mode: local`,
       `triton_server_path: ${TRITONSERVER}`,
-      `perf_analyzer_path: ${PERF_ANALYZER}`,
+      `perf_analyzer_path: ${wrapper}`,
       `run_config_search_mode: quick`,
+      `run_config_search_min_instance_count: ${Math.min(...space.instances)}`,
       `run_config_search_max_instance_count: ${Math.max(...space.instances)}`,
-      `run_config_search_max_model_batch_size: ${constraints.profileMaxBatch}`,
+      `run_config_search_min_model_batch_size: ${Math.min(...space.maxBatchSize)}`,
+      `run_config_search_max_model_batch_size: ${Math.max(...space.maxBatchSize)}`,
       `run_config_search_max_concurrency: ${concurrency.end + 2}`,
       `latency_budget: ${sla.latencyMs}`,
       `output_model_repository_path: ${join(dir, 'configs')}`,
@@ -118,120 +216,179 @@ async function runModelAnalyzer(lab: Lab): Promise<AnalyzerPick | string> {
     await mkdir(join(dir, 'results'));
     await writeFile(join(dir, 'config.yaml'), config);
     const started = performance.now();
-    const run = await modelAnalyzerRun(dir);
+    const run = await modelAnalyzerProcess(dir);
     const seconds = (performance.now() - started) / 1000;
     await writeFile(join(dir, 'model-analyzer.log'), run.log);
     const profiled = [...run.log.matchAll(/Profiling (\S+): concurrency=/g)].map((m) => m[1]);
-    const measuredConfigs = new Set(profiled).size;
+    const perfSeconds = sum(
+      (await readFile(timings, 'utf8').catch(() => ''))
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split(' ').map(Number))
+        .map(([from, to]) => to! - from!),
+    );
+    const measured = { measuredConfigs: new Set(profiled).size, measurements: profiled.length, perfSeconds, seconds };
     if (run.looped > 0) {
-      failures.push(`run ${attempt}: measured ${measuredConfigs} configs (${profiled.length} perf_analyzer runs), then looped without measuring ("Existing measurement found for run config. Skipping profile" ${run.looped} times in a row); stopped after ${seconds.toFixed(0)} s`);
+      failures.push(`attempt ${attempt} measured ${measured.measuredConfigs} configs, then looped ("Existing measurement found" ${run.looped} times in a row)`);
       continue;
     }
-    if (run.exitCode !== 0) return [...failures, `run ${attempt}: exit ${run.exitCode}: ${run.log.trim().split('\n').at(-1)!.replaceAll(PROJECT_ROOT, '.')}`].join('; ');
+    const failed = (why: string): AnalyzerRun => ({ config: null, ...measured, failure: [...failures, why].join('; ') });
+    if (run.exitCode !== 0) return failed(`exit ${run.exitCode}: ${run.log.trim().split('\n').at(-1)!.replaceAll(PROJECT_ROOT, '.')}`);
     // It names its best configs, best first, when it writes their detailed reports.
     const best = /best configurations ([\w-]+?)[,:]/.exec(run.log)?.[1];
-    if (best === undefined) return [...failures, `run ${attempt}: no best config in its output`].join('; ');
+    if (best === undefined) return failed('no best config in its output');
     const parsed = parseModelConfig(await readFile(join(dir, 'configs', best, 'config.pbtxt'), 'utf8'), { name: MODEL });
-    return { config: servingCandidateOf(parsed), measuredConfigs, measurements: profiled.length, seconds, failures };
+    return { config: servingCandidateOf(parsed), ...measured, ...(failures.length > 0 ? { failure: failures.join('; ') } : {}) };
   }
-  return failures.join('; ');
+  return { config: null, measuredConfigs: 0, measurements: 0, perfSeconds: 0, seconds: 0, failure: failures.join('; ') };
 }
 
-const RECORDED = join(PROJECT_ROOT, 'bench/results/config-search-sweeps.json');
-
-/** What a measuring run recorded (scores by candidate key), so the analysis can run again on the same numbers. */
-interface Recorded {
-  date: string;
-  sweep: Record<string, number | null>;
-  sweepSeconds: number;
-  live: Record<string, number | null>;
-  liveSeconds: number;
-}
-
-async function main(): Promise<void> {
-  // BENCH_RECORDED=1: the sweep's and the live search's recorded numbers; only Model Analyzer runs again.
-  const recorded = process.env['BENCH_RECORDED'] === '1' ? (JSON.parse(await readFile(RECORDED, 'utf8')) as Recorded) : null;
+/** Every reference round, our live searches and Model Analyzer's, interleaved. */
+async function measureAll(): Promise<Recorded> {
   const lab = await startLab({ sla, concurrency });
+  const grid = allCandidates(space, constraints);
+  const reference: Record<string, RecordedSweep[]> = Object.fromEntries(grid.map((c) => [candidateKey(c), []]));
+  const ours: LiveSearch[] = [];
+  const analyzer: AnalyzerRun[] = [];
+  const analyzerInstalled = await access(MODEL_ANALYZER).then(() => true, () => false);
+  let referenceSeconds = 0;
   try {
-    const grid = allCandidates(space, constraints);
-    const sweep: Record<string, number | null> = recorded?.sweep ?? {};
-    let started = performance.now();
-    if (recorded === null) {
-      process.stderr.write(`exhaustive sweep: ${grid.length} configs\n`);
-      for (const [i, candidate] of grid.entries()) {
-        const m = await lab.measure(candidate);
-        sweep[candidateKey(candidate)] = m.score;
-        process.stderr.write(`  ${i + 1}/${grid.length} ${candidateKey(candidate)}: ${fmt(m.score)} infer/s (${m.seconds.toFixed(1)} s)\n`);
+    for (let round = 1; round <= ROUNDS; round++) {
+      process.stderr.write(`reference round ${round}/${ROUNDS}: ${grid.length} configs\n`);
+      const started = performance.now();
+      for (const [i, candidate] of shuffled(grid, seeded(round)).entries()) {
+        const m = await lab.measure(candidate, { score: 'at-bound' });
+        reference[candidateKey(candidate)]!.push(recordSweep(m));
+        process.stderr.write(`  ${i + 1}/${grid.length} ${candidateKey(candidate)}: ${fmt(m.score)} infer/s (${m.perfSeconds.toFixed(1)} s)\n`);
+      }
+      referenceSeconds += (performance.now() - started) / 1000;
+      process.stderr.write(`our search, live run ${round}\n`);
+      ours.push(await liveSearch(lab, round));
+      if (round < ROUNDS && analyzerInstalled) {
+        process.stderr.write(`model analyzer, run ${round}\n`);
+        analyzer.push(await modelAnalyzerRun(lab));
       }
     }
-    const exhaustiveSeconds = recorded?.sweepSeconds ?? (performance.now() - started) / 1000;
-    const truth = (c: ServingCandidate) => sweep[candidateKey(c)] ?? null;
-    const optimum = bestOf(grid.map((candidate) => ({ candidate, score: truth(candidate) })))!;
-
-    process.stderr.write('live search\n');
-    started = performance.now();
-    const liveScores: Record<string, number | null> = recorded?.live ?? {};
-    const liveRun = await search(live, async (c) => {
-      if (recorded !== null) return recorded.live[candidateKey(c)] ?? null;
-      const m = await lab.measure(c);
-      liveScores[candidateKey(c)] = m.score;
-      process.stderr.write(`  ${candidateKey(c)}: ${fmt(m.score)} infer/s\n`);
-      return m.score;
-    });
-    const liveSeconds = recorded?.liveSeconds ?? (performance.now() - started) / 1000;
-    const livePick = bestOf(liveRun)!;
-    const date = recorded?.date ?? new Date().toISOString().slice(0, 10);
-    if (recorded === null) {
-      await mkdir(join(PROJECT_ROOT, 'bench/results'), { recursive: true });
-      await writeFile(RECORDED, `${JSON.stringify({ date, sweep, sweepSeconds: exhaustiveSeconds, live: liveScores, liveSeconds }, null, 2)}\n`);
-    }
-
-    const replays = await Promise.all(grid.map((start) => search(start, async (c) => truth(c))));
-    const replayRatios = replays.map((r) => scoreOf(bestOf(r)) / scoreOf(optimum));
-    const replayCounts = replays.map((r) => r.length);
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-
-    process.stderr.write('model analyzer\n');
-    const analyzer = await runModelAnalyzer(lab);
-    const analyzerScore = typeof analyzer === 'string' ? null : (await lab.measure(analyzer.config)).score;
-
-    const rows = [
-      `| exhaustive sweep | ${label(optimum.candidate)} | ${fmt(optimum.score)} | 1.00 | ${grid.length} | 1.00 | ${exhaustiveSeconds.toFixed(0)} |`,
-      `| our search, live (fresh measurements, from the example's config) | ${label(livePick.candidate)} | ${fmt(truth(livePick.candidate))} (${fmt(livePick.score)} in the search) | ${(scoreOf({ candidate: livePick.candidate, score: truth(livePick.candidate) }) / scoreOf(optimum)).toFixed(2)} | ${liveRun.length} | ${(liveRun.length / grid.length).toFixed(2)} | ${liveSeconds.toFixed(0)} |`,
-      `| our search, replayed on the sweep from each of the ${grid.length} configs | – | – | mean ${mean(replayRatios).toFixed(2)}, worst ${Math.min(...replayRatios).toFixed(2)} | mean ${mean(replayCounts).toFixed(1)}, max ${Math.max(...replayCounts)} | ${(mean(replayCounts) / grid.length).toFixed(2)} | – |`,
-      typeof analyzer === 'string'
-        ? `| Triton Model Analyzer 1.44 quick search | ${analyzer} | – | – | – | – | – |`
-        : `| Triton Model Analyzer 1.44 quick search (its space: instances × max batch × dynamic batching on)${analyzer.failures.length > 0 ? ` [${analyzer.failures.join('; ')}]` : ''} | ${label(analyzer.config)} | ${fmt(analyzerScore)} (measured by our harness) | ${((analyzerScore ?? 0) / scoreOf(optimum)).toFixed(2)} | ${analyzer.measuredConfigs} configs, ${analyzer.measurements} perf_analyzer runs | ${(analyzer.measuredConfigs / grid.length).toFixed(2)} | ${analyzer.seconds.toFixed(0)} |`,
-    ];
-    const sweepTable = grid
-      .map((c) => ({ c, s: truth(c) }))
-      .sort((a, b) => (b.s ?? -1) - (a.s ?? -1))
-      .map(({ c, s }) => `| ${c.instances} | ${c.maxBatchSize} | [${c.preferredBatchSizes.join(',')}] | ${c.maxQueueDelayMicroseconds} | ${fmt(s)} |`);
-    const report = [
-      `# Config search vs the exhaustive optimum (real Triton on CPU, real perf_analyzer)`,
-      ``,
-      `${date}, this machine (2 cores). Model: resnet-mini (our ONNX CNN, python backend running ONNX Runtime).`,
-      `SLA: p${sla.percentile} <= ${sla.latencyMs} ms; score = the highest throughput among concurrencies ${concurrency.start}..${concurrency.end} step ${concurrency.step} within it (batch 1, perf_analyzer 1 s windows, 50% stability).`,
-      `Space: instances ${JSON.stringify(space.instances)} × max batch ${JSON.stringify(space.maxBatchSize)} × preferred ${JSON.stringify(space.preferredBatchSizes)} × queue delay ${JSON.stringify(space.maxQueueDelayMicroseconds)} µs, preferred <= max batch: ${grid.length} configs. Search budget ${budget}.`,
-      ``,
-      `| method | best config found | its SLA-bounded throughput (infer/s, sweep) | found / optimum | measurements | / exhaustive | wall time (s) |`,
-      `|---|---|---:|---:|---:|---:|---:|`,
-      ...rows,
-      ``,
-      `"found / optimum" uses the sweep's number for the config found, so both sides are one measurement of each config; the optimum is itself the best of ${grid.length} noisy measurements.`,
-      ``,
-      `## The sweep`,
-      ``,
-      `| instances | max batch | preferred | queue delay (µs) | infer/s within SLA |`,
-      `|---:|---:|---|---:|---:|`,
-      ...sweepTable,
-      ``,
-    ].join('\n');
-    await writeFile(join(PROJECT_ROOT, 'bench/results/config-search.md'), report);
-    process.stdout.write(report);
   } finally {
     await lab.stop();
   }
+  return { date: new Date().toISOString().slice(0, 10), reference, referenceSeconds, ours, analyzer };
+}
+
+/**
+ * The recorded noise: each reference sweep's deviation from its config's mean and its round's
+ * drift (a two-way residual), scaled up for the degrees of freedom the two means took.
+ */
+function recordedResiduals(recorded: Recorded): number[] {
+  const configs = Object.values(recorded.reference).map((sweeps) => sweeps.map((s) => s.score ?? 0));
+  const grand = meanOf(configs.flat());
+  const roundEffect = Array.from({ length: ROUNDS }, (_, r) => meanOf(configs.map((c) => c[r] ?? null)) - grand);
+  const residuals = configs.flatMap((c) => c.map((x, r) => x - meanOf(c) - roundEffect[r]!));
+  const n = residuals.length;
+  const scale = Math.sqrt(n / (n - configs.length - (ROUNDS - 1)));
+  return residuals.map((e) => e * scale);
+}
+
+/**
+ * Our search replayed in a session like a live run's: a measurement of a config is its reference
+ * mean plus a recorded residual drawn at random (drift within a session falls on every config
+ * alike, so it is left out); its points, for the idle latency, a recorded sweep of that config.
+ */
+async function replay(recorded: Recorded, start: ServingCandidate, random: () => number, residuals: readonly number[]): Promise<{ pick: ServingCandidate; perfSeconds: number }> {
+  const screenShare = screenCostShare(recorded);
+  let perfSeconds = 0;
+  const outcome = await searchServingConfig(space, constraints, start, settings, async (candidate, phase) => {
+    const sweeps = recorded.reference[candidateKey(candidate ?? start)]!;
+    const sweep = sweeps[Math.floor(random() * sweeps.length)]!;
+    perfSeconds += sweep.perfSeconds * (phase === 'screen' ? screenShare : 1);
+    const score = Math.max(0, meanOf(sweeps.map((s) => s.score)) + residuals[Math.floor(random() * residuals.length)]!);
+    return searchMeasurementOf(score, sweep.points.map(([c, throughput, p99]) => ({ concurrency: c, throughput, latencyUs: { avg: p99, p50: p99, p90: p99, p95: p99, p99 } })));
+  });
+  return { pick: outcome.best, perfSeconds };
+}
+
+/** A screen's perf_analyzer time as a share of a confirmation sweep's, in the live runs. */
+function screenCostShare(recorded: Recorded): number {
+  const per = (seconds: number, count: number) => seconds / Math.max(1, count);
+  const screen = per(sum(recorded.ours.map((o) => o.screenPerfSeconds)), sum(recorded.ours.map((o) => o.screens)));
+  const confirm = per(sum(recorded.ours.map((o) => o.perfSeconds - o.screenPerfSeconds)), sum(recorded.ours.map((o) => o.confirms)));
+  return confirm === 0 ? 1 : screen / confirm;
+}
+
+async function report(recorded: Recorded): Promise<string> {
+  const grid = allCandidates(space, constraints);
+  const referenceMean = (c: ServingCandidate) => meanOf(recorded.reference[candidateKey(c)]?.map((s) => s.score) ?? []);
+  const ranked = grid.map((c) => ({ c, mean: referenceMean(c), scores: recorded.reference[candidateKey(c)]!.map((s) => s.score) })).sort((a, b) => b.mean - a.mean);
+  const optimum = ranked[0]!;
+  // Within noise of the optimum: its mean less one standard error of the difference of two means.
+  const sd = (xs: number[]) => Math.sqrt(sum(xs.map((x) => (x - meanOf(xs)) ** 2)) / (xs.length - 1));
+  const pooledSd = Math.sqrt(meanOf(ranked.map((r) => sd(r.scores.map((s) => s ?? 0)) ** 2)));
+  const noiseBand = pooledSd * Math.sqrt(2 / ROUNDS);
+  const withinNoise = (c: ServingCandidate) => referenceMean(c) >= optimum.mean - noiseBand;
+  const referencePerf = sum(Object.values(recorded.reference).flat().map((s) => s.perfSeconds));
+  const ratio = (c: ServingCandidate | null) => (c === null ? 0 : referenceMean(c) / optimum.mean);
+
+  const random = seeded(2026);
+  const residuals = recordedResiduals(recorded);
+  const replays: { ratio: number; perf: number; near: boolean }[] = [];
+  for (const start of grid) {
+    for (let i = 0; i < REPLAYS_PER_START; i++) {
+      const { pick, perfSeconds } = await replay(recorded, start, random, residuals);
+      replays.push({ ratio: ratio(pick), perf: perfSeconds, near: withinNoise(pick) });
+    }
+  }
+  const ours = recorded.ours;
+  const ma = recorded.analyzer.filter((a) => a.config !== null);
+  const pct = (n: number, of: number) => `${n}/${of}`;
+  const rows = [
+    `| exhaustive reference (${ROUNDS} sweeps per config, rounds interleaved with the searches) | ${label(optimum.c)} | ${fmt(optimum.mean)} | 1.00 | – | ${grid.length * ROUNDS} sweeps | ${referencePerf.toFixed(0)} s (1.00) | ${recorded.referenceSeconds.toFixed(0)} |`,
+    ...ours.map((o, i) => `| our search, live run ${i + 1} (from the example's config) | ${label(o.outcome.best)} | ${fmt(referenceMean(o.outcome.best))} | ${ratio(o.outcome.best).toFixed(3)} | ${withinNoise(o.outcome.best) ? 'yes' : 'no'} | ${o.screens} screens + ${o.confirms} sweeps | ${o.perfSeconds.toFixed(0)} s (${(o.perfSeconds / referencePerf).toFixed(3)}) | ${o.seconds.toFixed(0)} |`),
+    `| our search, live: median of ${ours.length} | – | – | **${median(ours.map((o) => ratio(o.outcome.best))).toFixed(3)}** | ${pct(ours.filter((o) => withinNoise(o.outcome.best)).length, ours.length)} | – | **${median(ours.map((o) => o.perfSeconds)).toFixed(0)} s (${(median(ours.map((o) => o.perfSeconds)) / referencePerf).toFixed(3)})** | ${median(ours.map((o) => o.seconds)).toFixed(0)} |`,
+    `| our search, replayed ${REPLAYS_PER_START}× from each of the ${grid.length} configs (each measurement its reference mean plus a recorded residual drawn at random) | – | – | median ${median(replays.map((r) => r.ratio)).toFixed(3)}, 10th percentile ${[...replays.map((r) => r.ratio)].sort((a, b) => a - b)[Math.floor(replays.length / 10)]!.toFixed(3)}, worst ${Math.min(...replays.map((r) => r.ratio)).toFixed(3)} | ${pct(replays.filter((r) => r.near).length, replays.length)} | – | median ${median(replays.map((r) => r.perf)).toFixed(0)} s (${(median(replays.map((r) => r.perf)) / referencePerf).toFixed(3)}) | – |`,
+    ...recorded.analyzer.map((a, i) =>
+      a.config === null
+        ? `| Model Analyzer 1.44 quick, run ${i + 1} | ${a.failure} | – | – | – | ${a.measurements} perf_analyzer runs | ${a.perfSeconds.toFixed(0)} s | ${a.seconds.toFixed(0)} |`
+        : `| Model Analyzer 1.44 quick, run ${i + 1}${a.failure ? ` (${a.failure})` : ''} | ${label(a.config)} | ${fmt(referenceMean(a.config))} | ${ratio(a.config).toFixed(3)} | ${withinNoise(a.config) ? 'yes' : 'no'} | ${a.measuredConfigs} configs, ${a.measurements} perf_analyzer runs | ${a.perfSeconds.toFixed(0)} s (${(a.perfSeconds / referencePerf).toFixed(3)}) | ${a.seconds.toFixed(0)} |`,
+    ),
+    ...(ma.length > 0
+      ? [`| Model Analyzer: median of ${ma.length} | – | – | **${median(ma.map((a) => ratio(a.config))).toFixed(3)}** | ${pct(ma.filter((a) => withinNoise(a.config!)).length, ma.length)} | – | **${median(ma.map((a) => a.perfSeconds)).toFixed(0)} s (${(median(ma.map((a) => a.perfSeconds)) / referencePerf).toFixed(3)})** | ${median(ma.map((a) => a.seconds)).toFixed(0)} |`]
+      : []),
+  ];
+  const roundMeans = Array.from({ length: ROUNDS }, (_, r) => meanOf(ranked.map((x) => x.scores[r] ?? null)));
+  return [
+    `# Config search: the workflow's search vs a de-noised exhaustive reference and Model Analyzer (real Triton on CPU, real perf_analyzer)`,
+    ``,
+    `${recorded.date}, this machine (2 cores), one run of \`npm run bench:search\`. Model: resnet-mini (our ONNX CNN, python backend running ONNX Runtime).`,
+    `SLA: p${sla.percentile} <= ${sla.latencyMs} ms. Score: the throughput at the latency bound, interpolated between the concurrencies swept (${concurrency.start}..${concurrency.end} step ${concurrency.step}, batch 1, perf_analyzer ${SWEEP_SETTINGS.measurementIntervalMs} ms windows, ${SWEEP_SETTINGS.stabilityPercentage}% stability; our screens ${SCREEN_WINDOW_MS} ms windows).`,
+    `Space: instances ${JSON.stringify(space.instances)} × max batch ${JSON.stringify(space.maxBatchSize)} × preferred ${JSON.stringify(space.preferredBatchSizes)} × queue delay ${JSON.stringify(space.maxQueueDelayMicroseconds)} µs: ${grid.length} configs (Model Analyzer's quick space, instances × max batch with dynamic batching on and no preferred sizes, is inside it). Our search: ${settings.budget} screens at most, ${settings.finalists} finalists, ${settings.confirmSweeps} confirmation rounds with the incumbent.`,
+    ``,
+    `Every pick is valued by the reference's mean of it ("found / optimum"). "Near": within the reference's noise of the optimum (mean >= optimum − ${fmt(noiseBand)} infer/s, one standard error of a difference of two ${ROUNDS}-sweep means at the pooled per-sweep sd ${fmt(pooledSd)}). perf_analyzer time is the time perf_analyzer ran, against the reference's.`,
+    ``,
+    `| method | config picked | reference mean (infer/s) | found / optimum | near | measurements | perf_analyzer time (/ reference) | wall time (s) |`,
+    `|---|---|---:|---:|---|---|---:|---:|`,
+    ...rows,
+    ``,
+    `Reference rounds' means over all configs: ${roundMeans.map((m) => fmt(m)).join(', ')} infer/s (the drift the interleaving spreads over every method).`,
+    ``,
+    `## The reference`,
+    ``,
+    `| instances | max batch | preferred | queue delay (µs) | sweeps (infer/s at the bound) | mean |`,
+    `|---:|---:|---|---:|---|---:|`,
+    ...ranked.map(({ c, mean, scores }) => `| ${c.instances} | ${c.maxBatchSize} | [${c.preferredBatchSizes.join(',')}] | ${c.maxQueueDelayMicroseconds} | ${scores.map((s) => fmt(s)).join(', ')} | ${fmt(mean)} |`),
+    ``,
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const recorded = process.env['BENCH_RECORDED'] === '1' ? (JSON.parse(await readFile(RECORDED, 'utf8')) as Recorded) : await measureAll();
+  if (process.env['BENCH_RECORDED'] !== '1') {
+    await mkdir(join(PROJECT_ROOT, 'bench/results'), { recursive: true });
+    await writeFile(RECORDED, `${JSON.stringify(recorded)}\n`);
+  }
+  const text = await report(recorded);
+  await writeFile(join(PROJECT_ROOT, 'bench/results/config-search.md'), text);
+  process.stdout.write(text);
 }
 
 await main();

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { PROJECT_ROOT } from '../src/assets.js';
 import type { ServingCandidate } from '../src/search/config-search.js';
-import { evaluateSla, type SlaBound } from '../src/sla/evaluate.js';
+import { evaluateSla, type SlaBound, throughputAtBound } from '../src/sla/evaluate.js';
 import { servingTargetFor } from '../src/triton/serving-target.js';
 import { runPerfAnalyzer } from '../src/targets/local/perf-analyzer.js';
 import { freePort } from '../src/targets/local/free-port.js';
@@ -27,14 +27,25 @@ export interface Measurement {
   points: PerfPoint[];
   /** SLA-bounded throughput (null: no point within the bound). */
   score: number | null;
+  /** Wall time of the measurement, the reload included. */
   seconds: number;
+  /** Time perf_analyzer ran. */
+  perfSeconds: number;
+}
+
+export interface MeasureOptions {
+  modelFile?: ModelFile;
+  /** perf_analyzer's window (-p); SWEEP_SETTINGS' by default. */
+  measurementIntervalMs?: number;
+  /** The score: the gate's (best point within the bound, the default) or the throughput at the bound, interpolated. */
+  score?: 'best-point' | 'at-bound';
 }
 
 export interface Lab {
   dir: string;
   triton: TritonServer;
   /** Serve `candidate` (config.pbtxt rewritten, model reloaded), then sweep it with perf_analyzer. */
-  measure(candidate: ServingCandidate, modelFile?: ModelFile): Promise<Measurement>;
+  measure(candidate: ServingCandidate, options?: MeasureOptions): Promise<Measurement>;
   stop(): Promise<void>;
 }
 
@@ -79,13 +90,14 @@ export async function startLab({ sla, concurrency }: LabOptions): Promise<Lab> {
   return {
     dir,
     triton,
-    async measure(candidate, modelFile = 'resnet-mini') {
+    async measure(candidate, { modelFile = 'resnet-mini', measurementIntervalMs, score = 'best-point' } = {}) {
       const started = performance.now();
       const wanted = await writeServing(candidate, modelFile);
       if (wanted !== served) {
         await triton.load(MODEL);
         served = wanted;
       }
+      const perfStarted = performance.now();
       const { points } = await runPerfAnalyzer({
         model: MODEL,
         url: triton.grpcUrl,
@@ -95,9 +107,12 @@ export async function startLab({ sla, concurrency }: LabOptions): Promise<Lab> {
         percentile: sla.percentile,
         shapes: [],
         ...SWEEP_SETTINGS,
+        ...(measurementIntervalMs === undefined ? {} : { measurementIntervalMs }),
       });
+      const ended = performance.now();
       const verdict = evaluateSla(points, sla);
-      return { points, score: verdict.passed ? verdict.bestThroughput : null, seconds: (performance.now() - started) / 1000 };
+      const scored = verdict.passed ? (score === 'at-bound' ? throughputAtBound(points, sla) : verdict.bestThroughput) : null;
+      return { points, score: scored, seconds: (ended - started) / 1000, perfSeconds: (ended - perfStarted) / 1000 };
     },
     stop: () => triton.stop(),
   };

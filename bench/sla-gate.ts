@@ -200,7 +200,7 @@ async function measureCases(sla: SlaBound & { concurrency: { start: number; end:
     for (let round = 0; round < rounds; round++) {
       for (const c of cases) {
         if (round >= c.sweeps) continue;
-        const m = await lab.measure(c.candidate, c.model);
+        const m = await lab.measure(c.candidate, { modelFile: c.model });
         if (m.score === null) throw new Error(`${c.name}: no concurrency within p${sla.percentile} <= ${sla.latencyMs} ms`);
         (sweeps[c.name] ??= []).push(m.score);
         (sweepSeconds[c.name] ??= []).push(Math.round(m.seconds * 10) / 10);

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { Context, log } from '@temporalio/activity';
 import { calling, FailureType, permanentFailure, transientFailure } from '../ports/errors.js';
-import { extractPerfCsv, JOB_NAMESPACE, renderSweepJob } from '../plan/jobs.js';
+import { extractPerfCsv, JOB_NAMESPACE, renderSweepJob, type SweepWindow } from '../plan/jobs.js';
 import type { SlaSpec } from '../spec/schema.js';
 import { type LoadMetrics, loadMetricsBetween, type PodScrape } from '../triton/metrics.js';
 import { findUnstableConcurrency, parsePerfCsv } from '../triton/perf-output.js';
@@ -22,6 +22,8 @@ export interface MeasureRequest extends ReleaseRef {
   gpuNodePool: string;
   sla: SlaSpec;
   shapes: Array<{ name: string; dims: number[] }>;
+  /** perf_analyzer's windows: full (the gate's) unless a screen asks for short ones. */
+  window?: SweepWindow;
 }
 
 export interface Measurement {
@@ -80,6 +82,7 @@ export function createPerfActivities({ kube, triton, pollIntervalMs }: { kube(re
           shapes: request.shapes,
           tritonImage: request.tritonImage,
           gpuNodePool: request.gpuNodePool,
+          window: request.window ?? 'full',
         }),
         pollIntervalMs,
         // A failed sweep is usually the server or the network; another attempt (a new Job) may pass.

@@ -206,6 +206,13 @@ export function renderPerfJob(input: PerfJobInput): Manifest<V1Job> {
   };
 }
 
+/**
+ * perf_analyzer's measurement window (-p): `full` for every decision (the gate, confirmations),
+ * `screen` half as long, for the search's first look at a config.
+ */
+export type SweepWindow = 'full' | 'screen';
+export const SWEEP_WINDOW_MS: Record<SweepWindow, number> = { full: 2000, screen: 1000 };
+
 /** One validation sweep: perf_analyzer against one variant of a release, over the model's SLA concurrencies. */
 export interface SweepJobInput {
   name: string;
@@ -218,6 +225,7 @@ export interface SweepJobInput {
   tritonImage: string;
   /** Sweeps run off the GPU pool, so they never take a serving node's CPU. */
   gpuNodePool: string;
+  window?: SweepWindow;
 }
 
 const SWEEP_CSV_PATH = '/tmp/perf.csv';
@@ -236,7 +244,7 @@ export function renderSweepJob(input: SweepJobInput): Manifest<V1Job> {
       batchSize: sla.batchSize,
       concurrency,
       percentile: sla.percentile,
-      measurementIntervalMs: 2000,
+      measurementIntervalMs: SWEEP_WINDOW_MS[input.window ?? 'full'],
       shapes: input.shapes,
       csvPath: SWEEP_CSV_PATH,
       maxTrials: 10,
@@ -250,6 +258,7 @@ export function renderSweepJob(input: SweepJobInput): Manifest<V1Job> {
       PERF_BATCH: String(sla.batchSize),
       PERF_CONCURRENCY: `${concurrency.start}:${concurrency.end}:${concurrency.step}`,
       PERF_PERCENTILE: String(sla.percentile),
+      PERF_INTERVAL_MS: String(SWEEP_WINDOW_MS[input.window ?? 'full']),
     },
   });
 }

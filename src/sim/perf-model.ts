@@ -26,7 +26,7 @@
  * - **Little's law**: throughput X = c × batch / L and mean latency = L.
  * - **Dynamic batching delay**: a request waits for `maxQueueDelayMicroseconds` only while its
  *   batch is smaller than the preferred size it could grow into (not a preferred size, not max
- *   batch, below the largest preferred size). Batch-32 requests with preferred [32] (the sample)
+ *   batch, below the largest preferred size; with no preferred sizes, the max batch). Batch-32 requests with preferred [32] (the sample)
  *   never wait, despite the 1 s delay. If all c outstanding requests together cannot reach the
  *   preferred size the full delay is paid; otherwise only the leftover fraction waits, for at most
  *   one cycle (closed-loop clients synchronise into full batches).
@@ -209,8 +209,10 @@ export function simulateSweepWithParams(params: PerfProfileParams, input: Omit<S
   const capacity = (gpus * batch) / (ownGpuUs * (1 - params.overlap + params.overlap / n));
   const k = params.sharpness * Math.pow(n, params.sharpnessGrowth);
 
-  const preferred = config.preferredBatchSizes.filter((p) => p > 0 && p <= maxBatch);
-  const largestPreferred = preferred.length > 0 ? Math.max(...preferred) : 0;
+  // Without preferred sizes Triton's batcher grows a batch towards the max batch size.
+  const listed = config.preferredBatchSizes.filter((p) => p > 0 && p <= maxBatch);
+  const preferred = listed.length > 0 ? listed : [maxBatch];
+  const largestPreferred = Math.max(...preferred);
   const waitsForBatch = executed < maxBatch && executed < largestPreferred && !preferred.includes(executed);
   const target = waitsForBatch ? Math.min(...preferred.filter((p) => p > executed)) : executed;
   const queueDelayUs = Math.max(0, config.maxQueueDelayMicroseconds);

@@ -50,6 +50,27 @@ export function evaluateSla(points: readonly PerfPoint[], sla: SlaBound): SlaVer
   };
 }
 
+/**
+ * The throughput a config sustains at the latency bound: along the concurrency sweep, interpolated
+ * linearly between the last point within the bound and the first beyond it (throughput against
+ * latency), or the best point when none is beyond. It ranks configs by their capacity at the SLA
+ * itself, not by which concurrencies happened to be measured. Null when no point is within.
+ */
+export function throughputAtBound(points: readonly PerfPoint[], sla: Pick<SlaBound, 'latencyMs' | 'percentile'>): number | null {
+  const boundUs = sla.latencyMs * 1000;
+  const sorted = [...points].sort((a, b) => a.concurrency - b.concurrency);
+  const firstBeyond = sorted.findIndex((p) => latencyAt(p, sla.percentile) > boundUs);
+  const within = firstBeyond === -1 ? sorted : sorted.slice(0, firstBeyond);
+  if (within.length === 0) return null;
+  const best = Math.max(...within.map((p) => p.throughput));
+  if (firstBeyond === -1) return best;
+  const below = within.at(-1)!;
+  const above = sorted[firstBeyond]!;
+  const [l0, l1] = [latencyAt(below, sla.percentile), latencyAt(above, sla.percentile)];
+  const atBound = below.throughput + ((boundUs - l0) / (l1 - l0)) * (above.throughput - below.throughput);
+  return Math.max(best, atBound);
+}
+
 export interface BaselineComparison {
   regressed: boolean;
   /** Relative change of SLA-bounded throughput versus the baseline (-0.2 = 20% worse). */

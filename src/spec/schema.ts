@@ -35,7 +35,8 @@ export const OptimizationProfileSchema = z
 
 export const DynamicBatchingSchema = z
   .object({
-    preferredBatchSizes: z.array(positiveInt('preferred batch size')).min(1).default([32]),
+    /** Empty: Triton forms batches of whatever has queued, up to the max batch size. */
+    preferredBatchSizes: z.array(positiveInt('preferred batch size')).default([32]),
     /** The sample uses 1 s (1,000,000 µs) which inflates latency at low concurrency; keep it explicit. */
     maxQueueDelayMicroseconds: z.number().int().min(0).max(10_000_000).default(100),
   })
@@ -263,12 +264,24 @@ export const AutoscalingSchema = z
   })
   .strict();
 
+/** Preferred batch sizes: none (Triton batches whatever has queued), the max batch size, or these sizes. */
+const PreferredChoiceSchema = z.union([z.literal('none'), z.literal('max-batch'), z.array(positiveInt('preferred batch size')).min(1)], {
+  error: 'a preferred batch size choice is "none", "max-batch" or a list of sizes',
+});
+
+const DEFAULT_SEARCH_SPACE = {
+  instances: [1, 2, 3, 4],
+  maxBatchSize: [8, 16, 32],
+  preferredBatchSizes: ['none', 'max-batch'] as PreferredChoice[],
+  maxQueueDelayMicroseconds: [0, 100, 1000],
+};
+
 export const SearchSpaceSchema = z
   .object({
-    instances: z.array(positiveInt('instances')).min(1).default([1, 2, 4]),
-    maxBatchSize: z.array(positiveInt('maxBatchSize')).min(1).default([16, 32]),
-    preferredBatchSizes: z.array(z.array(positiveInt('preferred batch size')).min(1)).min(1).default([[16], [32]]),
-    maxQueueDelayMicroseconds: z.array(z.number().int().min(0)).min(1).default([100, 1000]),
+    instances: z.array(positiveInt('instances')).min(1).default(DEFAULT_SEARCH_SPACE.instances),
+    maxBatchSize: z.array(positiveInt('maxBatchSize')).min(1).default(DEFAULT_SEARCH_SPACE.maxBatchSize),
+    preferredBatchSizes: z.array(PreferredChoiceSchema).min(1).default(DEFAULT_SEARCH_SPACE.preferredBatchSizes),
+    maxQueueDelayMicroseconds: z.array(z.number().int().min(0)).min(1).default(DEFAULT_SEARCH_SPACE.maxQueueDelayMicroseconds),
   })
   .strict();
 
@@ -276,19 +289,15 @@ export const ReoptimizationSchema = z
   .object({
     /** A candidate is promoted only if its SLA-bounded throughput beats the live one by this fraction. */
     margin: z.number().min(0).max(1).default(0.05),
-    maxCandidates: positiveInt('reoptimize.maxCandidates').max(64).default(8),
-    /** The best candidates of the search that are measured again beside the incumbent before deciding. */
-    finalists: positiveInt('reoptimize.finalists').max(8).default(2),
-    /** Sweeps of the incumbent and of each finalist, in the same session, that the decision compares. */
+    /** Configs screened (one short sweep each) after the incumbent. */
+    maxCandidates: positiveInt('reoptimize.maxCandidates').max(64).default(12),
+    /** The best screens swept beside the incumbent in the first confirmation round; each later round keeps the better half, two at least. */
+    finalists: positiveInt('reoptimize.finalists').max(8).default(4),
+    /** Confirmation rounds, in the same session: each sweeps the incumbent and every finalist still in the race. */
     confirmSweeps: positiveInt('reoptimize.confirmSweeps').max(10).default(3),
     /** How often noise alone may make a candidate that is not better look better by the margin. */
     falsePromotionRate: z.number().gt(0).lt(0.5).default(0.05),
-    space: SearchSpaceSchema.default({
-      instances: [1, 2, 4],
-      maxBatchSize: [16, 32],
-      preferredBatchSizes: [[16], [32]],
-      maxQueueDelayMicroseconds: [100, 1000],
-    }),
+    space: SearchSpaceSchema.default(DEFAULT_SEARCH_SPACE),
   })
   .strict();
 
@@ -637,4 +646,5 @@ export type ReleaseSpec = DeploymentSpec['release'];
 export type SimulationSpec = z.output<typeof SimulationSchema>;
 export type FaultSpec = SimulationSpec['faults'][number];
 export type SearchSpace = z.output<typeof SearchSpaceSchema>;
+export type PreferredChoice = 'none' | 'max-batch' | number[];
 export type Target = DeploymentSpec['target'];

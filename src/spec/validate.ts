@@ -222,6 +222,7 @@ export const CandidateInputSchema = z
     version: text,
     planUri: text,
     sweeps: z.number().int().min(1).optional(),
+    window: z.enum(['full', 'screen']).optional(),
   })
   .superRefine((input, ctx) => {
     const model = input.spec.models.find((m) => m.name === input.model);

@@ -8,7 +8,9 @@ import { FailureType, permanentFailure } from '../ports/errors.js';
 import { tritonValues } from '../plan/helm-values.js';
 import { servingTargetFor } from '../triton/serving-target.js';
 import type { ServingCandidate } from '../search/config-search.js';
-import type { SlaVerdict } from '../sla/evaluate.js';
+import { type SlaVerdict, throughputAtBound } from '../sla/evaluate.js';
+import type { SweepWindow } from '../plan/jobs.js';
+import { latencyAt } from '../triton/perf-types.js';
 import type { DeploymentSpec } from '../spec/schema.js';
 import { specInCurrentForm } from '../spec/legacy.js';
 import { CANDIDATE_INPUT_SHAPE, CandidateInputSchema, invalidInputMessage, isPlainObject, validateWorkflowInput } from '../spec/validate.js';
@@ -30,6 +32,8 @@ export interface MeasureCandidateInput {
   planUri: string;
   /** Sweeps of the served config (default 1). */
   sweeps?: number;
+  /** perf_analyzer's windows: `screen` for the search's short first look (default full). */
+  window?: SweepWindow;
 }
 
 export interface CandidateMeasurement {
@@ -37,6 +41,13 @@ export interface CandidateMeasurement {
   score: number | null;
   /** Each sweep's SLA-bounded throughput if it was conclusive and passed, else null. */
   samples: (number | null)[];
+  /**
+   * Each sweep's throughput at the latency bound (interpolated between concurrencies: what the
+   * search ranks by), null where the sweep was inconclusive or failed the SLA.
+   */
+  atBound?: (number | null)[];
+  /** The first sweep's latency at its lowest concurrency (µs, the SLA's percentile): a request that never queues. */
+  idleLatencyUs?: number;
   /** The last sweep's verdict. */
   verdict: SlaVerdict;
   repositoryUri: string;
@@ -81,10 +92,20 @@ export async function measureServingCandidate(input: MeasureCandidateInput): Pro
   const sweeps: Sweep[] = [];
   let remeasured = 0;
   while (sweeps.length < (input.sweeps ?? 1)) {
-    const sweep = await measureAgainstSla(act, canary, spec, model, variant.name);
+    const sweep = await measureAgainstSla(act, canary, spec, model, variant.name, input.window);
     if (!isConclusive(sweep) && remeasured < remeasures) remeasured++;
     else sweeps.push(sweep);
   }
-  const samples = sweeps.map((s) => (isConclusive(s) && s.verdict.passed ? s.verdict.bestThroughput : null));
-  return { score: samples[0]!, samples, verdict: sweeps.at(-1)!.verdict, repositoryUri: published.repositoryUri };
+  const passed = (s: Sweep) => isConclusive(s) && s.verdict.passed;
+  const samples = sweeps.map((s) => (passed(s) ? s.verdict.bestThroughput : null));
+  const atBound = sweeps.map((s) => (passed(s) ? throughputAtBound(s.points, model.sla) : null));
+  const idle = [...sweeps[0]!.points].sort((a, b) => a.concurrency - b.concurrency)[0];
+  return {
+    score: samples[0]!,
+    samples,
+    atBound,
+    ...(idle === undefined ? {} : { idleLatencyUs: latencyAt(idle, model.sla.percentile) }),
+    verdict: sweeps.at(-1)!.verdict,
+    repositoryUri: published.repositoryUri,
+  };
 }

@@ -3,7 +3,7 @@ import { ApplicationFailure, executeChild, patched, workflowInfo } from '@tempor
 import type { ReleaseRef, RunContext } from '../ports/run.js';
 import type { ClusterRef } from '../ports/systems.js';
 import { FailureType } from '../ports/errors.js';
-import { engineBuilderImageFor } from '../plan/jobs.js';
+import { engineBuilderImageFor, type SweepWindow } from '../plan/jobs.js';
 import { evaluateSla } from '../sla/evaluate.js';
 import type { Sweep, VariantSweeps } from '../sla/gate.js';
 import type { DeploymentSpec, ModelSpec } from '../spec/schema.js';
@@ -73,10 +73,12 @@ export async function measureAgainstSla(
   spec: DeploymentSpec,
   model: ModelSpec,
   variant: string,
+  window: SweepWindow = 'full',
 ): Promise<Sweep> {
   const measured = await act.measureVariant({
     ...release,
     variant,
+    ...(window === 'screen' ? { window } : {}),
     tritonImage: spec.release.image,
     gpuNodePool: spec.nodePool.name,
     sla: model.sla,

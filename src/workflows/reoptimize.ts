@@ -2,12 +2,12 @@
  * Re-optimization (run by a Temporal Schedule or the CLI). `reoptimizeTriton` takes the release's
  * lock: it runs the work as a child under the release's workflow ID, so it never overlaps a
  * deployment or another re-optimization of that release (the second is refused, naming the
- * first). `reoptimizeRelease` reads the live spec from the release record, measures the incumbent
- * on a canary beside the search's candidates (each a child workflow), measures the best
- * candidates and the incumbent again with repeated sweeps, and promotes the live spec with only
- * the searched fields changed, through the deployment's own chapters, only if a candidate beats
- * the incumbent by the margin and by more than noise. The canary and candidate versions are
- * removed in every case.
+ * first). `reoptimizeRelease` reads the live spec from the release record and runs the config
+ * search (src/search/config-search.ts) on a canary, each measurement a child workflow: it screens
+ * the incumbent and its neighbourhood with short sweeps, then sweeps the best few and the
+ * incumbent in turns; it promotes the live spec with only the searched fields changed, through the
+ * deployment's own chapters, only if the search's pick beats the incumbent by the margin and by
+ * more than noise. The canary and candidate versions are removed in every case.
  */
 import {
   ApplicationFailure,
@@ -25,7 +25,9 @@ import { FailureType } from '../ports/errors.js';
 import { helmWait } from '../plan/helm-wait.js';
 import { releaseWorkflowId, repositoryVersionFor } from '../plan/ids.js';
 import { describeKey, type ReleaseEntry, sampleHistory, servingEntry } from '../release/record.js';
-import { bestOf, candidateKey, nextCandidate, type ScoredCandidate, type ServingCandidate } from '../search/config-search.js';
+import { bestOf, candidateKey, meanOf, type ScoredCandidate, searchServingConfig, type ServingCandidate } from '../search/config-search.js';
+import { COORDINATE_ASCENT_DEFAULTS, coordinateAscentNext } from '../search/coordinate-ascent.js';
+import type { SweepWindow } from '../plan/jobs.js';
 import { type ReoptimizeRequest, requestKey, validateReoptimizeInput, validateReoptimizeRequest } from '../spec/reoptimize-request.js';
 import { type DeploymentSpec, type ModelSpec, ReoptimizationSchema } from '../spec/schema.js';
 import { specInCurrentForm } from '../spec/legacy.js';
@@ -37,6 +39,9 @@ import { abortSignal, abortUpdate } from './definitions.js';
 import type { ApprovalRequest, DeployResult } from '../ports/results.js';
 import { PREVIEW_PATCH, runDeployment } from './deploy.js';
 import { clusterOf, ensureEngine, requireThisRun, runContextFor } from './common.js';
+
+/** Runs started before it searched by coordinate ascent with full sweeps (see coordinateAscent). */
+export const SCREEN_AND_CONFIRM_PATCH = 'screen-and-confirm-config-search';
 
 export interface ReoptimizeInput {
   /** The release and search settings (ReoptimizeRequest); its live spec comes from the release record. */
@@ -55,10 +60,11 @@ export interface Finalist {
 export interface ModelSearchResult {
   model: string;
   variant: string;
-  /** The incumbent, measured on the canary in this session. */
+  /** The incumbent, measured (screened) on the canary in this session. */
   live: ScoredCandidate;
+  /** The configs screened after the incumbent. */
   measured: ScoredCandidate[];
-  /** The search's best (one sweep each). */
+  /** The best screen. */
   best: ScoredCandidate;
   /** The incumbent's and the finalists' repeated sweeps; null when no candidate beat the incumbent in the search. */
   confirmation: { incumbent: (number | null)[]; finalists: Finalist[] } | null;
@@ -188,7 +194,8 @@ export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<Reo
     };
   }
   const spec = validation.spec;
-  const settings = request.search ?? spec.reoptimize ?? ReoptimizationSchema.parse({});
+  const chosen = request.search ?? spec.reoptimize;
+  const settings = chosen ?? ReoptimizationSchema.parse({});
   const run = runContextFor(spec);
   const canary = { ...live, run, release: `${key.release}-canary`, helmWaitSeconds: helmWait(spec).seconds };
 
@@ -197,13 +204,12 @@ export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<Reo
   const results: ModelSearchResult[] = [];
 
   /** One child per measurement: publish the config, serve it on the canary, sweep it `sweeps` times. */
-  async function measure(model: ModelSpec, variant: string, candidate: ServingCandidate | undefined, planUri: string, phase: 'search' | 'confirm') {
-    const sweeps = phase === 'confirm' ? settings.confirmSweeps : 1;
+  async function measure(model: ModelSpec, variant: string, candidate: ServingCandidate | undefined, planUri: string, how: { sweeps: number; window: SweepWindow; idSuffix: string }) {
     const version = `${versionBase}-${model.name.toLowerCase().replace(/[^a-z0-9]+/g, '')}-${candidate === undefined ? 'incumbent' : candidateKey(candidate)}`;
     candidateVersions.add(version);
     return executeChild(measureServingCandidate, {
-      workflowId: `${info.workflowId}/candidate/${version}${phase === 'confirm' ? '/confirm' : ''}`,
-      args: [{ spec, canary, model: model.name, variant, candidate, version, planUri, sweeps }],
+      workflowId: `${info.workflowId}/candidate/${version}${how.idSuffix}`,
+      args: [{ spec, canary, model: model.name, variant, candidate, version, planUri, sweeps: how.sweeps, ...(how.window === 'screen' ? { window: how.window } : {}) }],
     });
   }
 
@@ -227,16 +233,51 @@ export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<Reo
     const engine = await ensureEngine(spec, run, model);
     const profile = model.optimizationProfiles[variant.profile ?? model.optimizationProfiles.length - 1]!;
     const constraints = { profileMaxBatch: profile.max, requestBatch: model.sla.batchSize };
-    // The live config as it serves (its exact config.pbtxt), measured now on the same canary as the
-    // candidates: drift since the baseline was measured cancels out.
-    const incumbent: ScoredCandidate = { candidate: liveCandidate(model, variant.name), score: (await measure(model, variant.name, undefined, engine.planUri, 'search')).score };
+    if (!patched(SCREEN_AND_CONFIRM_PATCH)) return coordinateAscent(model, variant.name, engine.planUri, constraints);
+    const incumbent = liveCandidate(model, variant.name);
+    const history = sampleHistory(record, variant.name);
+    // The incumbent as it serves (its exact config.pbtxt), measured on the same canary as the
+    // candidates, in the same session: drift since the baseline was measured cancels out.
+    const outcome = await searchServingConfig(
+      settings.space,
+      constraints,
+      incumbent,
+      { budget: settings.maxCandidates, finalists: settings.finalists, confirmSweeps: settings.confirmSweeps, latencyBoundMs: model.sla.latencyMs },
+      async (candidate, phase, round) => {
+        const how = phase === 'screen' ? { sweeps: 1, window: 'screen' as const, idSuffix: '' } : { sweeps: 1, window: 'full' as const, idSuffix: `/confirm/${round + 1}` };
+        const measured = await measure(model, variant.name, candidate, engine.planUri, how);
+        const score = measured.atBound?.[0] ?? null;
+        log.info(`candidate ${phase === 'screen' ? 'screened' : `confirmed (round ${round + 1})`}`, { model: model.name, candidate: candidate === undefined ? 'incumbent' : candidateKey(candidate), score });
+        return { score, ...(measured.idleLatencyUs === undefined ? {} : { idleLatencyUs: measured.idleLatencyUs }) };
+      },
+    );
+    const [live, ...screened] = outcome.screened;
+    const base = { model: model.name, variant: variant.name, live: live!, measured: screened, best: bestOf(screened) ?? live! };
+    if (outcome.confirmation === null) return { ...base, confirmation: null, winner: null, improves: false };
+    const finalists: Finalist[] = outcome.confirmation.finalists.map((f) => ({
+      ...f,
+      verdict: promotionVerdict(f.samples, outcome.confirmation!.incumbent, history, settings),
+    }));
+    // The search's pick is promoted only if it beats the incumbent by the margin and by more than
+    // noise; the release's history (its sweeps' best points) only widens the noise estimate, the
+    // means compared are this session's throughputs at the bound.
+    const pick = finalists.find((f) => candidateKey(f.candidate) === candidateKey(outcome.best));
+    const winner = pick?.verdict.promote ? pick.candidate : null;
+    return { ...base, confirmation: { incumbent: outcome.confirmation.incumbent, finalists }, winner, improves: winner !== null };
+  }
+
+  /** Runs started before screening and confirmation: coordinate ascent, one sweep a candidate, then the finalists' repeated sweeps. */
+  async function coordinateAscent(model: ModelSpec, variant: string, planUri: string, constraints: { profileMaxBatch: number; requestBatch: number }): Promise<ModelSearchResult> {
+    const settings = chosen ?? { ...ReoptimizationSchema.parse({}), ...COORDINATE_ASCENT_DEFAULTS };
+    const once = { sweeps: 1, window: 'full' as const, idSuffix: '' };
+    const incumbent: ScoredCandidate = { candidate: liveCandidate(model, variant), score: (await measure(model, variant, undefined, planUri, once)).score };
     const scored: ScoredCandidate[] = [incumbent];
     for (
-      let candidate = nextCandidate(settings.space, constraints, scored, settings.maxCandidates);
+      let candidate = coordinateAscentNext(settings.space, constraints, scored, settings.maxCandidates);
       candidate !== null;
-      candidate = nextCandidate(settings.space, constraints, scored, settings.maxCandidates)
+      candidate = coordinateAscentNext(settings.space, constraints, scored, settings.maxCandidates)
     ) {
-      const { score } = await measure(model, variant.name, candidate, engine.planUri, 'search');
+      const { score } = await measure(model, variant, candidate, planUri, once);
       scored.push({ candidate, score });
       log.info('candidate measured', { model: model.name, candidate: candidateKey(candidate), score });
     }
@@ -246,19 +287,18 @@ export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<Reo
       .filter((c) => c.score !== null && (incumbent.score === null || c.score > incumbent.score))
       .sort((a, b) => b.score! - a.score!)
       .slice(0, settings.finalists);
-    const base = { model: model.name, variant: variant.name, live: incumbent, measured, best };
+    const base = { model: model.name, variant, live: incumbent, measured, best };
     if (finalists.length === 0) return { ...base, confirmation: null, winner: null, improves: false };
 
-    // Fresh sweeps decide: the search's single sweeps picked the finalists and would flatter them.
-    const incumbentSamples = (await measure(model, variant.name, undefined, engine.planUri, 'confirm')).samples;
-    const history = sampleHistory(record, variant.name);
+    const repeated = { sweeps: settings.confirmSweeps, window: 'full' as const, idSuffix: '/confirm' };
+    const incumbentSamples = (await measure(model, variant, undefined, planUri, repeated)).samples;
+    const history = sampleHistory(record, variant);
     const confirmed: Finalist[] = [];
     for (const finalist of finalists) {
-      const { samples } = await measure(model, variant.name, finalist.candidate, engine.planUri, 'confirm');
+      const { samples } = await measure(model, variant, finalist.candidate, planUri, repeated);
       confirmed.push({ candidate: finalist.candidate, samples, verdict: promotionVerdict(samples, incumbentSamples, history, settings) });
     }
-    const mean = (xs: (number | null)[]) => xs.reduce<number>((a, b) => a + (b ?? 0), 0) / xs.length;
-    const winner = confirmed.filter((f) => f.verdict.promote).sort((a, b) => mean(b.samples) - mean(a.samples))[0];
+    const winner = confirmed.filter((f) => f.verdict.promote).sort((a, b) => meanOf(b.samples) - meanOf(a.samples))[0];
     return { ...base, confirmation: { incumbent: incumbentSamples, finalists: confirmed }, winner: winner?.candidate ?? null, improves: winner !== undefined };
   }
 

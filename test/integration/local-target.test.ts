@@ -229,7 +229,7 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
       // One sweep per measurement: this test is about the search, not the gate.
       // The live config waits up to 2 ms for batches of 8 that concurrency <= 4 never sends (about -45%, bench/results/sla-gate.md).
       models: [{ ...model, variants: [{ name: 'mini', instances: 2, maxBatchSize: 8, dynamicBatching: { preferredBatchSizes: [8], maxQueueDelayMicroseconds: 2000 } }], sla: { ...model.sla, repeats: 1 } }],
-      reoptimize: { margin: 0.1, maxCandidates: 3, finalists: 1, confirmSweeps: 3, space: { instances: [2], maxBatchSize: [8], preferredBatchSizes: [[4], [8]], maxQueueDelayMicroseconds: [0, 2000] } },
+      reoptimize: { margin: 0.1, maxCandidates: 3, finalists: 1, confirmSweeps: 3, space: { instances: [2], maxBatchSize: [8], preferredBatchSizes: ['none', 'max-batch'], maxQueueDelayMicroseconds: [0, 2000] } },
     };
     const validated = validateSpec(input);
     assert.ok(validated.ok, JSON.stringify(!validated.ok && validated.errors));
@@ -243,11 +243,14 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
       const result = await handle.result();
       assert.equal(result.outcome, 'promoted', JSON.stringify(result.models));
       const [model] = result.models;
-      // Coordinate ascent: one axis at a time from the live config (preferred sizes, then delay).
+      // Screening: the live config's neighbours (the other preferred choice, the shorter delay), then the best one's.
       assert.ok(model!.measured.length >= 2 && model!.measured.length <= 3, JSON.stringify(model!.measured));
-      // The finalist and the incumbent, swept 3 times each in the same session, decided.
+      assert.ok(model!.measured.every((m) => m.score !== null), JSON.stringify(model!.measured));
+      // The finalist and the incumbent, swept in turns 3 times each in the same session, decided.
       const finalist = model!.confirmation!.finalists[0]!;
       assert.equal(finalist.samples.length, 3);
+      assert.equal(model!.confirmation!.incumbent.length, 3);
+      assert.equal(finalist.candidate.maxQueueDelayMicroseconds, 0);
       assert.ok(finalist.verdict.promote && finalist.verdict.improvement! >= 0.1, finalist.verdict.reason);
       // The promoted config is what the live Triton loaded.
       const reoptKubeconfig = join(kwokDir, `${validated.spec.cluster.name}.kubeconfig`);

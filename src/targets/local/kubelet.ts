@@ -16,7 +16,7 @@ import type { CoreV1Api, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { KubeApi, ObjectStore } from '../../ports/systems.js';
 import { PROJECT_ROOT } from '../../assets.js';
 import { exec, ExecError } from '../../clients/exec.js';
-import { ENGINE_BUILD_COMPONENT, PERF_COMPONENT, perfJobScript, PIPELINE_LABEL } from '../../plan/jobs.js';
+import { ENGINE_BUILD_COMPONENT, PERF_COMPONENT, perfJobScript, PIPELINE_LABEL, SWEEP_WINDOW_MS } from '../../plan/jobs.js';
 import { LOAD_COMPONENT } from '../../plan/load-drill.js';
 import type { EngineBuildRecord } from '../../ports/run.js';
 import { buildPerfAnalyzerArgs, PERF_STABILITY_EXIT_CODE, type PerfAnalyzerArgsInput } from '../../triton/perf-output.js';
@@ -146,7 +146,8 @@ export function createLocalKubelet(deps: LocalKubeletDeps) {
         batchSize: Number(required(env, 'PERF_BATCH')),
         concurrency: { start: start!, end: end!, step: step! },
         percentile: Number(required(env, 'PERF_PERCENTILE')),
-        measurementIntervalMs: 1000,
+        // Triton on this CPU is stable in half the GKE Job's window (2 s full, 1 s screens).
+        measurementIntervalMs: Number(env['PERF_INTERVAL_MS'] ?? SWEEP_WINDOW_MS.full) / 2,
         shapes: [],
         maxTrials: 10,
         stabilityPercentage: 50,

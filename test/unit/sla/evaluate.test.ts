@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { beatsByMargin, compareWithBaseline, evaluateSla } from '../../../src/sla/evaluate.js';
+import { beatsByMargin, compareWithBaseline, evaluateSla, throughputAtBound } from '../../../src/sla/evaluate.js';
 import type { PerfPoint } from '../../../src/triton/perf-types.js';
 
 const point = (concurrency: number, throughput: number, p99Ms: number): PerfPoint => ({
@@ -55,5 +55,32 @@ describe('SLA gate', () => {
     assert.equal(beatsByMargin(3800, 3600, 0.05), true);
     assert.equal(beatsByMargin(null, 3600, 0.05), false);
     assert.equal(beatsByMargin(10, null, 0.05), true);
+  });
+});
+
+describe('throughput at the latency bound', () => {
+  const sweep = [point(1, 560, 60), point(4, 2400, 85), point(8, 3600, 99), point(10, 4050, 130)];
+  const bound = (latencyMs: number) => throughputAtBound(sweep, { latencyMs, percentile: 99 });
+
+  it('interpolates between the last point within the bound and the first beyond it', () => {
+    // 115 ms lies 16/31 of the way from c=8 (99 ms, 3600/s) to c=10 (130 ms, 4050/s).
+    assert.ok(Math.abs(bound(115)! - (3600 + (16 / 31) * 450)) < 1e-9);
+    assert.equal(bound(99), 3600);
+  });
+
+  it('is the best point when every point is within the bound, and null when none is', () => {
+    assert.equal(bound(200), 4050);
+    assert.equal(bound(50), null);
+  });
+
+  it('never ranks below the best point within the bound (throughput can fall past the knee)', () => {
+    const falling = [point(2, 3000, 5), point(6, 3400, 8), point(10, 2000, 20)];
+    assert.equal(throughputAtBound(falling, { latencyMs: 10, percentile: 99 }), 3400);
+  });
+
+  it('reads the SLA percentile and takes points in concurrency order', () => {
+    assert.equal(throughputAtBound([...sweep].reverse(), { latencyMs: 115, percentile: 99 }), bound(115));
+    // p90 is 0.8 × p99: c=10 is 104 ms at p90, within 110 ms.
+    assert.equal(throughputAtBound(sweep, { latencyMs: 110, percentile: 90 }), 4050);
   });
 });
