@@ -10,7 +10,7 @@
  * measurements to config-search-sweeps.json.
  * Run: npm run bench:search (BENCH_RECORDED=1: the analysis again on the recorded measurements)
  */
-import { access, copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { access, copyFile, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
@@ -28,6 +28,7 @@ import {
   servingCandidateOf,
 } from '../src/search/config-search.js';
 import type { SearchSpace } from '../src/spec/schema.js';
+import { freePort } from '../src/targets/local/free-port.js';
 import { PERF_ANALYZER } from '../src/targets/local/perf-analyzer.js';
 import { TRITONSERVER } from '../src/targets/local/triton-server.js';
 import { parseModelConfig } from '../src/triton/model-config.js';
@@ -159,7 +160,10 @@ const LOOP_LINES = 2000;
  * over, without measuring (seen here with 1.44.0); such a run is stopped and reported as looping.
  */
 async function modelAnalyzerProcess(dir: string): Promise<{ log: string; exitCode: number | undefined; looped: number }> {
-  const child = execa(MODEL_ANALYZER, ['profile', '-f', join(dir, 'config.yaml')], { reject: false, all: true, cwd: dir, buffer: false });
+  // stdin not a pipe: its tritonserver inherits it, and the python backend starts each stub by `bash -c`, which
+  // reads ~/.bashrc when stdin is a socket (a pipe from node is) and SHLVL is 0 or unset. A PATH that file puts
+  // first (pyenv's shims) then picks the stub's python3, one without the venv's numpy ("No module named 'numpy'").
+  const child = execa(MODEL_ANALYZER, ['profile', '-f', join(dir, 'config.yaml')], { reject: false, all: true, cwd: dir, buffer: false, stdin: 'ignore' });
   const kept: string[] = [];
   let repeats = 0;
   let looped = 0;
@@ -173,6 +177,27 @@ async function modelAnalyzerProcess(dir: string): Promise<{ log: string; exitCod
     if (++repeats === LOOP_LINES) child.kill();
   }
   const { exitCode } = await child;
+  // Its tritonserver and perf_analyzers run in sessions of their own: when it is killed (a loop, above) they
+  // keep running, the server holding its ports. End every process group still running from this run's dir.
+  const stat = (pid: string) => readFile(`/proc/${pid}/stat`, 'utf8').then((s) => Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[2]), () => 0);
+  const ownGroup = await stat('self');
+  const strays = async () => {
+    const groups = new Set<number>();
+    for (const pid of (await readdir('/proc').catch(() => [])).filter((name) => /^\d+$/.test(name))) {
+      if (!(await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).includes(dir)) continue;
+      const group = await stat(pid);
+      if (group > 1 && group !== ownGroup) groups.add(group);
+    }
+    return [...groups];
+  };
+  const signal = (groups: number[], sig: NodeJS.Signals) => groups.forEach((g) => { try { process.kill(-g, sig); } catch { /* gone */ } });
+  const left = await strays();
+  if (left.length > 0) {
+    kept.unshift(`(ended ${left.length} process groups it left running)`);
+    signal(left, 'SIGTERM');
+    for (let i = 0; i < 20 && (await strays()).length > 0; i++) await new Promise((r) => setTimeout(r, 500));
+    signal(await strays(), 'SIGKILL');
+  }
   return { log: kept.join('\n'), exitCode, looped: repeats >= LOOP_LINES ? looped : 0 };
 }
 
@@ -193,6 +218,14 @@ async function modelAnalyzerRun(lab: Lab): Promise<AnalyzerRun> {
     const timings = join(dir, 'perf-times');
     const wrapper = join(dir, 'perf_analyzer');
     await writeFile(wrapper, `#!/usr/bin/env bash\nstart=$(date +%s.%N)\n"${PERF_ANALYZER}" "$@"\nrc=$?\necho "$start $(date +%s.%N)" >> "${timings}"\nexit $rc\n`, { mode: 0o755 });
+    // Ports of its own: at Triton's defaults (8000-8002) any other server, such as one a killed analyzer left,
+    // makes it refuse to start ("Another application ... is already using the desired port").
+    const ports: number[] = [];
+    while (ports.length < 3) {
+      const port = await freePort();
+      if (!ports.includes(port)) ports.push(port);
+    }
+    const tritonLog = join(dir, 'triton.log');
     const config = [
       `model_repository: ${repository}`,
       `profile_models:`,
@@ -201,6 +234,10 @@ async function modelAnalyzerRun(lab: Lab): Promise<AnalyzerRun> {
       `triton_launch_mode: local`,
       `triton_server_path: ${TRITONSERVER}`,
       `perf_analyzer_path: ${wrapper}`,
+      `triton_http_endpoint: 127.0.0.1:${ports[0]}`,
+      `triton_grpc_endpoint: 127.0.0.1:${ports[1]}`,
+      `triton_metrics_url: http://127.0.0.1:${ports[2]}/metrics`,
+      `triton_output_path: ${tritonLog}`,
       `run_config_search_mode: quick`,
       `run_config_search_min_instance_count: ${Math.min(...space.instances)}`,
       `run_config_search_max_instance_count: ${Math.max(...space.instances)}`,
@@ -234,7 +271,11 @@ async function modelAnalyzerRun(lab: Lab): Promise<AnalyzerRun> {
       continue;
     }
     const failed = (why: string): AnalyzerRun => ({ config: null, ...measured, failure: [...failures, why].join('; ') });
-    if (run.exitCode !== 0) return failed(`exit ${run.exitCode}: ${run.log.trim().split('\n').at(-1)!.replaceAll(PROJECT_ROOT, '.')}`);
+    if (run.exitCode !== 0) {
+      // Its own message names no cause when the model fails to load; the server's log does.
+      const loadFailure = (await readFile(tritonLog, 'utf8').catch(() => '')).split('\n').find((line) => line.includes('failed to load'));
+      return failed(`exit ${run.exitCode}: ${run.log.trim().split('\n').at(-1)!.replaceAll(PROJECT_ROOT, '.')}${loadFailure ? ` (triton: ${loadFailure.slice(0, 300)})` : ''}`);
+    }
     // It names its best configs, best first, when it writes their detailed reports.
     const best = /best configurations ([\w-]+?)[,:]/.exec(run.log)?.[1];
     if (best === undefined) return failed('no best config in its output');
