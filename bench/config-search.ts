@@ -29,6 +29,7 @@ import {
 } from '../src/search/config-search.js';
 import type { SearchSpace } from '../src/spec/schema.js';
 import { freePort } from '../src/targets/local/free-port.js';
+import { mulberry32 } from '../src/sim/perf-model.js';
 import { PERF_ANALYZER } from '../src/targets/local/perf-analyzer.js';
 import { TRITONSERVER } from '../src/targets/local/triton-server.js';
 import { parseModelConfig } from '../src/triton/model-config.js';
@@ -97,18 +98,6 @@ const median = (xs: readonly number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
-
-/** A seeded generator (mulberry32), so shuffles and replays repeat. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffled<T>(xs: readonly T[], random: () => number): T[] {
   const out = [...xs];
@@ -298,7 +287,7 @@ async function measureAll(): Promise<Recorded> {
     for (let round = 1; round <= ROUNDS; round++) {
       process.stderr.write(`reference round ${round}/${ROUNDS}: ${grid.length} configs\n`);
       const started = performance.now();
-      for (const [i, candidate] of shuffled(grid, seeded(round)).entries()) {
+      for (const [i, candidate] of shuffled(grid, mulberry32(round)).entries()) {
         const m = await lab.measure(candidate, { score: 'at-bound' });
         reference[candidateKey(candidate)]!.push(recordSweep(m));
         process.stderr.write(`  ${i + 1}/${grid.length} ${candidateKey(candidate)}: ${fmt(m.score)} infer/s (${m.perfSeconds.toFixed(1)} s)\n`);
@@ -370,7 +359,7 @@ async function report(recorded: Recorded): Promise<string> {
   const referencePerf = sum(Object.values(recorded.reference).flat().map((s) => s.perfSeconds));
   const ratio = (c: ServingCandidate | null) => (c === null ? 0 : referenceMean(c) / optimum.mean);
 
-  const random = seeded(2026);
+  const random = mulberry32(2026);
   const residuals = recordedResiduals(recorded);
   const pct = (n: number, of: number) => `${n}/${of}`;
   const replaysFrom = async (starts: readonly ServingCandidate[], times: number) => {
