@@ -282,7 +282,7 @@ async function reoptimize(client: Client, spec: DeploymentSpec, out: Output): Pr
 export function printReoptimization(result: ReoptimizeResult, out: Output): void {
   const fmt = (x: number | null) => (x === null ? 'none within SLA' : `${x.toFixed(1)} infer/s`);
   for (const m of result.models) {
-    out.log(`  ${m.model}/${m.variant}: incumbent on the canary ${fmt(m.live.score)}, best screen ${candidateKey(m.best.candidate)} ${fmt(m.best.score)} of ${m.measured.length} screened`);
+    out.log(`  ${m.model}/${m.variant}: incumbent on the canary ${m.incumbentScreens.map(fmt).join(', then ')}, best screen ${candidateKey(m.best.candidate)} ${fmt(m.best.score)} of ${m.measured.length} screened`);
     for (const f of m.confirmation?.finalists ?? []) {
       out.log(`    finalist ${candidateKey(f.candidate)}: ${f.verdict.reason}${f.verdict.promote ? ' -> promote' : ''}`);
     }

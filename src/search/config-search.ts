@@ -3,7 +3,8 @@
  * sizes × queue delay) under the SLA, in two phases. Screening: from the incumbent, a best-first
  * neighbourhood walk over the space's grid (one step along an axis, or instances and max batch
  * together), each config measured once with short windows, always stepping from the best config
- * screened so far, until every neighbour of it is screened or the budget is spent. Confirmation:
+ * screened so far, until every neighbour of it is screened or the budget is spent; the incumbent
+ * is screened again last, and the screens that beat its two make the finalists. Confirmation:
  * the best few screened configs and the incumbent, swept in turns (round-robin), so drift over the
  * session falls on all of them alike, the worse half of the finalists dropping out after each
  * round; the best mean wins. Triton's semantics shrink the space:
@@ -193,11 +194,15 @@ export function nextScreen(space: SearchSpace, constraints: SearchConstraints, s
   return null;
 }
 
-/** The screened configs worth confirming: the best `count` that beat the incumbent's screen, best first. */
-export function finalistsOf(screened: readonly ScoredCandidate[], count: number): ScoredCandidate[] {
-  const [incumbent, ...rest] = screened;
-  return rest
-    .filter((c) => c.score !== null && (incumbent?.score == null || c.score > incumbent.score))
+/**
+ * The screened configs worth confirming: the best `count` that beat the incumbent's screens (their
+ * mean; screened[0] is the incumbent's first), best first.
+ */
+export function finalistsOf(screened: readonly ScoredCandidate[], count: number, incumbentScreens: readonly (number | null)[] = [screened[0]?.score ?? null]): ScoredCandidate[] {
+  const bar = incumbentScreens.every((s) => s === null) ? null : meanOf(incumbentScreens);
+  return screened
+    .slice(1)
+    .filter((c) => c.score !== null && (bar === null || c.score > bar))
     .sort((a, b) => b.score! - a.score!)
     .slice(0, count);
 }
@@ -216,7 +221,8 @@ export interface SearchMeasurement {
 
 /**
  * Measures `candidate` (undefined: the incumbent exactly as it serves): `screen` is one short
- * sweep; `confirm` one full sweep, the `round`th of that config.
+ * sweep (the incumbent's `round` 0 first, 1 after the others); `confirm` one full sweep, the
+ * `round`th of that config.
  */
 export type MeasureCandidate = (candidate: ServingCandidate | undefined, phase: 'screen' | 'confirm', round: number) => Promise<SearchMeasurement>;
 
@@ -239,6 +245,8 @@ export interface ConfirmedCandidate {
 export interface SearchOutcome {
   /** Every screen, the incumbent's first. */
   screened: ScoredCandidate[];
+  /** The incumbent's screens: first, and again after the others (drift over the screening shows between the two). */
+  incumbentScreens: (number | null)[];
   /** Null when no screened config beat the incumbent's screen. */
   confirmation: { incumbent: (number | null)[]; finalists: ConfirmedCandidate[] } | null;
   /** The best confirmed mean of the incumbent and the finalists swept in every round (the incumbent when nothing was confirmed). */
@@ -272,8 +280,12 @@ export async function searchServingConfig(
   for (let next = nextScreen(space, bounded, screened, settings.budget); next !== null; next = nextScreen(space, bounded, screened, settings.budget)) {
     screened.push({ candidate: next, score: (await measure(next, 'screen', 0)).score });
   }
-  const finalists = finalistsOf(screened, settings.finalists);
-  if (finalists.length === 0) return { screened, confirmation: null, best: incumbent };
+  // The screens are judged against the incumbent's first and last, so that a session whose
+  // server slowed (or sped up) after the first screen does not rank every neighbour by the change.
+  const incumbentScreens = [first.score];
+  if (screened.length > 1) incumbentScreens.push((await measure(undefined, 'screen', 1)).score);
+  const finalists = finalistsOf(screened, settings.finalists, incumbentScreens);
+  if (finalists.length === 0) return { screened, incumbentScreens, confirmation: null, best: incumbent };
 
   const incumbentSamples: (number | null)[] = [];
   const confirmed: ConfirmedCandidate[] = finalists.map((f) => ({ candidate: f.candidate, samples: [] }));
@@ -284,5 +296,5 @@ export async function searchServingConfig(
     for (const finalist of racing) finalist.samples.push((await measure(finalist.candidate, 'confirm', round)).score);
   }
   const best = racing.reduce<ConfirmedCandidate>((a, b) => (meanOf(b.samples) > meanOf(a.samples) ? b : a), { candidate: incumbent, samples: incumbentSamples });
-  return { screened, confirmation: { incumbent: incumbentSamples, finalists: confirmed }, best: best.candidate };
+  return { screened, incumbentScreens, confirmation: { incumbent: incumbentSamples, finalists: confirmed }, best: best.candidate };
 }

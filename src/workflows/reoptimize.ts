@@ -62,6 +62,8 @@ export interface ModelSearchResult {
   variant: string;
   /** The incumbent, measured (screened) on the canary in this session. */
   live: ScoredCandidate;
+  /** The incumbent's screens: first, and again after the others when there were any. */
+  incumbentScreens: (number | null)[];
   /** The configs screened after the incumbent. */
   measured: ScoredCandidate[];
   /** The best screen. */
@@ -244,7 +246,10 @@ export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<Reo
       incumbent,
       { budget: settings.maxCandidates, finalists: settings.finalists, confirmSweeps: settings.confirmSweeps, latencyBoundMs: model.sla.latencyMs },
       async (candidate, phase, round) => {
-        const how = phase === 'screen' ? { sweeps: 1, window: 'screen' as const, idSuffix: '' } : { sweeps: 1, window: 'full' as const, idSuffix: `/confirm/${round + 1}` };
+        const how =
+          phase === 'screen'
+            ? { sweeps: 1, window: 'screen' as const, idSuffix: round === 0 ? '' : `/screen/${round + 1}` }
+            : { sweeps: 1, window: 'full' as const, idSuffix: `/confirm/${round + 1}` };
         const measured = await measure(model, variant.name, candidate, engine.planUri, how);
         const score = measured.atBound?.[0] ?? null;
         log.info(`candidate ${phase === 'screen' ? 'screened' : `confirmed (round ${round + 1})`}`, { model: model.name, candidate: candidate === undefined ? 'incumbent' : candidateKey(candidate), score });
@@ -252,7 +257,7 @@ export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<Reo
       },
     );
     const [live, ...screened] = outcome.screened;
-    const base = { model: model.name, variant: variant.name, live: live!, measured: screened, best: bestOf(screened) ?? live! };
+    const base = { model: model.name, variant: variant.name, live: live!, incumbentScreens: outcome.incumbentScreens, measured: screened, best: bestOf(screened) ?? live! };
     if (outcome.confirmation === null) return { ...base, confirmation: null, winner: null, improves: false };
     const finalists: Finalist[] = outcome.confirmation.finalists.map((f) => ({
       ...f,
@@ -287,7 +292,7 @@ export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<Reo
       .filter((c) => c.score !== null && (incumbent.score === null || c.score > incumbent.score))
       .sort((a, b) => b.score! - a.score!)
       .slice(0, settings.finalists);
-    const base = { model: model.name, variant, live: incumbent, measured, best };
+    const base = { model: model.name, variant, live: incumbent, incumbentScreens: [incumbent.score], measured, best };
     if (finalists.length === 0) return { ...base, confirmation: null, winner: null, improves: false };
 
     const repeated = { sweeps: settings.confirmSweeps, window: 'full' as const, idSuffix: '/confirm' };

@@ -246,6 +246,7 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
       // Screening: the live config's neighbours (the other preferred choice, the shorter delay), then the best one's.
       assert.ok(model!.measured.length >= 2 && model!.measured.length <= 3, JSON.stringify(model!.measured));
       assert.ok(model!.measured.every((m) => m.score !== null), JSON.stringify(model!.measured));
+      assert.equal(model!.incumbentScreens.length, 2, 'the incumbent is screened first and again last');
       // The finalist and the incumbent, swept in turns 3 times each in the same session, decided.
       const finalist = model!.confirmation!.finalists[0]!;
       assert.equal(finalist.samples.length, 3);

@@ -47,7 +47,7 @@ function validated(spec: DeploymentSpecInput): DeploymentSpec {
 /** The number of measureServingCandidate children a result implies: the screens, then a child per confirmation sweep. */
 function measurementsOf(result: ReoptimizeResult): number {
   const confirmations = (c: ModelSearchResult['confirmation']) => (c === null ? 0 : c.incumbent.length + c.finalists.reduce((n, f) => n + f.samples.length, 0));
-  return result.models.reduce((n, m) => n + 1 + m.measured.length + confirmations(m.confirmation), 0);
+  return result.models.reduce((n, m) => n + m.incumbentScreens.length + m.measured.length + confirmations(m.confirmation), 0);
 }
 
 async function reoptimize(spec: DeploymentSpecInput, workflowId = reoptimizationWorkflowId(releaseKeyOf(validated(spec))), record?: string) {

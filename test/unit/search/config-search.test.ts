@@ -169,6 +169,18 @@ describe('config search: screening then confirmation', () => {
     assert.deepEqual(outcome.confirmation!.incumbent, [100, 100, 100]);
   });
 
+  it('screens the incumbent again last, so a server that slowed after its first screen still finds the better config', async () => {
+    const start = config(2, 8);
+    // Every measurement after the first runs 25% slow: no neighbour's screen beats the incumbent's first.
+    let measured = 0;
+    const { calls, measure } = measuring((c) => landscape(c) * (measured++ === 0 ? 1 : 0.75), start);
+    const outcome = await searchServingConfig(space, constraints, start, settings, measure);
+    assert.ok(outcome.screened.slice(1).every((s) => s.score! < outcome.screened[0]!.score!));
+    assert.deepEqual(outcome.incumbentScreens, [100, 75]);
+    assert.equal(calls.filter((c) => c === 'screen incumbent').length, 2);
+    assert.equal(candidateKey(outcome.best), 'i3-b4-p-d0');
+  });
+
   it('keeps the incumbent, confirming nothing, when no screen beats it', async () => {
     const start = config(3, 4);
     const { calls, measure } = measuring(landscape, start);
