@@ -247,7 +247,7 @@ export interface SearchOutcome {
   screened: ScoredCandidate[];
   /** The incumbent's screens: first, and again after the others (drift over the screening shows between the two). */
   incumbentScreens: (number | null)[];
-  /** Null when no screened config beat the incumbent's screen. */
+  /** Null when no screened config beat the mean of the incumbent's screens. */
   confirmation: { incumbent: (number | null)[]; finalists: ConfirmedCandidate[] } | null;
   /** The best confirmed mean of the incumbent and the finalists swept in every round (the incumbent when nothing was confirmed). */
   best: ServingCandidate;
