@@ -23,17 +23,19 @@ import {
   meanOf,
   type SearchMeasurement,
   type SearchOutcome,
+  type SearchSettings,
   searchServingConfig,
   type ServingCandidate,
   servingCandidateOf,
 } from '../src/search/config-search.js';
-import type { SearchSpace } from '../src/spec/schema.js';
+import { ReoptimizationSchema, type SearchSpace } from '../src/spec/schema.js';
 import { freePort } from '../src/targets/local/free-port.js';
 import { mulberry32 } from '../src/sim/perf-model.js';
 import { PERF_ANALYZER } from '../src/targets/local/perf-analyzer.js';
 import { TRITONSERVER } from '../src/targets/local/triton-server.js';
 import { parseModelConfig } from '../src/triton/model-config.js';
 import { latencyAt, type PerfPoint } from '../src/triton/perf-types.js';
+import { concurrenciesOf, sweepSpan } from '../src/sla/sweep-span.js';
 import { type Lab, type Measurement, MODEL, startLab, SWEEP_SETTINGS } from './local-triton.js';
 
 const sla = { latencyMs: 10, percentile: 99 as const, minThroughput: 1 };
@@ -47,7 +49,11 @@ const space: SearchSpace = {
 const constraints = { profileMaxBatch: 16, requestBatch: 1 };
 /** The example's live config: where the live searches start. */
 const live: ServingCandidate = { instances: 1, maxBatchSize: 8, preferredBatchSizes: [8], maxQueueDelayMicroseconds: 0 };
-const settings = { budget: 8, finalists: 4, confirmSweeps: 3, latencyBoundMs: sla.latencyMs };
+/** The workflow's defaults (a spec without `reoptimize`) and its span. */
+const defaults = ReoptimizationSchema.parse({});
+const settings: SearchSettings = { budget: defaults.maxCandidates, finalists: defaults.finalists, confirmSweeps: defaults.confirmSweeps, latencyBoundMs: sla.latencyMs, span: 'upper' };
+/** Settings that spend about Model Analyzer's quick search's measurement time (replayed only). */
+const quickSettings: SearchSettings = { ...settings, budget: 6, finalists: 3, confirmSweeps: 1 };
 /** Screens sweep with windows this long (the workflow's screens: half the full window). */
 const SCREEN_WINDOW_MS = SWEEP_SETTINGS.measurementIntervalMs / 2;
 const ROUNDS = 3;
@@ -68,6 +74,9 @@ interface LiveSearch {
   confirms: number;
   perfSeconds: number;
   screenPerfSeconds: number;
+  /** perf_analyzer's points measured by screens and by confirmations (absent in runs before upper spans: 4 a sweep). */
+  screenPoints?: number;
+  confirmPoints?: number;
   seconds: number;
 }
 
@@ -114,9 +123,9 @@ const recordSweep = (m: Measurement): RecordedSweep => ({
   points: m.points.map((p) => [p.concurrency, Math.round(p.throughput), Math.round(p.latencyUs.p99)]),
 });
 
-/** What the search learns from a sweep: its score, and the latency at the lowest concurrency. */
+/** What the search learns from a sweep: its score, and the latency at the range's lowest concurrency where it swept that. */
 function searchMeasurementOf(score: number | null, points: readonly PerfPoint[]): SearchMeasurement {
-  const idle = [...points].sort((a, b) => a.concurrency - b.concurrency)[0];
+  const idle = points.find((p) => p.concurrency === concurrency.start);
   return { score, ...(idle === undefined ? {} : { idleLatencyUs: latencyAt(idle, sla.percentile) }) };
 }
 
@@ -127,18 +136,24 @@ async function liveSearch(lab: Lab, run: number): Promise<LiveSearch> {
   let screenPerfSeconds = 0;
   let screens = 0;
   let confirms = 0;
-  const outcome = await searchServingConfig(space, constraints, live, settings, async (candidate, phase, round) => {
+  let screenPoints = 0;
+  let confirmPoints = 0;
+  const outcome = await searchServingConfig(space, constraints, live, settings, async (candidate, phase, round, span) => {
     const config = candidate ?? live;
-    const m = await lab.measure(config, { score: 'at-bound', ...(phase === 'screen' ? { measurementIntervalMs: SCREEN_WINDOW_MS } : {}) });
+    const m = await lab.measure(config, { score: 'at-bound', span, ...(phase === 'screen' ? { measurementIntervalMs: SCREEN_WINDOW_MS } : {}) });
     perfSeconds += m.perfSeconds;
     if (phase === 'screen') {
       screens++;
+      screenPoints += m.points.length;
       screenPerfSeconds += m.perfSeconds;
-    } else confirms++;
+    } else {
+      confirms++;
+      confirmPoints += m.points.length;
+    }
     process.stderr.write(`  ours ${run} ${phase}${phase === 'confirm' ? ` ${round + 1}` : ''} ${candidateKey(config)}: ${fmt(m.score)} infer/s (${m.perfSeconds.toFixed(1)} s)\n`);
     return searchMeasurementOf(m.score, m.points);
   });
-  return { outcome, screens, confirms, perfSeconds, screenPerfSeconds, seconds: (performance.now() - started) / 1000 };
+  return { outcome, screens, confirms, perfSeconds, screenPerfSeconds, screenPoints, confirmPoints, seconds: (performance.now() - started) / 1000 };
 }
 
 /** Consecutive "Existing measurement found" lines after which a quick search counts as looping. */
@@ -323,27 +338,54 @@ function recordedResiduals(recorded: Recorded): number[] {
 /**
  * Our search replayed in a session like a live run's: a measurement of a config is its reference
  * mean plus a recorded residual drawn at random (drift within a session falls on every config
- * alike, so it is left out); its points, for the idle latency, a recorded sweep of that config.
+ * alike, so it is left out); its points, for the idle latency and the points a span measures, a
+ * recorded sweep of that config; its perf_analyzer time, the live runs' time per point.
  */
-async function replay(recorded: Recorded, start: ServingCandidate, random: () => number, residuals: readonly number[]): Promise<{ pick: ServingCandidate; perfSeconds: number }> {
-  const screenShare = screenCostShare(recorded);
+async function replay(
+  recorded: Recorded,
+  start: ServingCandidate,
+  random: () => number,
+  residuals: readonly number[],
+  searchSettings: SearchSettings,
+): Promise<{ pick: ServingCandidate; perfSeconds: number }> {
+  const cost = pointCosts(recorded);
   let perfSeconds = 0;
-  const outcome = await searchServingConfig(space, constraints, start, settings, async (candidate, phase) => {
+  const outcome = await searchServingConfig(space, constraints, start, searchSettings, async (candidate, phase, _round, span) => {
     const sweeps = recorded.reference[candidateKey(candidate ?? start)]!;
     const sweep = sweeps[Math.floor(random() * sweeps.length)]!;
-    perfSeconds += sweep.perfSeconds * (phase === 'screen' ? screenShare : 1);
+    const points = sweep.points.map(([c, throughput, p99]) => ({ concurrency: c, throughput, latencyUs: { avg: p99, p50: p99, p90: p99, p95: p99, p99 } }));
+    const measured = (await sweepSpan(concurrency, span, sla, async (range) => ({ points: points.filter((p) => p.concurrency >= range.start && p.concurrency <= range.end) })))
+      .flatMap((part) => part.points)
+      .sort((a, b) => a.concurrency - b.concurrency);
+    perfSeconds += measured.length * cost[phase];
     const score = Math.max(0, meanOf(sweeps.map((s) => s.score)) + residuals[Math.floor(random() * residuals.length)]!);
-    return searchMeasurementOf(score, sweep.points.map(([c, throughput, p99]) => ({ concurrency: c, throughput, latencyUs: { avg: p99, p50: p99, p90: p99, p95: p99, p99 } })));
+    return searchMeasurementOf(score, measured);
   });
   return { pick: outcome.best, perfSeconds };
 }
 
-/** A screen's perf_analyzer time as a share of a confirmation sweep's, in the live runs. */
-function screenCostShare(recorded: Recorded): number {
+/** perf_analyzer's time per concurrency point, of screens and of confirmations, in the live runs. */
+function pointCosts(recorded: Recorded): Record<'screen' | 'confirm', number> {
+  const pointsPerSweep = concurrenciesOf(concurrency).length;
   const per = (seconds: number, count: number) => seconds / Math.max(1, count);
-  const screen = per(sum(recorded.ours.map((o) => o.screenPerfSeconds)), sum(recorded.ours.map((o) => o.screens)));
-  const confirm = per(sum(recorded.ours.map((o) => o.perfSeconds - o.screenPerfSeconds)), sum(recorded.ours.map((o) => o.confirms)));
-  return confirm === 0 ? 1 : screen / confirm;
+  const { ours } = recorded;
+  return {
+    screen: per(sum(ours.map((o) => o.screenPerfSeconds)), sum(ours.map((o) => o.screenPoints ?? o.screens * pointsPerSweep))),
+    confirm: per(sum(ours.map((o) => o.perfSeconds - o.screenPerfSeconds)), sum(ours.map((o) => o.confirmPoints ?? o.confirms * pointsPerSweep))),
+  };
+}
+
+/**
+ * The exhaustive sweep replayed with `sweeps` per config (its measurements drawn as the search's
+ * replays draw them): how near its own optimum the reference's method comes at that cost.
+ */
+function exhaustiveReplay(recorded: Recorded, sweeps: number, random: () => number, residuals: readonly number[]): ServingCandidate {
+  const measured = allCandidates(space, constraints).map((c) => {
+    const mean = meanOf(recorded.reference[candidateKey(c)]!.map((s) => s.score));
+    const draws = Array.from({ length: sweeps }, () => mean + residuals[Math.floor(random() * residuals.length)]!);
+    return { c, mean: meanOf(draws) };
+  });
+  return measured.reduce((a, b) => (b.mean > a.mean ? b : a)).c;
 }
 
 async function report(recorded: Recorded): Promise<string> {
@@ -362,11 +404,11 @@ async function report(recorded: Recorded): Promise<string> {
   const random = mulberry32(2026);
   const residuals = recordedResiduals(recorded);
   const pct = (n: number, of: number) => `${n}/${of}`;
-  const replaysFrom = async (starts: readonly ServingCandidate[], times: number) => {
+  const replaysFrom = async (starts: readonly ServingCandidate[], times: number, searchSettings = settings) => {
     const out: { ratio: number; perf: number; near: boolean }[] = [];
     for (const start of starts) {
       for (let i = 0; i < times; i++) {
-        const { pick, perfSeconds } = await replay(recorded, start, random, residuals);
+        const { pick, perfSeconds } = await replay(recorded, start, random, residuals, searchSettings);
         out.push({ ratio: ratio(pick), perf: perfSeconds, near: withinNoise(pick) });
       }
     }
@@ -374,9 +416,15 @@ async function report(recorded: Recorded): Promise<string> {
   };
   const replays = await replaysFrom(grid, REPLAYS_PER_START);
   const replaysFromLive = await replaysFrom([live], REPLAYS_PER_START * grid.length);
+  const quickReplays = await replaysFrom(grid, REPLAYS_PER_START, quickSettings);
+  const exhaustiveReplays = (sweeps: number) =>
+    Array.from({ length: REPLAYS_PER_START * grid.length }, () => {
+      const pick = exhaustiveReplay(recorded, sweeps, random, residuals);
+      return { ratio: ratio(pick), perf: (referencePerf * sweeps) / ROUNDS, near: withinNoise(pick) };
+    });
   const replayRow = (what: string, rs: typeof replays) => {
     const ratios = rs.map((r) => r.ratio).sort((a, b) => a - b);
-    return `| our search, replayed ${what} (each measurement its reference mean plus a recorded residual drawn at random) | – | – | median ${median(ratios).toFixed(3)}, 10th percentile ${ratios[Math.floor(ratios.length / 10)]!.toFixed(3)}, worst ${ratios[0]!.toFixed(3)} | ${pct(rs.filter((r) => r.near).length, rs.length)} | – | median ${median(rs.map((r) => r.perf)).toFixed(0)} s (${(median(rs.map((r) => r.perf)) / referencePerf).toFixed(3)}) | – |`;
+    return `| ${what} (each measurement its reference mean plus a recorded residual drawn at random) | – | – | median ${median(ratios).toFixed(3)}, 10th percentile ${ratios[Math.floor(ratios.length / 10)]!.toFixed(3)}, worst ${ratios[0]!.toFixed(3)} | ${pct(rs.filter((r) => r.near).length, rs.length)} | – | median ${median(rs.map((r) => r.perf)).toFixed(0)} s (${(median(rs.map((r) => r.perf)) / referencePerf).toFixed(3)}) | – |`;
   };
   const ours = recorded.ours;
   const ma = recorded.analyzer.filter((a) => a.config !== null);
@@ -384,8 +432,14 @@ async function report(recorded: Recorded): Promise<string> {
     `| exhaustive reference (${ROUNDS} sweeps per config, rounds interleaved with the searches) | ${label(optimum.c)} | ${fmt(optimum.mean)} | 1.00 | – | ${grid.length * ROUNDS} sweeps | ${referencePerf.toFixed(0)} s (1.00) | ${recorded.referenceSeconds.toFixed(0)} |`,
     ...ours.map((o, i) => `| our search, live run ${i + 1} (from the example's config) | ${label(o.outcome.best)} | ${fmt(referenceMean(o.outcome.best))} | ${ratio(o.outcome.best).toFixed(3)} | ${withinNoise(o.outcome.best) ? 'yes' : 'no'} | ${o.screens} screens + ${o.confirms} sweeps | ${o.perfSeconds.toFixed(0)} s (${(o.perfSeconds / referencePerf).toFixed(3)}) | ${o.seconds.toFixed(0)} |`),
     `| our search, live: median of ${ours.length} | – | – | **${median(ours.map((o) => ratio(o.outcome.best))).toFixed(3)}** | ${pct(ours.filter((o) => withinNoise(o.outcome.best)).length, ours.length)} | – | **${median(ours.map((o) => o.perfSeconds)).toFixed(0)} s (${(median(ours.map((o) => o.perfSeconds)) / referencePerf).toFixed(3)})** | ${median(ours.map((o) => o.seconds)).toFixed(0)} |`,
-    replayRow(`${replaysFromLive.length}× from the example's config`, replaysFromLive),
-    replayRow(`${REPLAYS_PER_START}× from each of the ${grid.length} configs`, replays),
+    replayRow(`our search, replayed ${replaysFromLive.length}× from the example's config`, replaysFromLive),
+    replayRow(`our search, replayed ${REPLAYS_PER_START}× from each of the ${grid.length} configs`, replays),
+    replayRow(
+      `our search at about Model Analyzer's time (${quickSettings.budget} screens, ${quickSettings.finalists} finalists, ${quickSettings.confirmSweeps} rounds), replayed ${REPLAYS_PER_START}× from each config`,
+      quickReplays,
+    ),
+    replayRow(`the exhaustive sweep itself with 1 sweep per config, replayed ${REPLAYS_PER_START * grid.length}×`, exhaustiveReplays(1)),
+    replayRow(`the exhaustive sweep itself with ${ROUNDS} sweeps per config, replayed ${REPLAYS_PER_START * grid.length}×`, exhaustiveReplays(ROUNDS)),
     ...recorded.analyzer.map((a, i) =>
       a.config === null
         ? `| Model Analyzer 1.44 quick, run ${i + 1} | ${a.failure} | – | – | – | ${a.measurements} perf_analyzer runs | ${a.perfSeconds.toFixed(0)} s | ${a.seconds.toFixed(0)} |`

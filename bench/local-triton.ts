@@ -16,6 +16,7 @@ import { freePort } from '../src/targets/local/free-port.js';
 import { startTritonServer, type TritonServer } from '../src/targets/local/triton-server.js';
 import { renderModelConfig } from '../src/triton/model-config.js';
 import type { PerfPoint } from '../src/triton/perf-types.js';
+import { type SweepSpan, sweepSpan } from '../src/sla/sweep-span.js';
 
 export const MODEL = 'resnet-mini';
 export type ModelFile = 'resnet-mini' | 'resnet-mini-slow';
@@ -39,6 +40,8 @@ export interface MeasureOptions {
   measurementIntervalMs?: number;
   /** The score: the gate's (best point within the bound, the default) or the throughput at the bound, interpolated. */
   score?: 'best-point' | 'at-bound';
+  /** How much of the concurrency range the sweep measures (the whole by default). */
+  span?: SweepSpan;
 }
 
 export interface Lab {
@@ -90,7 +93,7 @@ export async function startLab({ sla, concurrency }: LabOptions): Promise<Lab> {
   return {
     dir,
     triton,
-    async measure(candidate, { modelFile = 'resnet-mini', measurementIntervalMs, score = 'best-point' } = {}) {
+    async measure(candidate, { modelFile = 'resnet-mini', measurementIntervalMs, score = 'best-point', span = 'whole' } = {}) {
       const started = performance.now();
       const wanted = await writeServing(candidate, modelFile);
       if (wanted !== served) {
@@ -98,17 +101,20 @@ export async function startLab({ sla, concurrency }: LabOptions): Promise<Lab> {
         served = wanted;
       }
       const perfStarted = performance.now();
-      const { points } = await runPerfAnalyzer({
-        model: MODEL,
-        url: triton.grpcUrl,
-        protocol: 'grpc',
-        batchSize: 1,
-        concurrency,
-        percentile: sla.percentile,
-        shapes: [],
-        ...SWEEP_SETTINGS,
-        ...(measurementIntervalMs === undefined ? {} : { measurementIntervalMs }),
-      });
+      const parts = await sweepSpan(concurrency, span, sla, (range) =>
+        runPerfAnalyzer({
+          model: MODEL,
+          url: triton.grpcUrl,
+          protocol: 'grpc',
+          batchSize: 1,
+          concurrency: range,
+          percentile: sla.percentile,
+          shapes: [],
+          ...SWEEP_SETTINGS,
+          ...(measurementIntervalMs === undefined ? {} : { measurementIntervalMs }),
+        }),
+      );
+      const points = parts.flatMap((p) => p.points).sort((a, b) => a.concurrency - b.concurrency);
       const ended = performance.now();
       const verdict = evaluateSla(points, sla);
       const scored = verdict.passed ? (score === 'at-bound' ? throughputAtBound(points, sla) : verdict.bestThroughput) : null;

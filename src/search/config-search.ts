@@ -12,6 +12,7 @@
  * than it, and a queue delay the latency budget cannot hold is never tried. Pure.
  */
 import type { PreferredChoice, SearchSpace } from '../spec/schema.js';
+import type { SweepSpan } from '../sla/sweep-span.js';
 import type { ModelConfigInput } from '../triton/model-config.js';
 
 export interface ServingCandidate {
@@ -222,9 +223,9 @@ export interface SearchMeasurement {
 /**
  * Measures `candidate` (undefined: the incumbent exactly as it serves): `screen` is one short
  * sweep (the incumbent's `round` 0 first, 1 after the others); `confirm` one full sweep, the
- * `round`th of that config.
+ * `round`th of that config; either over `span` of the SLA's concurrencies.
  */
-export type MeasureCandidate = (candidate: ServingCandidate | undefined, phase: 'screen' | 'confirm', round: number) => Promise<SearchMeasurement>;
+export type MeasureCandidate = (candidate: ServingCandidate | undefined, phase: 'screen' | 'confirm', round: number, span: SweepSpan) => Promise<SearchMeasurement>;
 
 export interface SearchSettings {
   /** Screens after the incumbent's. */
@@ -234,6 +235,11 @@ export interface SearchSettings {
   /** Confirmation rounds: the incumbent and every finalist still in the race, one full sweep each. */
   confirmSweeps: number;
   latencyBoundMs: number;
+  /**
+   * The concurrencies every sweep but the incumbent's first measures (default the whole range);
+   * that one sweeps the whole range, for the idle latency the queue-delay budget needs.
+   */
+  span?: SweepSpan;
 }
 
 export interface ConfirmedCandidate {
@@ -274,16 +280,17 @@ export async function searchServingConfig(
   settings: SearchSettings,
   measure: MeasureCandidate,
 ): Promise<SearchOutcome> {
-  const first = await measure(undefined, 'screen', 0);
+  const span = settings.span ?? 'whole';
+  const first = await measure(undefined, 'screen', 0, 'whole');
   const bounded = { ...constraints, maxQueueDelayMicroseconds: queueDelayBudget(settings.latencyBoundMs, first.idleLatencyUs, incumbent.maxQueueDelayMicroseconds) };
   const screened: ScoredCandidate[] = [{ candidate: incumbent, score: first.score }];
   for (let next = nextScreen(space, bounded, screened, settings.budget); next !== null; next = nextScreen(space, bounded, screened, settings.budget)) {
-    screened.push({ candidate: next, score: (await measure(next, 'screen', 0)).score });
+    screened.push({ candidate: next, score: (await measure(next, 'screen', 0, span)).score });
   }
   // The screens are judged against the incumbent's first and last, so that a session whose
   // server slowed (or sped up) after the first screen does not rank every neighbour by the change.
   const incumbentScreens = [first.score];
-  if (screened.length > 1) incumbentScreens.push((await measure(undefined, 'screen', 1)).score);
+  if (screened.length > 1) incumbentScreens.push((await measure(undefined, 'screen', 1, span)).score);
   const finalists = finalistsOf(screened, settings.finalists, incumbentScreens);
   if (finalists.length === 0) return { screened, incumbentScreens, confirmation: null, best: incumbent };
 
@@ -292,8 +299,8 @@ export async function searchServingConfig(
   let racing = confirmed;
   for (let round = 0; round < settings.confirmSweeps; round++) {
     if (round > 0) racing = raceSurvivors(racing);
-    incumbentSamples.push((await measure(undefined, 'confirm', round)).score);
-    for (const finalist of racing) finalist.samples.push((await measure(finalist.candidate, 'confirm', round)).score);
+    incumbentSamples.push((await measure(undefined, 'confirm', round, span)).score);
+    for (const finalist of racing) finalist.samples.push((await measure(finalist.candidate, 'confirm', round, span)).score);
   }
   const best = racing.reduce<ConfirmedCandidate>((a, b) => (meanOf(b.samples) > meanOf(a.samples) ? b : a), { candidate: incumbent, samples: incumbentSamples });
   return { screened, incumbentScreens, confirmation: { incumbent: incumbentSamples, finalists: confirmed }, best: best.candidate };

@@ -223,6 +223,7 @@ export const CandidateInputSchema = z
     planUri: text,
     sweeps: z.number().int().min(1).optional(),
     window: z.enum(['full', 'screen']).optional(),
+    span: z.enum(['whole', 'upper']).optional(),
   })
   .superRefine((input, ctx) => {
     const model = input.spec.models.find((m) => m.name === input.model);

@@ -10,6 +10,7 @@ import { servingTargetFor } from '../triton/serving-target.js';
 import type { ServingCandidate } from '../search/config-search.js';
 import { type SlaVerdict, throughputAtBound } from '../sla/evaluate.js';
 import type { SweepWindow } from '../plan/jobs.js';
+import type { SweepSpan } from '../sla/sweep-span.js';
 import { latencyAt } from '../triton/perf-types.js';
 import type { DeploymentSpec } from '../spec/schema.js';
 import { specInCurrentForm } from '../spec/legacy.js';
@@ -34,6 +35,8 @@ export interface MeasureCandidateInput {
   sweeps?: number;
   /** perf_analyzer's windows: `screen` for the search's short first look (default full). */
   window?: SweepWindow;
+  /** How much of the SLA's concurrency range each sweep measures (default the whole). */
+  span?: SweepSpan;
 }
 
 export interface CandidateMeasurement {
@@ -46,7 +49,7 @@ export interface CandidateMeasurement {
    * search ranks by), null where the sweep was inconclusive or failed the SLA.
    */
   atBound?: (number | null)[];
-  /** The first sweep's latency at its lowest concurrency (µs, the SLA's percentile): a request that never queues. */
+  /** The first sweep's latency at the range's lowest concurrency (µs, the SLA's percentile), where it swept that: a request that never queues. */
   idleLatencyUs?: number;
   /** The last sweep's verdict. */
   verdict: SlaVerdict;
@@ -92,14 +95,15 @@ export async function measureServingCandidate(input: MeasureCandidateInput): Pro
   const sweeps: Sweep[] = [];
   let remeasured = 0;
   while (sweeps.length < (input.sweeps ?? 1)) {
-    const sweep = await measureAgainstSla(act, canary, spec, model, variant.name, input.window);
+    const sweep = await measureAgainstSla(act, canary, spec, model, variant.name, input.window, input.span);
     if (!isConclusive(sweep) && remeasured < remeasures) remeasured++;
     else sweeps.push(sweep);
   }
   const passed = (s: Sweep) => isConclusive(s) && s.verdict.passed;
   const samples = sweeps.map((s) => (passed(s) ? s.verdict.bestThroughput : null));
   const atBound = sweeps.map((s) => (passed(s) ? throughputAtBound(s.points, model.sla) : null));
-  const idle = [...sweeps[0]!.points].sort((a, b) => a.concurrency - b.concurrency)[0];
+  // Only a sweep from the range's start measured a request that never queues.
+  const idle = sweeps[0]!.points.find((p) => p.concurrency === model.sla.concurrency.start);
   return {
     score: samples[0]!,
     samples,

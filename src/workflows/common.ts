@@ -5,6 +5,7 @@ import type { ClusterRef } from '../ports/systems.js';
 import { FailureType } from '../ports/errors.js';
 import { engineBuilderImageFor, type SweepWindow } from '../plan/jobs.js';
 import { evaluateSla } from '../sla/evaluate.js';
+import { type SweepSpan, sweepSpan } from '../sla/sweep-span.js';
 import type { Sweep, VariantSweeps } from '../sla/gate.js';
 import type { DeploymentSpec, ModelSpec } from '../spec/schema.js';
 import { autoscalingReading } from '../triton/metrics.js';
@@ -66,7 +67,10 @@ export function ensureEngine(spec: DeploymentSpec, run: RunContext, model: Model
   });
 }
 
-/** A perf_analyzer sweep of one variant on a release, judged against its model's SLA. */
+/**
+ * A perf_analyzer sweep of one variant on a release, judged against its model's SLA: over the
+ * whole concurrency range, or (`upper`) from its top, as src/sla/sweep-span.ts says.
+ */
 export async function measureAgainstSla(
   act: ReturnType<typeof activitiesFor>,
   release: ReleaseRef,
@@ -74,22 +78,28 @@ export async function measureAgainstSla(
   model: ModelSpec,
   variant: string,
   window: SweepWindow = 'full',
+  span: SweepSpan = 'whole',
 ): Promise<Sweep> {
-  const measured = await act.measureVariant({
-    ...release,
-    variant,
-    ...(window === 'screen' ? { window } : {}),
-    tritonImage: spec.release.image,
-    gpuNodePool: spec.nodePool.name,
-    sla: model.sla,
-    shapes: model.inputs,
-  });
-  const verdict = evaluateSla(measured.points, model.sla);
-  const load = measured.serverMetrics;
+  const parts = await sweepSpan(model.sla.concurrency, span, model.sla, (concurrency) =>
+    act.measureVariant({
+      ...release,
+      variant,
+      ...(window === 'screen' ? { window } : {}),
+      tritonImage: spec.release.image,
+      gpuNodePool: spec.nodePool.name,
+      sla: { ...model.sla, concurrency },
+      shapes: model.inputs,
+    }),
+  );
+  const points = parts.flatMap((m) => m.points).sort((a, b) => a.concurrency - b.concurrency);
+  const cutShort = parts.find((m) => m.cutShort !== undefined)?.cutShort;
+  const verdict = evaluateSla(points, model.sla);
+  // The load of the highest concurrencies: the first sweep's.
+  const load = parts[0]!.serverMetrics;
   return {
-    points: measured.points,
+    points,
     verdict,
-    ...(measured.cutShort === undefined ? {} : { cutShort: measured.cutShort }),
+    ...(cutShort === undefined ? {} : { cutShort }),
     ...(load === undefined || verdict.bestThroughput === null
       ? {}
       : { autoscaling: autoscalingReading(spec.autoscaling, load, verdict.bestThroughput / model.sla.batchSize) }),

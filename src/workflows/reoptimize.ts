@@ -28,6 +28,7 @@ import { describeKey, type ReleaseEntry, sampleHistory, servingEntry } from '../
 import { bestOf, candidateKey, meanOf, type ScoredCandidate, searchServingConfig, type ServingCandidate } from '../search/config-search.js';
 import { COORDINATE_ASCENT_DEFAULTS, coordinateAscentNext } from '../search/coordinate-ascent.js';
 import type { SweepWindow } from '../plan/jobs.js';
+import type { SweepSpan } from '../sla/sweep-span.js';
 import { type ReoptimizeRequest, requestKey, validateReoptimizeInput, validateReoptimizeRequest } from '../spec/reoptimize-request.js';
 import { type DeploymentSpec, type ModelSpec, ReoptimizationSchema } from '../spec/schema.js';
 import { specInCurrentForm } from '../spec/legacy.js';
@@ -42,6 +43,8 @@ import { clusterOf, ensureEngine, requireThisRun, runContextFor } from './common
 
 /** Runs started before it searched by coordinate ascent with full sweeps (see coordinateAscent). */
 export const SCREEN_AND_CONFIRM_PATCH = 'screen-and-confirm-config-search';
+/** The search's sweeps start at the top of the SLA's concurrency range (src/sla/sweep-span.ts); runs started before sweep it whole. */
+export const UPPER_SWEEPS_PATCH = 'upper-concurrency-sweeps';
 
 export interface ReoptimizeInput {
   /** The release and search settings (ReoptimizeRequest); its live spec comes from the release record. */
@@ -206,12 +209,12 @@ export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<Reo
   const results: ModelSearchResult[] = [];
 
   /** One child per measurement: publish the config, serve it on the canary, sweep it `sweeps` times. */
-  async function measure(model: ModelSpec, variant: string, candidate: ServingCandidate | undefined, planUri: string, how: { sweeps: number; window: SweepWindow; idSuffix: string }) {
+  async function measure(model: ModelSpec, variant: string, candidate: ServingCandidate | undefined, planUri: string, how: { sweeps: number; window: SweepWindow; span?: SweepSpan; idSuffix: string }) {
     const version = `${versionBase}-${model.name.toLowerCase().replace(/[^a-z0-9]+/g, '')}-${candidate === undefined ? 'incumbent' : candidateKey(candidate)}`;
     candidateVersions.add(version);
     return executeChild(measureServingCandidate, {
       workflowId: `${info.workflowId}/candidate/${version}${how.idSuffix}`,
-      args: [{ spec, canary, model: model.name, variant, candidate, version, planUri, sweeps: how.sweeps, ...(how.window === 'screen' ? { window: how.window } : {}) }],
+      args: [{ spec, canary, model: model.name, variant, candidate, version, planUri, sweeps: how.sweeps, ...(how.window === 'screen' ? { window: how.window } : {}), ...(how.span === 'upper' ? { span: how.span } : {}) }],
     });
   }
 
@@ -238,18 +241,19 @@ export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<Reo
     if (!patched(SCREEN_AND_CONFIRM_PATCH)) return coordinateAscent(model, variant.name, engine.planUri, constraints);
     const incumbent = liveCandidate(model, variant.name);
     const history = sampleHistory(record, variant.name);
+    const span: SweepSpan = patched(UPPER_SWEEPS_PATCH) ? 'upper' : 'whole';
     // The incumbent as it serves (its exact config.pbtxt), measured on the same canary as the
     // candidates, in the same session: drift since the baseline was measured cancels out.
     const outcome = await searchServingConfig(
       settings.space,
       constraints,
       incumbent,
-      { budget: settings.maxCandidates, finalists: settings.finalists, confirmSweeps: settings.confirmSweeps, latencyBoundMs: model.sla.latencyMs },
-      async (candidate, phase, round) => {
+      { budget: settings.maxCandidates, finalists: settings.finalists, confirmSweeps: settings.confirmSweeps, latencyBoundMs: model.sla.latencyMs, span },
+      async (candidate, phase, round, sweepSpan) => {
         const how =
           phase === 'screen'
-            ? { sweeps: 1, window: 'screen' as const, idSuffix: round === 0 ? '' : `/screen/${round + 1}` }
-            : { sweeps: 1, window: 'full' as const, idSuffix: `/confirm/${round + 1}` };
+            ? { sweeps: 1, window: 'screen' as const, span: sweepSpan, idSuffix: round === 0 ? '' : `/screen/${round + 1}` }
+            : { sweeps: 1, window: 'full' as const, span: sweepSpan, idSuffix: `/confirm/${round + 1}` };
         const measured = await measure(model, variant.name, candidate, engine.planUri, how);
         const score = measured.atBound?.[0] ?? null;
         log.info(`candidate ${phase === 'screen' ? 'screened' : `confirmed (round ${round + 1})`}`, { model: model.name, candidate: candidate === undefined ? 'incumbent' : candidateKey(candidate), score });

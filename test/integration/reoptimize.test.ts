@@ -69,6 +69,8 @@ async function reoptimize(spec: DeploymentSpecInput, workflowId = reoptimization
     await recordHistory(`${record}-request`, handle);
     await recordHistory(`${record}-release`, env.client.workflow.getHandle(deploymentWorkflowId(validated(spec))));
     await recordHistory(`${record}-candidate`, env.client.workflow.getHandle(children[0]!));
+    // The last measurement is a confirmation: since upper sweeps, a sweep from the range's top.
+    await recordHistory(`${record}-last-candidate`, env.client.workflow.getHandle(children.at(-1)!));
   }
   return result;
 }
@@ -96,7 +98,7 @@ describe('re-optimization', () => {
   it('promotes a config that beats the incumbent, both measured again in the same session', async () => {
     const spec = resnetSpec(1, {});
     await (await start(spec)).result();
-    const result = await reoptimize(spec, undefined, 'reoptimize-screened');
+    const result = await reoptimize(spec, undefined, 'reoptimize-upper');
     assert.equal(result.outcome, 'promoted', JSON.stringify(result));
     const [model] = result.models;
     assert.equal(model!.winner?.instances, 4, JSON.stringify(model!.confirmation));

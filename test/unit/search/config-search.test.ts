@@ -15,6 +15,7 @@ import {
 } from '../../../src/search/config-search.js';
 import { coordinateAscentNext } from '../../../src/search/coordinate-ascent.js';
 import type { SearchSpace } from '../../../src/spec/schema.js';
+import type { SweepSpan } from '../../../src/sla/sweep-span.js';
 
 const space: SearchSpace = {
   instances: [1, 2, 3],
@@ -41,11 +42,13 @@ const landscape = (c: ServingCandidate) => ridge[`${c.instances},${c.maxBatchSiz
 /** A measure that answers from a score function and logs every call. */
 function measuring(score: (c: ServingCandidate) => number | null, incumbent: ServingCandidate, idleLatencyUs = 2000) {
   const calls: string[] = [];
-  const measure: MeasureCandidate = async (candidate, phase, round) => {
+  const spans: SweepSpan[] = [];
+  const measure: MeasureCandidate = async (candidate, phase, round, span) => {
     calls.push(`${phase}${phase === 'confirm' ? round : ''} ${candidate === undefined ? 'incumbent' : candidateKey(candidate)}`);
+    spans.push(span);
     return { score: score(candidate ?? incumbent), idleLatencyUs };
   };
-  return { calls, measure };
+  return { calls, spans, measure };
 }
 
 describe('config search: the space', () => {
@@ -195,11 +198,23 @@ describe('config search: screening then confirmation', () => {
     // Screens of the others are lucky; confirmed, they fall below the incumbent.
     const { measure } = measuring((c) => (c.instances === 2 && c.maxBatchSize === 8 ? 100 : 0), start);
     let screens = 0;
-    const outcome = await searchServingConfig(space, constraints, start, settings, async (candidate, phase, round) =>
-      phase === 'screen' && candidate !== undefined && screens++ === 0 ? { score: 150 } : measure(candidate, phase, round),
+    const outcome = await searchServingConfig(space, constraints, start, settings, async (candidate, phase, round, span) =>
+      phase === 'screen' && candidate !== undefined && screens++ === 0 ? { score: 150 } : measure(candidate, phase, round, span),
     );
     assert.equal(outcome.best, start);
     assert.deepEqual(outcome.confirmation!.finalists.map((f) => f.samples), [[0, 0, 0]]);
+  });
+
+  it('sweeps the whole range once, for the idle latency, and every other measurement at the span asked', async () => {
+    const start = config(1, 8);
+    const whole = measuring(landscape, start);
+    await searchServingConfig(space, constraints, start, settings, whole.measure);
+    assert.ok(whole.spans.every((s) => s === 'whole'));
+    const upper = measuring(landscape, start);
+    await searchServingConfig(space, constraints, start, { ...settings, span: 'upper' }, upper.measure);
+    assert.deepEqual(upper.calls, whole.calls, 'the span changes what a sweep measures, not what the search measures');
+    assert.deepEqual(upper.spans, ['whole', ...upper.spans.slice(1).map(() => 'upper')]);
+    assert.ok(upper.spans.length > 2);
   });
 
   it('never screens a queue delay the latency budget cannot hold', async () => {
