@@ -35,7 +35,7 @@ import { PERF_ANALYZER } from '../src/targets/local/perf-analyzer.js';
 import { TRITONSERVER } from '../src/targets/local/triton-server.js';
 import { parseModelConfig } from '../src/triton/model-config.js';
 import { latencyAt, type PerfPoint } from '../src/triton/perf-types.js';
-import { concurrenciesOf, sweepSpan } from '../src/sla/sweep-span.js';
+import { pointsOf, sweepSpan } from '../src/sla/sweep-span.js';
 import { type Lab, type Measurement, MODEL, startLab, SWEEP_SETTINGS } from './local-triton.js';
 
 const sla = { latencyMs: 10, percentile: 99 as const, minThroughput: 1 };
@@ -74,9 +74,9 @@ interface LiveSearch {
   confirms: number;
   perfSeconds: number;
   screenPerfSeconds: number;
-  /** perf_analyzer's points measured by screens and by confirmations (absent in runs before upper spans: 4 a sweep). */
-  screenPoints?: number;
-  confirmPoints?: number;
+  /** perf_analyzer's points measured by screens and by confirmations. */
+  screenPoints: number;
+  confirmPoints: number;
   seconds: number;
 }
 
@@ -354,9 +354,7 @@ async function replay(
     const sweeps = recorded.reference[candidateKey(candidate ?? start)]!;
     const sweep = sweeps[Math.floor(random() * sweeps.length)]!;
     const points = sweep.points.map(([c, throughput, p99]) => ({ concurrency: c, throughput, latencyUs: { avg: p99, p50: p99, p90: p99, p95: p99, p99 } }));
-    const measured = (await sweepSpan(concurrency, span, sla, async (range) => ({ points: points.filter((p) => p.concurrency >= range.start && p.concurrency <= range.end) })))
-      .flatMap((part) => part.points)
-      .sort((a, b) => a.concurrency - b.concurrency);
+    const measured = pointsOf(await sweepSpan(concurrency, span, sla, async (range) => ({ points: points.filter((p) => p.concurrency >= range.start && p.concurrency <= range.end) })));
     perfSeconds += measured.length * cost[phase];
     const score = Math.max(0, meanOf(sweeps.map((s) => s.score)) + residuals[Math.floor(random() * residuals.length)]!);
     return searchMeasurementOf(score, measured);
@@ -366,12 +364,11 @@ async function replay(
 
 /** perf_analyzer's time per concurrency point, of screens and of confirmations, in the live runs. */
 function pointCosts(recorded: Recorded): Record<'screen' | 'confirm', number> {
-  const pointsPerSweep = concurrenciesOf(concurrency).length;
   const per = (seconds: number, count: number) => seconds / Math.max(1, count);
   const { ours } = recorded;
   return {
-    screen: per(sum(ours.map((o) => o.screenPerfSeconds)), sum(ours.map((o) => o.screenPoints ?? o.screens * pointsPerSweep))),
-    confirm: per(sum(ours.map((o) => o.perfSeconds - o.screenPerfSeconds)), sum(ours.map((o) => o.confirmPoints ?? o.confirms * pointsPerSweep))),
+    screen: per(sum(ours.map((o) => o.screenPerfSeconds)), sum(ours.map((o) => o.screenPoints))),
+    confirm: per(sum(ours.map((o) => o.perfSeconds - o.screenPerfSeconds)), sum(ours.map((o) => o.confirmPoints))),
   };
 }
 

@@ -16,7 +16,7 @@ import { freePort } from '../src/targets/local/free-port.js';
 import { startTritonServer, type TritonServer } from '../src/targets/local/triton-server.js';
 import { renderModelConfig } from '../src/triton/model-config.js';
 import type { PerfPoint } from '../src/triton/perf-types.js';
-import { type SweepSpan, sweepSpan } from '../src/sla/sweep-span.js';
+import { pointsOf, type SweepSpan, sweepSpan } from '../src/sla/sweep-span.js';
 
 export const MODEL = 'resnet-mini';
 export type ModelFile = 'resnet-mini' | 'resnet-mini-slow';
@@ -114,7 +114,7 @@ export async function startLab({ sla, concurrency }: LabOptions): Promise<Lab> {
           ...(measurementIntervalMs === undefined ? {} : { measurementIntervalMs }),
         }),
       );
-      const points = parts.flatMap((p) => p.points).sort((a, b) => a.concurrency - b.concurrency);
+      const points = pointsOf(parts);
       const ended = performance.now();
       const verdict = evaluateSla(points, sla);
       const scored = verdict.passed ? (score === 'at-bound' ? throughputAtBound(points, sla) : verdict.bestThroughput) : null;

@@ -41,9 +41,10 @@ export function lowerRange(range: ConcurrencyRange): ConcurrencyRange | null {
 /**
  * The sweeps a span takes, highest concurrencies first: `whole` one sweep of the range; `upper`
  * one of its top two points, and one of the rest only when no point of the first is within the
- * latency bound (a config that saturates early, whose score lies lower in the range).
+ * latency bound (a config that saturates early, whose score lies lower in the range) and the first
+ * was not cut short (then the sweep is inconclusive whatever the rest measures).
  */
-export async function sweepSpan<T extends { points: readonly PerfPoint[] }>(
+export async function sweepSpan<T extends { points: readonly PerfPoint[]; cutShort?: unknown }>(
   range: ConcurrencyRange,
   span: SweepSpan,
   sla: Pick<SlaBound, 'latencyMs' | 'percentile'>,
@@ -53,5 +54,10 @@ export async function sweepSpan<T extends { points: readonly PerfPoint[] }>(
   const upper = await sweep(upperRange(range));
   const lower = lowerRange(range);
   const withinBound = upper.points.some((p) => latencyAt(p, sla.percentile) <= sla.latencyMs * 1000);
-  return withinBound || lower === null ? [upper] : [upper, await sweep(lower)];
+  return withinBound || lower === null || upper.cutShort !== undefined ? [upper] : [upper, await sweep(lower)];
+}
+
+/** The points of a span's sweeps, by concurrency. */
+export function pointsOf(sweeps: readonly { points: readonly PerfPoint[] }[]): PerfPoint[] {
+  return sweeps.flatMap((s) => s.points).sort((a, b) => a.concurrency - b.concurrency);
 }

@@ -5,7 +5,7 @@ import type { ClusterRef } from '../ports/systems.js';
 import { FailureType } from '../ports/errors.js';
 import { engineBuilderImageFor, type SweepWindow } from '../plan/jobs.js';
 import { evaluateSla } from '../sla/evaluate.js';
-import { type SweepSpan, sweepSpan } from '../sla/sweep-span.js';
+import { pointsOf, type SweepSpan, sweepSpan } from '../sla/sweep-span.js';
 import type { Sweep, VariantSweeps } from '../sla/gate.js';
 import type { DeploymentSpec, ModelSpec } from '../spec/schema.js';
 import { autoscalingReading } from '../triton/metrics.js';
@@ -91,7 +91,7 @@ export async function measureAgainstSla(
       shapes: model.inputs,
     }),
   );
-  const points = parts.flatMap((m) => m.points).sort((a, b) => a.concurrency - b.concurrency);
+  const points = pointsOf(parts);
   const cutShort = parts.find((m) => m.cutShort !== undefined)?.cutShort;
   const verdict = evaluateSla(points, model.sla);
   // The load of the highest concurrencies: the first sweep's.

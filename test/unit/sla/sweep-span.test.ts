@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type ConcurrencyRange, concurrenciesOf, lowerRange, sweepSpan, upperRange } from '../../../src/sla/sweep-span.js';
+import { type ConcurrencyRange, concurrenciesOf, lowerRange, pointsOf, sweepSpan, upperRange } from '../../../src/sla/sweep-span.js';
 import type { PerfPoint } from '../../../src/triton/perf-types.js';
 
 const sla = { latencyMs: 10, percentile: 99 as const };
@@ -51,6 +51,19 @@ describe('sweep span', () => {
     const parts = await sweepSpan({ start: 2, end: 14, step: 4 }, 'upper', sla, sweep);
     assert.deepEqual(swept, [{ start: 10, end: 14, step: 4 }, { start: 2, end: 6, step: 4 }]);
     assert.deepEqual(parts.flatMap((p) => p.points.map((q) => q.concurrency)), [10, 14, 2, 6]);
+  });
+
+  it('sweeps no further when perf_analyzer cut the top sweep short: it is inconclusive whatever the rest measures', async () => {
+    const swept: ConcurrencyRange[] = [];
+    await sweepSpan({ start: 2, end: 14, step: 4 }, 'upper', sla, async (range) => {
+      swept.push(range);
+      return { points: [], cutShort: { concurrency: range.start } };
+    });
+    assert.deepEqual(swept, [{ start: 10, end: 14, step: 4 }]);
+  });
+
+  it('merges the sweeps of a span by concurrency', () => {
+    assert.deepEqual(pointsOf([{ points: [point(10, 1), point(14, 2)] }, { points: [point(2, 1), point(6, 1)] }]).map((p) => p.concurrency), [2, 6, 10, 14]);
   });
 
   it('has nothing more to sweep on a range of two', async () => {
