@@ -271,6 +271,8 @@ export interface PerfAnalyzerArgsInput {
   latencyThresholdMs?: number;
   maxTrials?: number;
   stabilityPercentage?: number;
+  /** Tensors through system shared memory instead of the wire: only for a client on Triton's host (the GPU benchmark). */
+  systemSharedMemory?: { outputBytes: number };
 }
 
 function positiveInt(what: string, n: number): string {
@@ -320,6 +322,9 @@ export function buildPerfAnalyzerArgs(input: PerfAnalyzerArgsInput): string[] {
       throw new Error(`perf_analyzer stability percentage must be > 0, got ${input.stabilityPercentage}`);
     }
     args.push('-s', String(input.stabilityPercentage));
+  }
+  if (input.systemSharedMemory !== undefined) {
+    args.push('--shared-memory', 'system', '--output-shared-memory-size', positiveInt('output shared memory size (bytes)', input.systemSharedMemory.outputBytes));
   }
   return args;
 }

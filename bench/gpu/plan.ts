@@ -1,0 +1,112 @@
+/**
+ * Writes the GPU benchmark's plans (run by bench/gpu/run.py on a machine with an NVIDIA GPU): the
+ * model repository the pipeline renders for the torch-gpu serving kind and, per concurrency point,
+ * the pipeline's own perf_analyzer argv (buildPerfAnalyzerArgs, one point a run so that Triton's
+ * GPU gauges are read at each load).
+ *
+ *   npx tsx bench/gpu/plan.ts [DIR]     (default .gpu-run/)
+ *
+ * - chapters.json: the sample's chapters, ResNet50 with 1 and 4 instances (batch-32 requests) and
+ *   BERT-Large with 1 and 2 instances (batch-16 requests), concurrency 1..10, from examples/sim-seed.yaml.
+ * - search.json: an exhaustive grid of ResNet50 serving configs, two shuffled rounds, for replaying
+ *   the re-optimization's search on GPU data.
+ */
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../src/assets.js';
+import type { ModelSpec, VariantSpec } from '../../src/spec/schema.js';
+import { parseSpecText } from '../../src/spec/load.js';
+import { renderModelConfig } from '../../src/triton/model-config.js';
+import { buildPerfAnalyzerArgs } from '../../src/triton/perf-output.js';
+import { torchGpuModelConfig, torchNetworkFor } from '../../src/triton/serving-target.js';
+import { mulberry32 } from '../../src/sim/perf-model.js';
+import { GPU_SWEEP_SETTINGS, GPU_WEIGHTS_SEED, SEARCH_GRID, searchVariantName } from './settings.js';
+
+/** Output bytes per sample, for perf_analyzer's output shared-memory regions (fp16 outputs). */
+const OUTPUT_BYTES_PER_SAMPLE = { resnet50: 1000 * 2, 'bert-large-seq384': 384 * 2 } as const;
+
+interface PlanSweep {
+  id: string;
+  model: string;
+  round: number;
+  points: Array<{ concurrency: number; argv: string[] }>;
+}
+
+interface Plan {
+  name: string;
+  modelFile: string;
+  models: Array<{ name: string; configPbtxt: string }>;
+  sweeps: PlanSweep[];
+}
+
+function pointArgv(model: ModelSpec, name: string, concurrency: number): string[] {
+  const batchSize = model.sla.batchSize;
+  return buildPerfAnalyzerArgs({
+    model: name,
+    url: 'localhost:8001',
+    protocol: 'grpc',
+    batchSize,
+    concurrency: { start: concurrency, end: concurrency, step: 1 },
+    percentile: model.sla.percentile,
+    shapes: [],
+    csvPath: '@CSV@',
+    ...GPU_SWEEP_SETTINGS,
+    systemSharedMemory: { outputBytes: batchSize * OUTPUT_BYTES_PER_SAMPLE[torchNetworkFor(model)] },
+  });
+}
+
+function sweepOf(model: ModelSpec, name: string, round: number, concurrencies: readonly number[]): PlanSweep {
+  return { id: `${name}#${round}`, model: name, round, points: concurrencies.map((c) => ({ concurrency: c, argv: pointArgv(model, name, c) })) };
+}
+
+function modelEntry(model: ModelSpec, variant: VariantSpec) {
+  return { name: variant.name, configPbtxt: renderModelConfig(torchGpuModelConfig(model, variant, GPU_WEIGHTS_SEED)) };
+}
+
+const range = (start: number, end: number, step = 1) => Array.from({ length: Math.floor((end - start) / step) + 1 }, (_, i) => start + i * step);
+
+async function main(): Promise<void> {
+  const dir = process.argv[2] ?? join(PROJECT_ROOT, '.gpu-run');
+  const parsed = parseSpecText(await readFile(join(PROJECT_ROOT, 'examples/sim-seed.yaml'), 'utf8'));
+  if (!parsed.ok) throw new Error(`examples/sim-seed.yaml: ${JSON.stringify(parsed.errors)}`);
+  const [resnet, bert] = parsed.spec.models as [ModelSpec, ModelSpec];
+  await mkdir(dir, { recursive: true });
+  await copyFile(join(PROJECT_ROOT, 'deploy/gpu/triton_torch_model.py'), join(dir, 'model.py'));
+
+  // The sample's variants, named for what runs here (PyTorch fp16, not TensorRT INT8).
+  const chapterModels = [resnet, bert].flatMap((model) =>
+    model.variants.map((variant) => ({ model, variant: { ...variant, name: `${model.name}-i${variant.instances}` } })),
+  );
+  const chapters: Plan = {
+    name: 'chapters',
+    modelFile: 'model.py',
+    models: chapterModels.map(({ model, variant }) => modelEntry(model, variant)),
+    sweeps: chapterModels.map(({ model, variant }) => sweepOf(model, variant.name, 1, range(1, 10))),
+  };
+
+  const grid = SEARCH_GRID.instances.flatMap((instances) =>
+    SEARCH_GRID.maxBatchSizes.flatMap((maxBatchSize) =>
+      SEARCH_GRID.queueDelaysUs.map(
+        (delay): VariantSpec => ({
+          name: searchVariantName({ instances, maxBatchSize, maxQueueDelayMicroseconds: delay }),
+          instances,
+          maxBatchSize,
+          dynamicBatching: { preferredBatchSizes: [], maxQueueDelayMicroseconds: delay },
+        }),
+      ),
+    ),
+  );
+  const random = mulberry32(SEARCH_GRID.shuffleSeed);
+  const rounds = range(1, SEARCH_GRID.rounds).flatMap((round) => {
+    const order = grid.map((variant) => ({ variant, key: random() })).sort((a, b) => a.key - b.key);
+    return order.map(({ variant }) => sweepOf(resnet, variant.name, round, SEARCH_GRID.concurrencies));
+  });
+  const search: Plan = { name: 'search', modelFile: 'model.py', models: grid.map((variant) => modelEntry(resnet, variant)), sweeps: rounds };
+
+  for (const plan of [chapters, search]) {
+    await writeFile(join(dir, `${plan.name}.json`), JSON.stringify(plan, null, 1));
+    console.log(`${join(dir, plan.name)}.json: ${plan.models.length} models, ${plan.sweeps.length} sweeps, ${plan.sweeps.reduce((n, s) => n + s.points.length, 0)} points`);
+  }
+}
+
+await main();
