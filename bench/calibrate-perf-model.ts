@@ -13,6 +13,7 @@
  */
 import { BERT_LARGE_TARGET, CALIBRATION, EXCLUDED_P90_POINTS, type MeasuredSweep } from '../src/sim/calibration-data.js';
 import { type PerfProfileParams, simulateSweepWithParams } from '../src/sim/perf-model.js';
+import { nelderMead } from './nelder-mead.js';
 
 const RESNET_BYTES_PER_SAMPLE = 3 * 224 * 224 * 4; // FP32 NCHW pixels, as sent by perf_analyzer
 const BERT_BYTES_PER_SAMPLE = 3 * 384 * 4; // input_ids, segment_ids, input_mask (int32)
@@ -67,32 +68,6 @@ function loss(x: number[]): number {
     total += 100 * Math.max(0, ape - 0.085);
   }
   return total;
-}
-
-function nelderMead(f: (x: number[]) => number, x0: number[], iterations = 4000): number[] {
-  let simplex = [x0, ...x0.map((_, i) => x0.map((v, j) => (i === j ? v * 1.2 : v)))].map((x) => ({ x, f: f(x) }));
-  const combine = (a: number[], b: number[], t: number) => a.map((v, i) => v + t * (b[i]! - v));
-  for (let it = 0; it < iterations; it++) {
-    simplex.sort((a, b) => a.f - b.f);
-    const worst = simplex[simplex.length - 1]!;
-    const centroid = x0.map((_, i) => simplex.slice(0, -1).reduce((s, p) => s + p.x[i]!, 0) / (simplex.length - 1));
-    const reflected = combine(centroid, worst.x, -1);
-    const fr = f(reflected);
-    if (fr < simplex[0]!.f) {
-      const expanded = combine(centroid, worst.x, -2);
-      const fe = f(expanded);
-      simplex[simplex.length - 1] = fe < fr ? { x: expanded, f: fe } : { x: reflected, f: fr };
-    } else if (fr < simplex[simplex.length - 2]!.f) {
-      simplex[simplex.length - 1] = { x: reflected, f: fr };
-    } else {
-      const contracted = combine(centroid, worst.x, 0.5);
-      const fc = f(contracted);
-      if (fc < worst.f) simplex[simplex.length - 1] = { x: contracted, f: fc };
-      else simplex = simplex.map((p, i) => (i === 0 ? p : { x: combine(simplex[0]!.x, p.x, 0.5), f: 0 })).map((p) => ({ x: p.x, f: f(p.x) }));
-    }
-  }
-  simplex.sort((a, b) => a.f - b.f);
-  return simplex[0]!.x;
 }
 
 const round = (v: number, digits = 3) => Number(v.toPrecision(digits));

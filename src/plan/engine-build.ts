@@ -19,13 +19,14 @@ const GIB = 2 ** 30;
 
 /**
  * TensorRT's workspace pool limit per GPU: an upper bound on the scratch memory tactics may use,
- * leaving room on the card for the builder's own buffers (T4 16 GB, L4 24 GB, V100 16/32 GB, A100 40/80 GB).
+ * leaving room on the card for the builder's own buffers (T4 16 GB, L4 24 GB, V100 16/32 GB, A100 40/80 GB, H200 141 GB).
  */
 export const WORKSPACE_BYTES: Readonly<Record<string, number>> = {
   'nvidia-tesla-t4': 4 * GIB,
   'nvidia-l4': 8 * GIB,
   'nvidia-tesla-v100': 8 * GIB,
   'nvidia-tesla-a100': 16 * GIB,
+  'nvidia-h200-141gb': 32 * GIB,
 };
 const DEFAULT_WORKSPACE_BYTES = 4 * GIB;
 

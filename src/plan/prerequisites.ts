@@ -15,12 +15,15 @@ const WORKER_KSA = { namespace: 'triton-pipeline-system', serviceAccount: 'trito
 /** The metrics adapter's ServiceAccount (deploy/manifests/custom-metrics-adapter.yaml). */
 const METRICS_ADAPTER = { namespace: 'custom-metrics', serviceAccount: 'custom-metrics-stackdriver-adapter' };
 
+export type AcceleratorType = DeploymentSpec['nodePool']['acceleratorType'];
+
 /** Compute Engine's quota metric of each accelerator type the spec allows. */
-const GPU_QUOTA_METRIC: Record<DeploymentSpec['nodePool']['acceleratorType'], string> = {
+export const GPU_QUOTA_METRIC: Readonly<Record<AcceleratorType, string>> = {
   'nvidia-tesla-t4': 'NVIDIA_T4_GPUS',
   'nvidia-l4': 'NVIDIA_L4_GPUS',
   'nvidia-tesla-a100': 'NVIDIA_A100_GPUS',
   'nvidia-tesla-v100': 'NVIDIA_V100_GPUS',
+  'nvidia-h200-141gb': 'NVIDIA_H200_GPUS',
 };
 
 export interface IdentityGrant {

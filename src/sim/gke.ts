@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../ports/errors.js';
+import { type AcceleratorType, GPU_QUOTA_METRIC } from '../plan/prerequisites.js';
 import type { ClusterCreateRequest, ClusterInfo, ClusterRef, GkeApi, GkeOperation, NodePoolCreateRequest, NodePoolInfo } from '../ports/systems.js';
 import { scaledMs, SIM_DURATIONS_SECONDS } from './timing.js';
 import { clusterKey, clusterResource, type ClusterState, type GkeOperationState, type NodePoolState, type ProjectState, type SimServices } from './state.js';
@@ -22,11 +23,11 @@ export const SIM_GKE_SECONDS = {
 } as const;
 
 /** GPUs per region a simulated project may use, by accelerator type (others: none, like a new project). */
-export const GPU_QUOTA_PER_REGION: Readonly<Record<string, number>> = { 'nvidia-tesla-t4': 8 };
+export const GPU_QUOTA_PER_REGION: Readonly<Record<string, number>> = { 'nvidia-tesla-t4': 8, 'nvidia-h200-141gb': 8 };
 
-/** GCP's quota metric of an accelerator type: nvidia-tesla-t4 → NVIDIA_T4_GPUS. */
+/** GCP's quota metric of an accelerator type (nvidia-tesla-t4 → NVIDIA_T4_GPUS); others by the same pattern. */
 function quotaMetric(acceleratorType: string): string {
-  return `NVIDIA_${acceleratorType.replace(/^nvidia-(tesla-)?/, '').toUpperCase().replace(/-/g, '_')}_GPUS`;
+  return GPU_QUOTA_METRIC[acceleratorType as AcceleratorType] ?? `NVIDIA_${acceleratorType.replace(/^nvidia-(tesla-)?/, '').toUpperCase().replace(/-/g, '_')}_GPUS`;
 }
 
 function regionOf(zone: string): string {

@@ -160,7 +160,7 @@ export const NodePoolSchema = z
     name: dnsName('nodePool.name', 40).default('accel'),
     machineType: z.string().default('n1-standard-8'),
     acceleratorType: z
-      .enum(['nvidia-tesla-t4', 'nvidia-l4', 'nvidia-tesla-a100', 'nvidia-tesla-v100'])
+      .enum(['nvidia-tesla-t4', 'nvidia-l4', 'nvidia-tesla-a100', 'nvidia-tesla-v100', 'nvidia-h200-141gb'])
       .default('nvidia-tesla-t4'),
     acceleratorCount: positiveInt('nodePool.acceleratorCount').max(8).default(1),
     diskSizeGb: z.number().int().min(30).default(100),

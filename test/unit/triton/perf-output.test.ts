@@ -336,3 +336,15 @@ test('finds the unstable line in count_windows mode, with CRLF and a log timesta
   assert.deepEqual(findUnstableConcurrency(`2025-01-01T00:00:00.000000000Z ${line}\r\nnext\r\n`), { concurrency: 16, message: line });
   assert.equal(findUnstableConcurrency(VERBOSE)?.concurrency, 5);
 });
+
+test('buildPerfAnalyzerArgs: system shared memory for a client on Triton\'s host, with the output region size', () => {
+  const args = buildPerfAnalyzerArgs({
+    model: 'resnet50-i4', url: 'localhost:8001', protocol: 'grpc', batchSize: 32, concurrency: { start: 4, end: 4, step: 1 },
+    percentile: 99, measurementIntervalMs: 2000, shapes: [], csvPath: 'p.csv', systemSharedMemory: { outputBytes: 64000 },
+  });
+  assert.deepEqual(args.slice(-4), ['--shared-memory', 'system', '--output-shared-memory-size', '64000']);
+  assert.throws(
+    () => buildPerfAnalyzerArgs({ model: 'm', url: 'h:1', protocol: 'grpc', batchSize: 1, concurrency: { start: 1, end: 1, step: 1 }, percentile: 99, measurementIntervalMs: 1, shapes: [], csvPath: 'x', systemSharedMemory: { outputBytes: 0 } }),
+    /output shared memory size/,
+  );
+});
