@@ -49,6 +49,8 @@ export interface GpuRecording {
   loadSeconds: number;
   elapsedSeconds: number;
   stoppedAtDeadline: boolean;
+  /** config.pbtxt of each model served, as rendered by the plan. */
+  configs: Record<string, string>;
   sweeps: RecordedSweep[];
 }
 

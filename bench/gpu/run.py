@@ -181,7 +181,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     log_path = os.path.join(args.out, "triton.log")
     server = start_server(root, libs, repository, log_path)
-    result = {"plan": plan["name"], "gpu": subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"], capture_output=True, text=True).stdout.strip(), "startSeconds": round(time.monotonic() - began, 1), "sweeps": [], "stoppedAtDeadline": False}
+    result = {"plan": plan["name"], "gpu": subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"], capture_output=True, text=True).stdout.strip(), "startSeconds": round(time.monotonic() - began, 1), "configs": {m["name"]: m["configPbtxt"] for m in plan["models"]}, "sweeps": [], "stoppedAtDeadline": False}
     try:
         # Every model of the plan is loaded once, side by side (idle instances cost GPU memory, not
         # GPU time), so the sweeps pay no reloads.

@@ -102,6 +102,8 @@ export interface PerfProfileParams {
   /** Tail growth with GPU utilisation u: cv term = cvUtilisation × u^utilisationExponent / √n. */
   cvUtilisation: number;
   utilisationExponent: number;
+  /** The precision the profile was measured at (default int8); other precisions scale its compute share. */
+  precision?: Precision;
 }
 
 /**
@@ -180,7 +182,7 @@ export interface SweepInput {
   slowdown?: number;
   /** Relative per-point noise, deterministic for a seed. */
   noise?: { seed: number; relative: number };
-  /** Engine precision (default int8, what the profiles are calibrated on). */
+  /** Engine precision (default: the profile's own, int8 for the T4 profiles). */
   precision?: Precision;
 }
 
@@ -201,7 +203,8 @@ export function simulateSweepWithParams(params: PerfProfileParams, input: Omit<S
 
   const pieces = Math.ceil(batch / maxBatch);
   const executed = batch / pieces;
-  const computeFactor = PRECISION_COMPUTE_FACTOR[input.precision ?? 'int8'];
+  const measuredAt = params.precision ?? 'int8';
+  const computeFactor = PRECISION_COMPUTE_FACTOR[input.precision ?? measuredAt] / PRECISION_COMPUTE_FACTOR[measuredAt];
   const gpuPerSample = params.gpuUsPerSample * (1 - params.computeShare + params.computeShare * computeFactor);
   const ownGpuUs = (pieces * params.batchOverheadUs + batch * gpuPerSample) / speed;
   const fixedUs = (params.requestOverheadUs + batch * params.transferUsPerSample) / speed;
