@@ -1,8 +1,10 @@
 /**
  * Fits the sim's performance model (src/sim/perf-model.ts) to the GPU recordings of the sample's
  * chapters (test/fixtures/gpu/h200-chapters.json): per network both instance counts at once, on
- * throughput and p99 at every recorded concurrency. Prints the parameters for PERF_PROFILES and a
- * model-vs-measured table; test/unit/sim/perf-model-h200.test.ts checks the fit.
+ * throughput and p99 at every recorded concurrency. Prints the parameters and a model-vs-measured
+ * table. Not yet a profile: the T4 model's overlap term cannot follow ResNet50 on the H200, where one
+ * python-backend instance is bound by its own host work (flat at about 2,200 infer/s, GPU 19% busy)
+ * and four reach 8,000 (errors up to 34%); the model needs a per-instance host cost first.
  *
  *   npx tsx bench/gpu/calibrate.ts
  *
