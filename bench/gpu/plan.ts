@@ -8,6 +8,7 @@
  *
  * - chapters.json: the sample's chapters, ResNet50 with 1 and 4 instances (batch-32 requests) and
  *   BERT-Large with 1 and 2 instances (batch-16 requests), concurrency 1..10, from examples/sim-seed.yaml.
+ * - bert-long.json: BERT-Large's two chapters again with 4 s windows (BERT_SWEEP_SETTINGS).
  * - search.json: an exhaustive grid of ResNet50 serving configs, two shuffled rounds, for replaying
  *   the re-optimization's search on GPU data.
  */
@@ -20,7 +21,7 @@ import { renderModelConfig } from '../../src/triton/model-config.js';
 import { buildPerfAnalyzerArgs } from '../../src/triton/perf-output.js';
 import { torchGpuModelConfig, torchNetworkFor } from '../../src/triton/serving-target.js';
 import { mulberry32 } from '../../src/sim/perf-model.js';
-import { GPU_SWEEP_SETTINGS, GPU_WEIGHTS_SEED, SEARCH_GRID, searchVariantName } from './settings.js';
+import { BERT_SWEEP_SETTINGS, GPU_SWEEP_SETTINGS, GPU_WEIGHTS_SEED, SEARCH_GRID, searchVariantName, type SweepSettings } from './settings.js';
 
 /** Output bytes per sample, for perf_analyzer's output shared-memory regions (fp16 outputs). */
 const OUTPUT_BYTES_PER_SAMPLE = { resnet50: 1000 * 2, 'bert-large-seq384': 384 * 2 } as const;
@@ -39,7 +40,7 @@ interface Plan {
   sweeps: PlanSweep[];
 }
 
-function pointArgv(model: ModelSpec, name: string, concurrency: number): string[] {
+function pointArgv(model: ModelSpec, name: string, concurrency: number, settings: SweepSettings): string[] {
   const batchSize = model.sla.batchSize;
   return buildPerfAnalyzerArgs({
     model: name,
@@ -50,13 +51,13 @@ function pointArgv(model: ModelSpec, name: string, concurrency: number): string[
     percentile: model.sla.percentile,
     shapes: [],
     csvPath: '@CSV@',
-    ...GPU_SWEEP_SETTINGS,
+    ...settings,
     systemSharedMemory: { outputBytes: batchSize * OUTPUT_BYTES_PER_SAMPLE[torchNetworkFor(model)] },
   });
 }
 
-function sweepOf(model: ModelSpec, name: string, round: number, concurrencies: readonly number[]): PlanSweep {
-  return { id: `${name}#${round}`, model: name, round, points: concurrencies.map((c) => ({ concurrency: c, argv: pointArgv(model, name, c) })) };
+function sweepOf(model: ModelSpec, name: string, round: number, concurrencies: readonly number[], settings: SweepSettings = GPU_SWEEP_SETTINGS): PlanSweep {
+  return { id: `${name}#${round}`, model: name, round, points: concurrencies.map((c) => ({ concurrency: c, argv: pointArgv(model, name, c, settings) })) };
 }
 
 function modelEntry(model: ModelSpec, variant: VariantSpec) {
@@ -103,7 +104,15 @@ async function main(): Promise<void> {
   });
   const search: Plan = { name: 'search', modelFile: 'model.py', models: grid.map((variant) => modelEntry(resnet, variant)), sweeps: rounds };
 
-  for (const plan of [chapters, search]) {
+  const bertModels = chapterModels.filter(({ model }) => model === bert);
+  const bertLong: Plan = {
+    name: 'bert-long',
+    modelFile: 'model.py',
+    models: bertModels.map(({ model, variant }) => modelEntry(model, variant)),
+    sweeps: bertModels.map(({ model, variant }) => sweepOf(model, variant.name, 1, range(1, 10), BERT_SWEEP_SETTINGS)),
+  };
+
+  for (const plan of [chapters, bertLong, search]) {
     await writeFile(join(dir, `${plan.name}.json`), JSON.stringify(plan, null, 1));
     console.log(`${join(dir, plan.name)}.json: ${plan.models.length} models, ${plan.sweeps.length} sweeps, ${plan.sweeps.reduce((n, s) => n + s.points.length, 0)} points`);
   }

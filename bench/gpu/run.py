@@ -160,6 +160,7 @@ def main():
     parser.add_argument("--triton-root")
     parser.add_argument("--perf-analyzer")
     parser.add_argument("--deadline-s", type=float, default=540)
+    parser.add_argument("--round", type=int, help="run only this round's sweeps (a plan too long for one call)")
     args = parser.parse_args()
     began = time.monotonic()
     plan = json.load(open(args.plan))
@@ -196,6 +197,8 @@ def main():
         result["models"] = {m["name"]: m.get("state") for m in ready}
         print(f"loaded in {result['loadSeconds']} s: {result['models']}", flush=True)
         for sweep in plan["sweeps"]:
+            if args.round is not None and sweep["round"] != args.round:
+                continue
             if result["stoppedAtDeadline"]:
                 break
             points = []

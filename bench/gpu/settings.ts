@@ -1,7 +1,16 @@
 /** The GPU benchmark's fixed choices, shared by its plan (bench/gpu/plan.ts) and the replays of its recordings. */
 
-/** perf_analyzer's window (-p), stability (-s) and trials (-r) for every GPU point. */
-export const GPU_SWEEP_SETTINGS = { measurementIntervalMs: 2000, stabilityPercentage: 20, maxTrials: 6 } as const;
+/** perf_analyzer's window (-p), stability (-s) and trials (-r) of a GPU point. */
+export interface SweepSettings {
+  readonly measurementIntervalMs: number;
+  readonly stabilityPercentage: number;
+  readonly maxTrials: number;
+}
+
+export const GPU_SWEEP_SETTINGS: SweepSettings = { measurementIntervalMs: 2000, stabilityPercentage: 20, maxTrials: 6 };
+
+/** BERT-Large's throughput swings more per window than ResNet50's: its own plan takes 4 s windows. */
+export const BERT_SWEEP_SETTINGS: SweepSettings = { ...GPU_SWEEP_SETTINGS, measurementIntervalMs: 4000 };
 
 /** torch.manual_seed for the networks' random weights (the figures do not depend on the values). */
 export const GPU_WEIGHTS_SEED = 0;
