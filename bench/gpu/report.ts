@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   for (const path of paths.sort()) {
     const recording = JSON.parse(await readFile(path, 'utf8')) as GpuRecording;
     parts.push(`## ${recording.plan} (${recording.gpu}; Triton up ${recording.startSeconds} s, models loaded in ${recording.loadSeconds} s, ${recording.elapsedSeconds} s in all)`, '');
-    if (recording.plan === 'chapters') parts.push(chapterTables(recording));
+    if (recording.plan === 'chapters' || recording.plan === 'bert-long') parts.push(chapterTables(recording));
   }
   const text = parts.join('\n');
   await writeFile(join(PROJECT_ROOT, 'bench/results/gpu.md'), text);
