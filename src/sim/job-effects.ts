@@ -148,7 +148,7 @@ async function buildEngine(env: Record<string, string>, { objects, doneAt }: Job
     ...(calibration?.data == null ? [] : [`--calib-data=${calibration.data}`]),
   ];
 
-  const plan: SimulatedPlan = { simulated: true, format, precision, perfProfile: perfProfileFor({ format }), engineKey, profiles, gpu };
+  const plan: SimulatedPlan = { simulated: true, format, precision, perfProfile: perfProfileFor({ format }, gpu), engineKey, profiles, gpu };
   const planInfo = await objects.write(planUri, JSON.stringify(plan, null, 2));
   const record: EngineBuildRecord = {
     engineKey,

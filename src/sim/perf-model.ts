@@ -1,5 +1,5 @@
 /**
- * Triton-on-T4 performance model for the `sim` target: what perf_analyzer would report for a
+ * Triton-on-GPU performance model (T4 and H200 profiles) for the `sim` target: what perf_analyzer would report for a
  * closed-loop concurrency sweep against a simulated GKE deployment. Pure (no I/O, no Node imports;
  * the only randomness is the optional seeded noise).
  *
@@ -17,6 +17,12 @@
  *   overlap one batch's copies with another's compute, so the per-batch cost shrinks towards
  *   S × (1 − overlap) with diminishing returns (4 instances: +36% for ResNet; BERT's tiny inputs
  *   leave little to overlap).
+ * - **Instance host work** H = instanceHostUs per executed batch (0 for TensorRT engines on the
+ *   T4): work an instance does on the host between batches, in series with its own GPU time (a
+ *   python-backend stub moving tensors and running the framework's launches). It adds H to every
+ *   request's own time and caps each instance at batch / (H + S): the capacity is the smaller of
+ *   the GPU's μ(n) and n × gpus × batch / (H + S) (with H = 0 that is μ(n) itself). With one such
+ *   instance the GPU idles while the host works; more instances hide it until the GPU saturates.
  * - **Smooth closed-loop saturation.** With c clients the exact deterministic answer for one
  *   server is L = S + max(F, (c − 1) × batch / μ): a request either spends the fixed cost while the
  *   others are served, or waits behind the other c − 1 requests. The model smooths the max with a
@@ -46,6 +52,12 @@
  *
  * ## Calibration (bench/calibrate-perf-model.ts; data in calibration-data.ts)
  *
+ * The H200 profiles are fitted by bench/gpu/calibrate.ts on the GPU recordings (PyTorch fp16 in the
+ * python backend, not TensorRT): ResNet50 throughput within 8.5% on average (max 21.5%, the
+ * recording's own scatter: the same config at c = 1 gave 2,532 and 1,954 infer/s), p99 12.7%,
+ * busy fraction within 0.12; BERT-Large throughput 8.7% (max 28.8%, a one-instance window that
+ * dropped to 1,020), p99 11.8%, busy fraction within 0.10.
+ *
  * ResNet50 INT8 is fitted (Nelder–Mead) on both measured sweeps (1 and 4 instances, batch 32,
  * preferred [32], c = 1..10). Throughput is within 10% at all 20 points (max 9.8%). c = 1 is
  * pinned at 597 infer/s: the model is exact and linear there, and the seed's 4-instance c=1 (544)
@@ -68,7 +80,7 @@
 import type { ModelSpec } from '../spec/schema.js';
 import type { PerfPoint } from '../triton/perf-types.js';
 
-export type PerfProfileName = 'resnet50-int8-t4' | 'bert-large-seq384-int8-t4' | 'generic';
+export type PerfProfileName = 'resnet50-int8-t4' | 'bert-large-seq384-int8-t4' | 'resnet50-fp16-h200' | 'bert-large-seq384-fp16-h200' | 'generic';
 export type Precision = ModelSpec['precision'];
 
 export interface ServingConfig {
@@ -94,6 +106,8 @@ export interface PerfProfileParams {
   computeShare: number;
   /** Fraction of a batch's GPU time that other instances can overlap (0..1). */
   overlap: number;
+  /** Host work per executed batch, in series with the instance's GPU time (µs; default 0). */
+  instanceHostUs?: number;
   /** Knee sharpness k with one instance; k(n) = sharpness × n^sharpnessGrowth. */
   sharpness: number;
   sharpnessGrowth: number;
@@ -139,6 +153,43 @@ export const PERF_PROFILES: Readonly<Record<PerfProfileName, Readonly<PerfProfil
     cvUtilisation: 0.535,
     utilisationExponent: 0.827,
   },
+  /**
+   * The H200 profiles: PyTorch fp16 in Triton's python backend (bench/gpu), fitted by
+   * bench/gpu/calibrate.ts on throughput, p99 and nv_gpu_utilization of the recorded sweeps
+   * (test/fixtures/gpu). Each python-backend instance spends 8.1 ms of host work per batch in series
+   * with 2.4 ms of GPU time, so one instance keeps the GPU ~19% busy; four reach ~8,000 infer/s.
+   */
+  'resnet50-fp16-h200': {
+    requestOverheadUs: 3370,
+    transferUsPerSample: 0, // system shared memory: no network copy
+    batchOverheadUs: 300, // fixed
+    gpuUsPerSample: 75.4,
+    computeShare: 0.5, // fixed (no calibration between precisions on this GPU)
+    overlap: 0,
+    instanceHostUs: 8140,
+    sharpness: 0.59,
+    sharpnessGrowth: 1.97,
+    cvBase: 0.119,
+    cvUtilisation: 0,
+    utilisationExponent: 1,
+    precision: 'fp16',
+  },
+  /** BERT-Large is GPU-bound: 9.4 ms of GPU time per batch of 16 against 2.75 ms of host work. */
+  'bert-large-seq384-fp16-h200': {
+    requestOverheadUs: 663,
+    transferUsPerSample: 20.6,
+    batchOverheadUs: 300, // fixed
+    gpuUsPerSample: 571,
+    computeShare: 0.5, // fixed
+    overlap: 0,
+    instanceHostUs: 2750,
+    sharpness: 9.96,
+    sharpnessGrowth: 0.661,
+    cvBase: 0.101,
+    cvUtilisation: 0,
+    utilisationExponent: 1,
+    precision: 'fp16',
+  },
   /** Placeholder for models outside the two calibrated families (a mid-size CNN). Uncalibrated. */
   generic: {
     requestOverheadUs: 1500,
@@ -162,13 +213,17 @@ export const PRECISION_COMPUTE_FACTOR: Readonly<Record<Precision, number>> = {
   fp32: 16,
 };
 
-/** The profile a model is simulated with: by source format (the sample's two families). */
-export function perfProfileFor(model: Pick<ModelSpec, 'format'>): PerfProfileName {
+/**
+ * The profile a model is simulated with: by source format (the sample's two families) and GPU. The
+ * H200 was measured (bench/gpu); every other accelerator is simulated with the T4's figures.
+ */
+export function perfProfileFor(model: Pick<ModelSpec, 'format'>, acceleratorType: string): PerfProfileName {
+  const h200 = acceleratorType.startsWith('nvidia-h200');
   switch (model.format) {
     case 'onnx':
-      return 'resnet50-int8-t4';
+      return h200 ? 'resnet50-fp16-h200' : 'resnet50-int8-t4';
     case 'transformers':
-      return 'bert-large-seq384-int8-t4';
+      return h200 ? 'bert-large-seq384-fp16-h200' : 'bert-large-seq384-int8-t4';
   }
 }
 
@@ -192,24 +247,45 @@ export function simulateSweep(input: SweepInput): PerfPoint[] {
 
 const Z = { p50: 0, p90: 1.2815516, p95: 1.6448536, p99: 2.3263479 } as const;
 
-/** simulateSweep with explicit parameters (the calibration script fits these). */
-export function simulateSweepWithParams(params: PerfProfileParams, input: Omit<SweepInput, 'profile'>): PerfPoint[] {
-  const { config, concurrency } = input;
+type ServingInput = Pick<SweepInput, 'config' | 'batchSize' | 'slowdown' | 'precision'>;
+
+/** One request's costs and the serving capacity (samples per µs across all GPUs) for a config. */
+function servingCosts(params: PerfProfileParams, input: ServingInput) {
+  const { config } = input;
   const batch = Math.max(1, Math.round(input.batchSize));
   const n = Math.max(1, Math.round(config.instances));
   const gpus = Math.max(1, config.gpus);
   const speed = 1 - clamp(input.slowdown ?? 0, 0, 0.99);
   const maxBatch = Math.max(1, Math.round(config.maxBatchSize));
-
   const pieces = Math.ceil(batch / maxBatch);
-  const executed = batch / pieces;
   const measuredAt = params.precision ?? 'int8';
   const computeFactor = PRECISION_COMPUTE_FACTOR[input.precision ?? measuredAt] / PRECISION_COMPUTE_FACTOR[measuredAt];
   const gpuPerSample = params.gpuUsPerSample * (1 - params.computeShare + params.computeShare * computeFactor);
   const ownGpuUs = (pieces * params.batchOverheadUs + batch * gpuPerSample) / speed;
-  const fixedUs = (params.requestOverheadUs + batch * params.transferUsPerSample) / speed;
-  /** Samples per µs across all GPUs. */
-  const capacity = (gpus * batch) / (ownGpuUs * (1 - params.overlap + params.overlap / n));
+  const ownUs = ownGpuUs + (pieces * (params.instanceHostUs ?? 0)) / speed;
+  const gpuCapacity = (gpus * batch) / (ownGpuUs * (1 - params.overlap + params.overlap / n));
+  return {
+    batch,
+    n,
+    maxBatch,
+    executed: batch / pieces,
+    ownUs,
+    fixedUs: (params.requestOverheadUs + batch * params.transferUsPerSample) / speed,
+    gpuCapacity,
+    /** The GPUs' own limit, and the instances' where host work binds them. */
+    capacity: Math.min(gpuCapacity, (n * gpus * batch) / ownUs),
+  };
+}
+
+/** The GPUs' busy fraction at a throughput (infer/s), as nv_gpu_utilization reads it averaged over the GPUs. */
+export function gpuBusyFraction(params: PerfProfileParams, input: ServingInput, throughput: number): number {
+  return Math.min(1, throughput / 1e6 / servingCosts(params, input).gpuCapacity);
+}
+
+/** simulateSweep with explicit parameters (the calibration script fits these). */
+export function simulateSweepWithParams(params: PerfProfileParams, input: Omit<SweepInput, 'profile'>): PerfPoint[] {
+  const { config, concurrency } = input;
+  const { batch, n, maxBatch, executed, ownUs, fixedUs, capacity } = servingCosts(params, input);
   const k = params.sharpness * Math.pow(n, params.sharpnessGrowth);
 
   // Without preferred sizes Triton's batcher grows a batch towards the max batch size.
@@ -230,10 +306,10 @@ export function simulateSweepWithParams(params: PerfProfileParams, input: Omit<S
     if (waitsForBatch) {
       const outstanding = c * executed;
       const leftover = outstanding < target ? 1 : (outstanding % target) / outstanding;
-      batchWaitUs = leftover * (outstanding < target ? queueDelayUs : Math.min(queueDelayUs, ownGpuUs + fixedUs));
+      batchWaitUs = leftover * (outstanding < target ? queueDelayUs : Math.min(queueDelayUs, ownUs + fixedUs));
     }
     const aheadUs = ((c - 1) * batch) / capacity;
-    const meanUs = ownGpuUs + pnorm(fixedUs + batchWaitUs, aheadUs, k);
+    const meanUs = ownUs + pnorm(fixedUs + batchWaitUs, aheadUs, k);
     const throughput = ((c * batch) / meanUs) * 1e6;
 
     const utilisation = Math.min(1, throughput / 1e6 / capacity);

@@ -192,8 +192,8 @@ describe('perf model: dynamic batching and batch sizes', () => {
 
 describe('perfProfileFor', () => {
   it('maps ONNX to the ResNet50 family and Transformers models to BERT', () => {
-    assert.equal(perfProfileFor({ format: 'onnx' }), 'resnet50-int8-t4');
-    assert.equal(perfProfileFor({ format: 'transformers' }), 'bert-large-seq384-int8-t4');
+    assert.equal(perfProfileFor({ format: 'onnx' }, 'nvidia-tesla-t4'), 'resnet50-int8-t4');
+    assert.equal(perfProfileFor({ format: 'transformers' }, 'nvidia-tesla-t4'), 'bert-large-seq384-int8-t4');
   });
 
   it('lower precision scales capacity down (fp16, fp32 slower than int8)', () => {
