@@ -86,7 +86,7 @@ async function readyCluster(h: Harness, pool: Partial<NodePoolCreateRequest> = {
 }
 
 /** The engine-build Job the pipeline would create for the sample's ResNet50. */
-function engineJob(engineKey: string) {
+function engineJob(engineKey: string, acceleratorType = 'nvidia-tesla-t4') {
   const uris = engineUris(BUCKET, RESNET.name, engineKey);
   const job = renderEngineBuildJob({
     name: `trt-resnet50-${engineKey}`,
@@ -97,14 +97,14 @@ function engineJob(engineKey: string) {
     recordUri: uris.record,
     tensorrtImage: 'nvcr.io/nvidia/tensorrt:24.08-py3',
     nodePool: 'accel',
-    acceleratorType: 'nvidia-tesla-t4',
+    acceleratorType,
     scriptsConfigMap: 'triton-pipeline-job-scripts',
   });
   return { uris, job };
 }
 
-async function buildEngine(h: Harness, engineKey: string): Promise<{ plan: string; record: string }> {
-  const { uris, job } = engineJob(engineKey);
+async function buildEngine(h: Harness, engineKey: string, acceleratorType?: string): Promise<{ plan: string; record: string }> {
+  const { uris, job } = engineJob(engineKey, acceleratorType);
   await h.as(() => h.clients.kube(REF).apply(job));
   assert.equal((await h.clients.kube(REF).jobStatus('triton-pipeline', job.metadata.name))?.phase, 'succeeded');
   return uris;
@@ -411,6 +411,20 @@ test('a perf Job sweeps the served model: 4 instances beat 1, regressions slow i
   assert.equal(unknown.phase, 'failed');
   assert.match(unknown.logs, /unknown model: 'Bert' is not found/);
   assert.match((await h.clients.kube(REF).jobStatus('triton-pipeline', 'perf-unknown'))?.message ?? '', /Bert/);
+});
+
+test('on an H200 pool the engine carries the H200 profile: one instance is host-bound near the recorded 2,200 infer/s, four serve 3x more', async () => {
+  const h = await harness();
+  await readyCluster(h, { machineType: 'a3-ultragpu-8g', acceleratorType: 'nvidia-h200-141gb', acceleratorCount: 8, maxNodes: 1 });
+  const engine = await buildEngine(h, 'key-h200', 'nvidia-h200-141gb');
+  const plan = JSON.parse(Buffer.from((await h.clients.store.read(engine.plan)) as Uint8Array).toString('utf8'));
+  assert.equal(plan.perfProfile, 'resnet50-fp16-h200');
+  await upgrade(h, await publishRepository(h, 'v1', engine.plan));
+  const at10 = async (name: string, model: string) => parsePerfCsv(extractPerfCsv((await runPerf(h, name, model)).logs)).find((p) => p.concurrency === 10)!.throughput;
+  const one = await at10('perf-h200-one', 'ResNet50-INT8');
+  const four = await at10('perf-h200-four', 'ResNet50-INT8-2');
+  assert.ok(one > 2000 && one < 3200, `one instance: ${one}`);
+  assert.ok(four > 3 * one, `four instances: ${four}`);
 });
 
 test('helm upgrade, failed upgrade, rollback, history, values and Triton readiness', async () => {
