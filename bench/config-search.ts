@@ -21,7 +21,6 @@ import {
   allCandidates,
   candidateKey,
   meanOf,
-  type SearchMeasurement,
   type SearchOutcome,
   type SearchSettings,
   searchServingConfig,
@@ -29,13 +28,28 @@ import {
   servingCandidateOf,
 } from '../src/search/config-search.js';
 import { ReoptimizationSchema, type SearchSpace } from '../src/spec/schema.js';
+import {
+  exhaustiveReplays,
+  fmt,
+  label,
+  median,
+  type PointCosts,
+  rankReference,
+  recordedResiduals,
+  type Reference,
+  type ReferenceSweep,
+  type ReplayOutcome,
+  replayRow as replayRowOf,
+  replaysFrom,
+  type SearchStudy,
+  searchMeasurementOf,
+  sum,
+} from './search-replay.js';
 import { freePort } from '../src/targets/local/free-port.js';
 import { mulberry32 } from '../src/sim/perf-model.js';
 import { PERF_ANALYZER } from '../src/targets/local/perf-analyzer.js';
 import { TRITONSERVER } from '../src/targets/local/triton-server.js';
 import { parseModelConfig } from '../src/triton/model-config.js';
-import { latencyAt, type PerfPoint } from '../src/triton/perf-types.js';
-import { pointsOf, sweepSpan } from '../src/sla/sweep-span.js';
 import { type Lab, type Measurement, MODEL, startLab, SWEEP_SETTINGS } from './local-triton.js';
 
 const sla = { latencyMs: 10, percentile: 99 as const, minThroughput: 1 };
@@ -57,16 +71,10 @@ const quickSettings: SearchSettings = { ...settings, budget: 6, finalists: 3, co
 /** Screens sweep with windows this long (the workflow's screens: half the full window). */
 const SCREEN_WINDOW_MS = SWEEP_SETTINGS.measurementIntervalMs / 2;
 const ROUNDS = 3;
+const study: SearchStudy = { sla, concurrency, space, constraints, rounds: ROUNDS };
 const REPLAYS_PER_START = 20;
 const MODEL_ANALYZER = join(PROJECT_ROOT, '.tools/model-analyzer/venv/bin/model-analyzer');
 const RECORDED = join(PROJECT_ROOT, 'bench/results/config-search-sweeps.json');
-
-/** A sweep as recorded: its score, perf_analyzer's time, and its points as [concurrency, infer/s, p99 µs]. */
-interface RecordedSweep {
-  score: number | null;
-  perfSeconds: number;
-  points: [number, number, number][];
-}
 
 interface LiveSearch {
   outcome: SearchOutcome;
@@ -93,20 +101,11 @@ interface AnalyzerRun {
 interface Recorded {
   date: string;
   /** Per config key, one sweep per reference round. */
-  reference: Record<string, RecordedSweep[]>;
+  reference: Reference;
   referenceSeconds: number;
   ours: LiveSearch[];
   analyzer: AnalyzerRun[];
 }
-
-const fmt = (x: number | null | undefined, digits = 0) => (x === null || x === undefined ? '–' : x.toFixed(digits));
-const label = (c: ServingCandidate) =>
-  `${c.instances} inst, max batch ${c.maxBatchSize}, preferred [${c.preferredBatchSizes.join(',')}], delay ${c.maxQueueDelayMicroseconds} µs`;
-const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 function shuffled<T>(xs: readonly T[], random: () => number): T[] {
   const out = [...xs];
@@ -117,17 +116,11 @@ function shuffled<T>(xs: readonly T[], random: () => number): T[] {
   return out;
 }
 
-const recordSweep = (m: Measurement): RecordedSweep => ({
+const recordSweep = (m: Measurement): ReferenceSweep => ({
   score: m.score,
   perfSeconds: m.perfSeconds,
   points: m.points.map((p) => [p.concurrency, Math.round(p.throughput), Math.round(p.latencyUs.p99)]),
 });
-
-/** What the search learns from a sweep: its score, and the latency at the range's lowest concurrency where it swept that. */
-function searchMeasurementOf(score: number | null, points: readonly PerfPoint[]): SearchMeasurement {
-  const idle = points.find((p) => p.concurrency === concurrency.start);
-  return { score, ...(idle === undefined ? {} : { idleLatencyUs: latencyAt(idle, sla.percentile) }) };
-}
 
 /** One live run of the workflow's search: screens with short windows, confirmations with full ones. */
 async function liveSearch(lab: Lab, run: number): Promise<LiveSearch> {
@@ -151,7 +144,7 @@ async function liveSearch(lab: Lab, run: number): Promise<LiveSearch> {
       confirmPoints += m.points.length;
     }
     process.stderr.write(`  ours ${run} ${phase}${phase === 'confirm' ? ` ${round + 1}` : ''} ${candidateKey(config)}: ${fmt(m.score)} infer/s (${m.perfSeconds.toFixed(1)} s)\n`);
-    return searchMeasurementOf(m.score, m.points);
+    return searchMeasurementOf(study, m.score, m.points);
   });
   return { outcome, screens, confirms, perfSeconds, screenPerfSeconds, screenPoints, confirmPoints, seconds: (performance.now() - started) / 1000 };
 }
@@ -293,7 +286,7 @@ async function modelAnalyzerRun(lab: Lab): Promise<AnalyzerRun> {
 async function measureAll(): Promise<Recorded> {
   const lab = await startLab({ sla, concurrency });
   const grid = allCandidates(space, constraints);
-  const reference: Record<string, RecordedSweep[]> = Object.fromEntries(grid.map((c) => [candidateKey(c), []]));
+  const reference: Reference = Object.fromEntries(grid.map((c) => [candidateKey(c), []]));
   const ours: LiveSearch[] = [];
   const analyzer: AnalyzerRun[] = [];
   const analyzerInstalled = await access(MODEL_ANALYZER).then(() => true, () => false);
@@ -321,49 +314,8 @@ async function measureAll(): Promise<Recorded> {
   return { date: new Date().toISOString().slice(0, 10), reference, referenceSeconds, ours, analyzer };
 }
 
-/**
- * The recorded noise: each reference sweep's deviation from its config's mean and its round's
- * drift (a two-way residual), scaled up for the degrees of freedom the two means took.
- */
-function recordedResiduals(recorded: Recorded): number[] {
-  const configs = Object.values(recorded.reference).map((sweeps) => sweeps.map((s) => s.score ?? 0));
-  const grand = meanOf(configs.flat());
-  const roundEffect = Array.from({ length: ROUNDS }, (_, r) => meanOf(configs.map((c) => c[r] ?? null)) - grand);
-  const residuals = configs.flatMap((c) => c.map((x, r) => x - meanOf(c) - roundEffect[r]!));
-  const n = residuals.length;
-  const scale = Math.sqrt(n / (n - configs.length - (ROUNDS - 1)));
-  return residuals.map((e) => e * scale);
-}
-
-/**
- * Our search replayed in a session like a live run's: a measurement of a config is its reference
- * mean plus a recorded residual drawn at random (drift within a session falls on every config
- * alike, so it is left out); its points, for the idle latency and the points a span measures, a
- * recorded sweep of that config; its perf_analyzer time, the live runs' time per point.
- */
-async function replay(
-  recorded: Recorded,
-  start: ServingCandidate,
-  random: () => number,
-  residuals: readonly number[],
-  searchSettings: SearchSettings,
-): Promise<{ pick: ServingCandidate; perfSeconds: number }> {
-  const cost = pointCosts(recorded);
-  let perfSeconds = 0;
-  const outcome = await searchServingConfig(space, constraints, start, searchSettings, async (candidate, phase, _round, span) => {
-    const sweeps = recorded.reference[candidateKey(candidate ?? start)]!;
-    const sweep = sweeps[Math.floor(random() * sweeps.length)]!;
-    const points = sweep.points.map(([c, throughput, p99]) => ({ concurrency: c, throughput, latencyUs: { avg: p99, p50: p99, p90: p99, p95: p99, p99 } }));
-    const measured = pointsOf(await sweepSpan(concurrency, span, sla, async (range) => ({ points: points.filter((p) => p.concurrency >= range.start && p.concurrency <= range.end) })));
-    perfSeconds += measured.length * cost[phase];
-    const score = Math.max(0, meanOf(sweeps.map((s) => s.score)) + residuals[Math.floor(random() * residuals.length)]!);
-    return searchMeasurementOf(score, measured);
-  });
-  return { pick: outcome.best, perfSeconds };
-}
-
 /** perf_analyzer's time per concurrency point, of screens and of confirmations, in the live runs. */
-function pointCosts(recorded: Recorded): Record<'screen' | 'confirm', number> {
+function pointCosts(recorded: Recorded): PointCosts {
   const per = (seconds: number, count: number) => seconds / Math.max(1, count);
   const { ours } = recorded;
   return {
@@ -372,57 +324,18 @@ function pointCosts(recorded: Recorded): Record<'screen' | 'confirm', number> {
   };
 }
 
-/**
- * The exhaustive sweep replayed with `sweeps` per config (its measurements drawn as the search's
- * replays draw them): how near its own optimum the reference's method comes at that cost.
- */
-function exhaustiveReplay(recorded: Recorded, sweeps: number, random: () => number, residuals: readonly number[]): ServingCandidate {
-  const measured = allCandidates(space, constraints).map((c) => {
-    const mean = meanOf(recorded.reference[candidateKey(c)]!.map((s) => s.score));
-    const draws = Array.from({ length: sweeps }, () => mean + residuals[Math.floor(random() * residuals.length)]!);
-    return { c, mean: meanOf(draws) };
-  });
-  return measured.reduce((a, b) => (b.mean > a.mean ? b : a)).c;
-}
-
 async function report(recorded: Recorded): Promise<string> {
-  const grid = allCandidates(space, constraints);
-  const referenceMean = (c: ServingCandidate) => meanOf(recorded.reference[candidateKey(c)]?.map((s) => s.score) ?? []);
-  const ranked = grid.map((c) => ({ c, mean: referenceMean(c), scores: recorded.reference[candidateKey(c)]!.map((s) => s.score) })).sort((a, b) => b.mean - a.mean);
-  const optimum = ranked[0]!;
-  // Within noise of the optimum: its mean less one standard error of the difference of two means.
-  const sd = (xs: number[]) => Math.sqrt(sum(xs.map((x) => (x - meanOf(xs)) ** 2)) / (xs.length - 1));
-  const pooledSd = Math.sqrt(meanOf(ranked.map((r) => sd(r.scores.map((s) => s ?? 0)) ** 2)));
-  const noiseBand = pooledSd * Math.sqrt(2 / ROUNDS);
-  const withinNoise = (c: ServingCandidate) => referenceMean(c) >= optimum.mean - noiseBand;
-  const referencePerf = sum(Object.values(recorded.reference).flat().map((s) => s.perfSeconds));
-  const ratio = (c: ServingCandidate | null) => (c === null ? 0 : referenceMean(c) / optimum.mean);
-
+  const ranking = rankReference(study, recorded.reference);
+  const { grid, ranked, optimum, pooledSd, noiseBand, referenceMean, referencePerf, withinNoise, ratio } = ranking;
   const random = mulberry32(2026);
-  const residuals = recordedResiduals(recorded);
+  const residuals = recordedResiduals(study, recorded.reference);
+  const draw = { random, residuals, cost: pointCosts(recorded) };
   const pct = (n: number, of: number) => `${n}/${of}`;
-  const replaysFrom = async (starts: readonly ServingCandidate[], times: number, searchSettings = settings) => {
-    const out: { ratio: number; perf: number; near: boolean }[] = [];
-    for (const start of starts) {
-      for (let i = 0; i < times; i++) {
-        const { pick, perfSeconds } = await replay(recorded, start, random, residuals, searchSettings);
-        out.push({ ratio: ratio(pick), perf: perfSeconds, near: withinNoise(pick) });
-      }
-    }
-    return out;
-  };
-  const replays = await replaysFrom(grid, REPLAYS_PER_START);
-  const replaysFromLive = await replaysFrom([live], REPLAYS_PER_START * grid.length);
-  const quickReplays = await replaysFrom(grid, REPLAYS_PER_START, quickSettings);
-  const exhaustiveReplays = (sweeps: number) =>
-    Array.from({ length: REPLAYS_PER_START * grid.length }, () => {
-      const pick = exhaustiveReplay(recorded, sweeps, random, residuals);
-      return { ratio: ratio(pick), perf: (referencePerf * sweeps) / ROUNDS, near: withinNoise(pick) };
-    });
-  const replayRow = (what: string, rs: typeof replays) => {
-    const ratios = rs.map((r) => r.ratio).sort((a, b) => a - b);
-    return `| ${what} (each measurement its reference mean plus a recorded residual drawn at random) | – | – | median ${median(ratios).toFixed(3)}, 10th percentile ${ratios[Math.floor(ratios.length / 10)]!.toFixed(3)}, worst ${ratios[0]!.toFixed(3)} | ${pct(rs.filter((r) => r.near).length, rs.length)} | – | median ${median(rs.map((r) => r.perf)).toFixed(0)} s (${(median(rs.map((r) => r.perf)) / referencePerf).toFixed(3)}) | – |`;
-  };
+  const replays = await replaysFrom(study, recorded.reference, ranking, grid, REPLAYS_PER_START, settings, draw);
+  const replaysFromLive = await replaysFrom(study, recorded.reference, ranking, [live], REPLAYS_PER_START * grid.length, settings, draw);
+  const quickReplays = await replaysFrom(study, recorded.reference, ranking, grid, REPLAYS_PER_START, quickSettings, draw);
+  const exhaustive = (sweeps: number) => exhaustiveReplays(study, recorded.reference, ranking, sweeps, REPLAYS_PER_START * grid.length, random, residuals);
+  const replayRow = (what: string, rs: readonly ReplayOutcome[]) => replayRowOf(what, rs, referencePerf);
   const ours = recorded.ours;
   const ma = recorded.analyzer.filter((a) => a.config !== null);
   const rows = [
@@ -435,8 +348,8 @@ async function report(recorded: Recorded): Promise<string> {
       `our search at about Model Analyzer's time (${quickSettings.budget} screens, ${quickSettings.finalists} finalists, ${quickSettings.confirmSweeps} rounds), replayed ${REPLAYS_PER_START}× from each config`,
       quickReplays,
     ),
-    replayRow(`the exhaustive sweep itself with 1 sweep per config, replayed ${REPLAYS_PER_START * grid.length}×`, exhaustiveReplays(1)),
-    replayRow(`the exhaustive sweep itself with ${ROUNDS} sweeps per config, replayed ${REPLAYS_PER_START * grid.length}×`, exhaustiveReplays(ROUNDS)),
+    replayRow(`the exhaustive sweep itself with 1 sweep per config, replayed ${REPLAYS_PER_START * grid.length}×`, exhaustive(1)),
+    replayRow(`the exhaustive sweep itself with ${ROUNDS} sweeps per config, replayed ${REPLAYS_PER_START * grid.length}×`, exhaustive(ROUNDS)),
     ...recorded.analyzer.map((a, i) =>
       a.config === null
         ? `| Model Analyzer 1.44 quick, run ${i + 1} | ${a.failure} | – | – | – | ${a.measurements} perf_analyzer runs | ${a.perfSeconds.toFixed(0)} s | ${a.seconds.toFixed(0)} |`
