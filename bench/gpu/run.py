@@ -161,6 +161,7 @@ def main():
     parser.add_argument("--perf-analyzer")
     parser.add_argument("--deadline-s", type=float, default=540)
     parser.add_argument("--round", type=int, help="run only this round's sweeps (a plan too long for one call)")
+    parser.add_argument("--sweep", action="append", help="run only the sweep with this id (repeatable): one a deadline cut short")
     args = parser.parse_args()
     began = time.monotonic()
     plan = json.load(open(args.plan))
@@ -172,6 +173,11 @@ def main():
     else:
         parser.error("give --archive, or --triton-root and --perf-analyzer")
     libs = prepare(root)
+    sweeps = [s for s in plan["sweeps"] if (args.round is None or s["round"] == args.round) and (args.sweep is None or s["id"] in args.sweep)]
+    if not sweeps:
+        parser.error("no sweep of the plan matches --round/--sweep")
+    used = {s["model"] for s in sweeps}
+    plan["models"] = [m for m in plan["models"] if m["name"] in used]
     repository = os.path.join(workdir, "repository")
     model_py = os.path.join(os.path.dirname(os.path.abspath(args.plan)), plan["modelFile"])
     for model in plan["models"]:
@@ -196,9 +202,7 @@ def main():
         result["loadSeconds"] = round(time.monotonic() - load_started, 1)
         result["models"] = {m["name"]: m.get("state") for m in ready}
         print(f"loaded in {result['loadSeconds']} s: {result['models']}", flush=True)
-        for sweep in plan["sweeps"]:
-            if args.round is not None and sweep["round"] != args.round:
-                continue
+        for sweep in sweeps:
             if result["stoppedAtDeadline"]:
                 break
             points = []
