@@ -116,9 +116,10 @@ export function rankReference(study: SearchStudy, reference: Reference) {
   const referenceMean = (c: ServingCandidate) => meanOf(reference[candidateKey(c)]?.map((s) => s.score) ?? []);
   const ranked = grid.map((c) => ({ c, mean: referenceMean(c), scores: reference[candidateKey(c)]!.map((s) => s.score) })).sort((a, b) => b.mean - a.mean);
   const optimum = ranked[0]!;
-  // Within noise of the optimum: its mean less one standard error of the difference of two means.
+  // Within noise of the optimum: its mean less one standard error of the difference of two means
+  // (the sd pooled over the configs with more than one sweep).
   const sd = (xs: number[]) => Math.sqrt(sum(xs.map((x) => (x - meanOf(xs)) ** 2)) / (xs.length - 1));
-  const pooledSd = Math.sqrt(meanOf(ranked.map((r) => sd(r.scores.map((s) => s ?? 0)) ** 2)));
+  const pooledSd = Math.sqrt(meanOf(ranked.filter((r) => r.scores.length > 1).map((r) => sd(r.scores.map((s) => s ?? 0)) ** 2)));
   const noiseBand = pooledSd * Math.sqrt(2 / study.rounds);
   return {
     grid,

@@ -82,8 +82,9 @@ export async function gpuSearchReport(recordings: readonly GpuRecording[]): Prom
   const reference = gpuReference(recordings);
   const ranking = rankReference(study, reference);
   const { grid, ranked, optimum, pooledSd, noiseBand, referencePerf } = ranking;
-  const incomplete = ranked.filter((r) => r.scores.length !== study.rounds).map((r) => candidateKey(r.c));
-  if (incomplete.length > 0) throw new Error(`the recordings hold fewer than ${study.rounds} full sweeps of ${incomplete.join(', ')}`);
+  const missing = ranked.filter((r) => r.scores.length === 0).map((r) => candidateKey(r.c));
+  if (missing.length > 0) throw new Error(`the recordings hold no full sweep of ${missing.join(', ')}`);
+  const short = ranked.filter((r) => r.scores.length < study.rounds).map((r) => label(r.c));
   const random = mulberry32(2026);
   const residuals = recordedResiduals(study, reference);
   const points = sum(Object.values(reference).flat().map((s) => s.points.length));
@@ -105,6 +106,7 @@ export async function gpuSearchReport(recordings: readonly GpuRecording[]): Prom
       `Space: instances ${JSON.stringify(study.space.instances)} × max batch ${JSON.stringify(study.space.maxBatchSize)} × no preferred sizes × queue delay ${JSON.stringify(study.space.maxQueueDelayMicroseconds)} µs: ${grid.length} configs, ${study.rounds} rounds in shuffled orders, ${points} stable points. ` +
       `Our search: ${GPU_SEARCH_SETTINGS.budget} screens at most, ${GPU_SEARCH_SETTINGS.finalists} finalists, ${GPU_SEARCH_SETTINGS.confirmSweeps} confirmation rounds; perf_analyzer time ${perPoint.toFixed(1)} s a point (the recorded mean).`,
     ``,
+    ...(short.length > 0 ? [`Fewer than ${study.rounds} full sweeps (the GPU time ran out): ${short.join('; ')}.`, ``] : []),
     `"Near": within the reference's noise of the optimum (mean >= optimum − ${fmt(noiseBand)} infer/s; pooled per-sweep sd ${fmt(pooledSd)}).`,
     ``,
     `| method | config picked | reference mean (infer/s) | found / optimum | near | measurements | perf_analyzer time (/ reference) | wall time (s) |`,
