@@ -105,6 +105,9 @@ async function activitiesFor(options: PipelineWorkerOptions, activityOptions: Ac
   }
 }
 
+/** Task slots of a pipeline worker (the orchestration bench gives its no-op twin the same). */
+export const WORKER_SLOTS = { maxConcurrentActivityTaskExecutions: 200, maxConcurrentWorkflowTaskExecutions: 100 } as const;
+
 export async function createPipelineWorker(options: PipelineWorkerOptions): Promise<Worker> {
   const activityOptions: ActivityOptions = {
     driverInstaller: await loadDriverInstaller(),
@@ -122,8 +125,7 @@ export async function createPipelineWorker(options: PipelineWorkerOptions): Prom
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)) }),
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
-    maxConcurrentActivityTaskExecutions: 200,
-    maxConcurrentWorkflowTaskExecutions: 100,
+    ...WORKER_SLOTS,
     // On shutdown (SIGTERM), quick calls in flight get this long to finish instead of being redone
     // by a retry. Then running activities are cancelled (WORKER_SHUTDOWN) and reported failed, so
     // another worker retries them at once: a Job keeps running and is re-attached, an interrupted

@@ -1,4 +1,8 @@
-/** The simulator's operation log: one JSON line per API call, so tests can see what was applied. */
+/**
+ * The simulator's operation log: one JSON line per API call, so tests can see what was applied.
+ * Appends are group-committed: the lines recorded while one append runs go to disk together in the
+ * next, so concurrent deployments do not queue one file append each behind a single log.
+ */
 import { appendFile, readFile } from 'node:fs/promises';
 import { currentSimContext } from './context.js';
 import { withLock } from './mutex.js';
@@ -32,7 +36,7 @@ export class OperationLog {
       resource,
       mutating,
     };
-    await withLock(this.file, () => appendFile(this.file, `${JSON.stringify(entry)}\n`));
+    await appendLine(this.file, `${JSON.stringify(entry)}\n`);
   }
 
   async list(): Promise<SimOperation[]> {
@@ -42,6 +46,25 @@ export class OperationLog {
       .filter((line) => line !== '')
       .map((line) => JSON.parse(line) as SimOperation);
   }
+}
+
+/** Lines waiting for the next append, per log file, shared by every world in the process. */
+const pending = new Map<string, { lines: string[]; written: Promise<void> }>();
+
+/** Resolves once the line is on disk (in the batch after the append running now, if one is). */
+function appendLine(file: string, line: string): Promise<void> {
+  const batch = pending.get(file);
+  if (batch !== undefined) {
+    batch.lines.push(line);
+    return batch.written;
+  }
+  const next = { lines: [line], written: Promise.resolve() };
+  next.written = withLock(file, async () => {
+    pending.delete(file);
+    await appendFile(file, next.lines.join(''));
+  });
+  pending.set(file, next);
+  return next.written;
 }
 
 function missingAsEmpty(error: unknown): string {

@@ -3,9 +3,12 @@
  * <stateDir>/projects, replaced atomically (temp file + rename) and guarded by an in-process mutex
  * per file. Every call runs as one transaction: load, advance simulated time (settle), apply the
  * call, write back if anything changed. A new process on the same directory continues the world.
+ * The document last read or written is kept, parsed, with the file's identity (inode, size, mtime
+ * in ns): a call reads and parses the file again only when another writer replaced it. Results
+ * leave a transaction as copies, so nothing outside it can change the kept document.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '../ports/errors.js';
 import type { ClusterRef, HelmRevision, JobStatus, KubeObject, NodePoolCreateRequest, ObjectStore, ResourceStatus } from '../ports/systems.js';
@@ -106,9 +109,17 @@ export interface RevisionRecord extends HelmRevision {
 /** Advances time-driven state (statuses, Job completions, rollouts) to `now`. */
 export type Settle = (project: string, state: ProjectState, now: number) => Promise<void>;
 
+/** The document as this store last read or wrote it, and what the file was then. */
+interface KnownDocument {
+  text: string;
+  state: ProjectState;
+  identity: string;
+}
+
 export class ProjectStore {
   private readonly projectsDir: string;
   private readonly tmpDir: string;
+  private readonly known = new Map<string, KnownDocument>();
 
   constructor(
     stateDir: string,
@@ -123,16 +134,15 @@ export class ProjectStore {
   async transact<T>(project: string, fn: (state: ProjectState, now: number) => T | Promise<T>): Promise<T> {
     const file = this.file(project);
     return withLock(file, async () => {
-      const before = await this.load(project, file);
-      const state = JSON.parse(before) as ProjectState;
+      const { text: before, state } = await this.load(project, file);
       const now = this.clock();
       try {
         await this.settle(project, state, now);
-        return await fn(state, now);
+        return structuredClone(await fn(state, now));
       } finally {
         // Also on error: what settle advanced (a completed Job's effect) must stay recorded.
         const after = JSON.stringify(state);
-        if (after !== before) await this.write(file, after);
+        if (after !== before) await this.write(file, after, state);
       }
     });
   }
@@ -143,26 +153,54 @@ export class ProjectStore {
    */
   async peek(project: string): Promise<ProjectState> {
     const file = this.file(project);
-    return JSON.parse(await withLock(file, () => this.load(project, file))) as ProjectState;
+    return withLock(file, async () => JSON.parse((await this.load(project, file)).text) as ProjectState);
   }
 
   private file(project: string): string {
     return path.join(this.projectsDir, `${encodeURIComponent(project)}.json`);
   }
 
-  private async load(project: string, file: string): Promise<string> {
-    return readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return JSON.stringify({ project, clusters: {} } satisfies ProjectState);
-      throw error;
-    });
+  /** The document to work on: the kept one while the file is unchanged (a transaction may change it). */
+  private async load(project: string, file: string): Promise<{ text: string; state: ProjectState }> {
+    const identity = await identityOf(file);
+    if (identity === null) {
+      const empty: ProjectState = { project, clusters: {} };
+      return { text: JSON.stringify(empty), state: empty };
+    }
+    const known = this.known.get(file);
+    if (known?.identity === identity) return known;
+    this.known.delete(file);
+    const text = await readFile(file, 'utf8');
+    const state = JSON.parse(text) as ProjectState;
+    // Kept only if the file did not change while it was read.
+    if ((await identityOf(file)) === identity) this.known.set(file, { text, state, identity });
+    return { text, state };
   }
 
-  private async write(file: string, text: string): Promise<void> {
-    await mkdir(this.projectsDir, { recursive: true });
-    await mkdir(this.tmpDir, { recursive: true });
+  private async write(file: string, text: string, state: ProjectState): Promise<void> {
+    // Until the write lands the kept document (changed in place) is not what the file holds.
+    this.known.delete(file);
     const tmp = path.join(this.tmpDir, `${randomUUID()}.json`);
-    await writeFile(tmp, text);
+    await writeFile(tmp, text).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+      await mkdir(this.projectsDir, { recursive: true });
+      await mkdir(this.tmpDir, { recursive: true });
+      await writeFile(tmp, text);
+    });
+    const identity = await identityOf(tmp);
     await rename(tmp, file);
+    if (identity !== null) this.known.set(file, { text, state, identity });
+  }
+}
+
+/** A file's inode, size and modification time in ns; null if it does not exist. */
+async function identityOf(file: string): Promise<string | null> {
+  try {
+    const s = await stat(file, { bigint: true });
+    return `${s.ino}:${s.size}:${s.mtimeNs}`;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
   }
 }
 
