@@ -5,23 +5,24 @@
  */
 import { z } from 'zod';
 import type { ReleaseKey } from '../release/record.js';
+import { lazySchema } from './lazy-schema.js';
 import { type DeploymentSpec, DeploymentSpecSchema, ReoptimizationSchema } from './schema.js';
 import { inputShapeError, isPlainObject, type SpecError, validateSpec, validateWorkflowInput } from './validate.js';
 
-const shape = DeploymentSpecSchema.shape;
-
-export const ReoptimizeRequestSchema = z
-  .object({
-    target: shape.target,
-    bucket: shape.bucket,
-    project: shape.project,
-    cluster: z.string().min(1),
-    namespace: z.string().min(1),
-    release: z.string().min(1),
-    /** Absent: the live spec's `reoptimize` settings. */
-    search: ReoptimizationSchema.optional(),
-  })
-  .strict();
+export const ReoptimizeRequestSchema = lazySchema(() =>
+  z
+    .object({
+      target: DeploymentSpecSchema.shape.target,
+      bucket: DeploymentSpecSchema.shape.bucket,
+      project: DeploymentSpecSchema.shape.project,
+      cluster: z.string().min(1),
+      namespace: z.string().min(1),
+      release: z.string().min(1),
+      /** Absent: the live spec's `reoptimize` settings. */
+      search: ReoptimizationSchema.optional(),
+    })
+    .strict(),
+);
 
 export type ReoptimizeRequest = z.output<typeof ReoptimizeRequestSchema>;
 export type ReoptimizeRequestInput = z.input<typeof ReoptimizeRequestSchema>;

@@ -4,7 +4,8 @@
  * again on its input (runs started from the Web UI skip the CLI).
  */
 import { z } from 'zod';
-import { type DeploymentSpec, DeploymentSpecSchema } from './schema.js';
+import { lazySchema } from './lazy-schema.js';
+import { type DeploymentSpec, DeploymentSpecSchema, TargetSchema } from './schema.js';
 
 export interface SpecError {
   /** Field path such as models[0].variants[1].instances ("(document)" for syntax errors). */
@@ -184,49 +185,54 @@ export function validateWorkflowInput<S extends z.ZodType>(
 }
 
 const text = z.string().min(1);
-const targetField = DeploymentSpecSchema.shape.target;
 const runField = z.looseObject({ deploymentId: text });
 const clusterField = z.looseObject({ project: text, zone: text, cluster: text });
 const releaseRefField = z.looseObject({ run: runField, cluster: clusterField, release: text, namespace: text });
 
 export const ENGINE_BUILD_INPUT_SHAPE = '{"target": ..., "request": {"run", "cluster", "bucket", "model", "tensorrtImage", "nodePool", "acceleratorType"}} (deployTriton starts it per model)';
-export const EngineBuildInputSchema = z.looseObject({
-  target: targetField,
-  request: z.looseObject({
-    run: runField,
-    cluster: clusterField,
-    bucket: text,
-    model: z.looseObject({ name: text }),
-    tensorrtImage: text,
-    nodePool: text,
-    acceleratorType: text,
+export const EngineBuildInputSchema = lazySchema(() =>
+  z.looseObject({
+    target: TargetSchema,
+    request: z.looseObject({
+      run: runField,
+      cluster: clusterField,
+      bucket: text,
+      model: z.looseObject({ name: text }),
+      tensorrtImage: text,
+      nodePool: text,
+      acceleratorType: text,
+    }),
   }),
-});
+);
 
 export const RECORD_INPUT_SHAPE = '{"target": ..., "bucket": "gs://...", "key": {"project", "cluster", "namespace", "release"}}';
-export const RecordInputSchema = z.looseObject({
-  target: targetField,
-  bucket: text,
-  key: z.looseObject({ project: text, cluster: text, namespace: text, release: text }),
-});
+export const RecordInputSchema = lazySchema(() =>
+  z.looseObject({
+    target: TargetSchema,
+    bucket: text,
+    key: z.looseObject({ project: text, cluster: text, namespace: text, release: text }),
+  }),
+);
 
 export const CANDIDATE_INPUT_SHAPE = '{"spec": {...}, "canary": {...}, "model", "variant", "version", "planUri"} (re-optimization starts it per candidate)';
 /** The spec is a validated one (re-optimization's); validated again, it must name the model and variant. */
-export const CandidateInputSchema = z
-  .looseObject({
-    spec: DeploymentSpecSchema,
-    canary: releaseRefField,
-    model: text,
-    variant: text,
-    candidate: z.looseObject({}).optional(),
-    version: text,
-    planUri: text,
-    sweeps: z.number().int().min(1).optional(),
-    window: z.enum(['full', 'screen']).optional(),
-    span: z.enum(['whole', 'upper']).optional(),
-  })
-  .superRefine((input, ctx) => {
-    const model = input.spec.models.find((m) => m.name === input.model);
-    if (model === undefined) ctx.addIssue({ code: 'custom', path: ['model'], message: `model "${input.model}" is not in spec.models` });
-    else if (!model.variants.some((v) => v.name === input.variant)) ctx.addIssue({ code: 'custom', path: ['variant'], message: `variant "${input.variant}" is not a variant of model "${input.model}"` });
-  });
+export const CandidateInputSchema = lazySchema(() =>
+  z
+    .looseObject({
+      spec: DeploymentSpecSchema,
+      canary: releaseRefField,
+      model: text,
+      variant: text,
+      candidate: z.looseObject({}).optional(),
+      version: text,
+      planUri: text,
+      sweeps: z.number().int().min(1).optional(),
+      window: z.enum(['full', 'screen']).optional(),
+      span: z.enum(['whole', 'upper']).optional(),
+    })
+    .superRefine((input, ctx) => {
+      const model = input.spec.models.find((m) => m.name === input.model);
+      if (model === undefined) ctx.addIssue({ code: 'custom', path: ['model'], message: `model "${input.model}" is not in spec.models` });
+      else if (!model.variants.some((v) => v.name === input.variant)) ctx.addIssue({ code: 'custom', path: ['variant'], message: `variant "${input.variant}" is not a variant of model "${input.model}"` });
+    }),
+);

@@ -1,0 +1,21 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { z } from 'zod';
+import { lazySchema } from '../../../src/spec/lazy-schema.js';
+
+test('a lazy schema is built on its first use, once, and parses, composes and reports like the schema itself', () => {
+  let builds = 0;
+  const Port = lazySchema(() => {
+    builds++;
+    return z.number().int().min(1, { error: 'port must be at least 1' }).default(8000);
+  });
+  const Server = lazySchema(() => z.object({ port: Port }).strict());
+  assert.equal(builds, 0, 'declaring costs nothing');
+  assert.deepEqual(Server.parse({}), { port: 8000 });
+  assert.equal(builds, 1);
+  const failed = Server.safeParse({ port: 0, extra: true });
+  assert.equal(failed.success, false);
+  assert.deepEqual(failed.error!.issues.map((i) => i.message).sort(), ['Unrecognized key: "extra"', 'port must be at least 1'].sort());
+  assert.ok(Server instanceof z.ZodObject && 'port' in Server.shape);
+  assert.equal(builds, 1, 'built once');
+});
