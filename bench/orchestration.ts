@@ -19,11 +19,10 @@ import { PROJECT_ROOT } from '../src/assets.js';
 import { SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes.js';
 import type { DeploymentSpecInput } from '../src/spec/schema.js';
 import { createPipelineWorker, WORKER_SLOTS } from '../src/worker.js';
-import type { TwinStep } from './noop-twin/workflows.js';
+import type { ChildShape, TwinStep } from './noop-twin/workflows.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
-const EventType = proto.temporal.api.enums.v1.EventType;
 const sizes = (process.env['BENCH_N'] ?? '1,10,50,200,500').split(',').map(Number);
 
 interface Batch {
@@ -82,28 +81,58 @@ async function batch(n: number, server: number, start: (i: number) => Promise<{ 
   return { wallS: wall / 1000, workerCpuS: (cpu.user + cpu.system) / 1e6, serverCpuS: (await processCpuS(server)) - serverBefore, p50Ms: percentile(durations, 50), maxMs: Math.max(...durations), perS: n / (wall / 1000), peakRssMiB: peakRss / 2 ** 20 };
 }
 
-/** The pipeline's shape from one run's history: its activities in order, its children where it starts them. */
-async function shapeOf(client: WorkflowClient, workflowId: string): Promise<{ steps: TwinStep[]; events: number; bytes: number }> {
+type Payloads = { payloads?: Array<{ data?: Uint8Array | null }> | null } | null | undefined;
+const bytesOf = (p: Payloads) => (p?.payloads ?? []).reduce((n, payload) => n + (payload.data?.length ?? 0), 0);
+
+interface Shape {
+  steps: TwinStep[];
+  resultBytes: number;
+  events: number;
+  bytes: number;
+}
+
+/** A run's shape from its history: its activities in order with their payload sizes, its children where it starts them. */
+async function shapeOf(client: WorkflowClient, workflowId: string): Promise<Shape> {
   const history = await client.getHandle(workflowId).fetchHistory();
   const events = history.events ?? [];
+  const results = new Map<number, number>();
+  for (const e of events) {
+    if (e.activityTaskCompletedEventAttributes) results.set(Number(e.activityTaskCompletedEventAttributes.scheduledEventId), bytesOf(e.activityTaskCompletedEventAttributes.result));
+  }
   const steps: TwinStep[] = [];
+  let startedChildren = false;
   for (const event of events) {
-    if (event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) {
-      steps.push({ activity: event.activityTaskScheduledEventAttributes!.activityType!.name! });
-    } else if (event.eventType === EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED) {
-      const childId = event.startChildWorkflowExecutionInitiatedEventAttributes!.workflowId!;
-      const childEvents = (await client.getHandle(childId).fetchHistory()).events ?? [];
-      const activities = childEvents.filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED).length;
+    const scheduled = event.activityTaskScheduledEventAttributes;
+    const child = event.startChildWorkflowExecutionInitiatedEventAttributes;
+    if (scheduled) {
+      steps.push({ activity: scheduled.activityType!.name!, inputBytes: bytesOf(scheduled.input), resultBytes: results.get(Number(event.eventId)) ?? 0 });
+      startedChildren = false;
+    } else if (child) {
+      const childShape = await shapeOf(client, child.workflowId!);
+      const shape: ChildShape = {
+        inputBytes: bytesOf(child.input),
+        resultBytes: childShape.resultBytes,
+        activities: childShape.steps.flatMap((s) => ('activity' in s ? [{ inputBytes: s.inputBytes, resultBytes: s.resultBytes }] : [])),
+      };
       const last = steps.at(-1);
-      if (last !== undefined && 'children' in last && last.activities === activities) last.children++;
-      else steps.push({ children: 1, activities });
+      if (startedChildren && last !== undefined && 'children' in last) last.children.push(shape);
+      else steps.push({ children: [shape] });
+      startedChildren = true;
     }
   }
-  return { steps, events: events.length, bytes: proto.temporal.api.history.v1.History.encode(history).finish().length };
+  const completed = events.find((e) => e.workflowExecutionCompletedEventAttributes)?.workflowExecutionCompletedEventAttributes;
+  return { steps, resultBytes: bytesOf(completed?.result), events: events.length, bytes: proto.temporal.api.history.v1.History.encode(history).finish().length };
+}
+
+/** The shape without its payloads: the bare twin. */
+function bare(shape: Shape): Shape {
+  const none = { inputBytes: 0, resultBytes: 0 };
+  const steps = shape.steps.map((s): TwinStep => ('activity' in s ? { activity: s.activity, ...none } : { children: s.children.map((c) => ({ ...none, activities: c.activities.map(() => none) })) }));
+  return { ...shape, steps, resultBytes: 0 };
 }
 
 const describe = (steps: readonly TwinStep[]) =>
-  `${steps.filter((s) => 'activity' in s).length} activities and ${steps.flatMap((s) => ('children' in s ? [`${s.children} child workflows of ${s.activities} activities`] : [])).join(', ') || 'no children'}`;
+  `${steps.filter((s) => 'activity' in s).length} activities and ${steps.flatMap((s) => ('children' in s ? [`${s.children.length} child workflows of ${s.children[0]!.activities.length} activities`] : [])).join(', ') || 'no children'}`;
 
 async function main(): Promise<void> {
   const example = parse(await readFile(join(PROJECT_ROOT, 'examples/sim-seed.yaml'), 'utf8')) as DeploymentSpecInput;
@@ -117,29 +146,36 @@ async function main(): Promise<void> {
     namespace: 'default',
     taskQueue: 'bench-twin',
     workflowsPath: join(PROJECT_ROOT, 'bench/noop-twin/workflows.ts'),
-    activities: { noop: async () => {} },
+    activities: { noop: async (_name: string, _input: string, resultBytes: number) => 'x'.repeat(resultBytes) },
     ...WORKER_SLOTS,
   });
   const running = Promise.all([pipelineWorker.run(), twinWorker.run()]);
   const server = await serverPid();
   const specFor = (id: string) => ({ ...structuredClone(example), project: `bench-${id}`, bucket: `gs://bench-${id}`, simulation: { speed: 0, faults: [], regression: 0 } });
   const startPipeline = (id: string) => env.client.workflow.start('deployTriton', { workflowId: `bench/${id}`, taskQueue: 'bench', args: [{ spec: specFor(id) }] });
-  const rows: { n: number; pipeline: Batch; twin: Batch }[] = [];
-  let shape: Awaited<ReturnType<typeof shapeOf>>;
-  let twinShape: Awaited<ReturnType<typeof shapeOf>>;
+  const rows: { n: number; pipeline: Batch; twin: Batch; sized: Batch }[] = [];
+  let shape: Shape;
+  let twinShape: Shape;
+  let sizedShape: Shape;
   try {
-    // One pipeline first: its history is the twin's shape (and both workers are warm).
+    // One pipeline first: its history is the twins' shape (and both workers are warm).
     await (await startPipeline('shape')).result();
     shape = await shapeOf(env.client.workflow, 'bench/shape');
-    const startTwin = (id: string) => env.client.workflow.start('noopPipeline', { workflowId: `twin/${id}`, taskQueue: 'bench-twin', args: [{ steps: shape.steps, payload: { spec: specFor(id) } }] });
+    const twinOf = (of: Shape, prefix: string) => (id: string) =>
+      env.client.workflow.start('noopPipeline', { workflowId: `${prefix}/${id}`, taskQueue: 'bench-twin', args: [{ steps: of.steps, payload: { spec: specFor(id) }, resultBytes: of.resultBytes }] });
+    const startTwin = twinOf(bare(shape), 'twin');
+    const startSized = twinOf(shape, 'sized');
     await (await startTwin('shape')).result();
+    await (await startSized('shape')).result();
     twinShape = await shapeOf(env.client.workflow, 'twin/shape');
-    console.log(`shape: ${describe(shape.steps)}; ${shape.events} events (${shape.bytes} bytes) against the twin's ${twinShape.events} (${twinShape.bytes} bytes)`);
+    sizedShape = await shapeOf(env.client.workflow, 'sized/shape');
+    console.log(`shape: ${describe(shape.steps)}; ${shape.events} events (${shape.bytes} bytes); twin ${twinShape.events} (${twinShape.bytes} bytes); sized twin ${sizedShape.events} (${sizedShape.bytes} bytes)`);
     for (const n of sizes) {
       const twin = await batch(n, server, (i) => startTwin(`${n}-${i}`));
+      const sized = await batch(n, server, (i) => startSized(`${n}-${i}`));
       const pipeline = await batch(n, server, (i) => startPipeline(`${n}-${i}`));
-      rows.push({ n, pipeline, twin });
-      console.log(`N=${n}: pipelines ${pipeline.wallS.toFixed(1)} s, twin ${twin.wallS.toFixed(1)} s`);
+      rows.push({ n, pipeline, twin, sized });
+      console.log(`N=${n}: pipelines ${pipeline.wallS.toFixed(1)} s, twin ${twin.wallS.toFixed(1)} s, sized twin ${sized.wallS.toFixed(1)} s`);
     }
   } finally {
     pipelineWorker.shutdown();
@@ -147,19 +183,21 @@ async function main(): Promise<void> {
     await running;
     await env.teardown();
   }
+  const ms = (b: Batch, n: number, cpu: 'workerCpuS' | 'serverCpuS') => ((b[cpu] / n) * 1000).toFixed(0);
   const table = [
-    '| N concurrent | pipeline p50 (ms) | no-op p50 (ms) | p50 ratio | pipeline max (ms) | pipelines/s | no-op/s | throughput ratio | peak RSS pipeline (MiB) | no-op (MiB) | RSS ratio | worker CPU per run, pipeline / no-op (ms) | server CPU per run, pipeline / no-op (ms) |',
+    '| N concurrent | pipeline p50 (ms) | no-op p50 (ms) | p50 ratio | pipelines/s | no-op/s | sized no-op/s | throughput ratio (sized) | peak RSS pipeline (MiB) | no-op (MiB) | RSS ratio | worker CPU per run: pipeline / no-op / sized (ms) | server CPU per run: pipeline / no-op / sized (ms) |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
-      ({ n, pipeline: p, twin: t }) =>
-        `| ${n} | ${p.p50Ms.toFixed(0)} | ${t.p50Ms.toFixed(0)} | ${(p.p50Ms / t.p50Ms).toFixed(2)} | ${p.maxMs.toFixed(0)} | ${p.perS.toFixed(2)} | ${t.perS.toFixed(2)} | ${(p.perS / t.perS).toFixed(2)} | ${p.peakRssMiB.toFixed(0)} | ${t.peakRssMiB.toFixed(0)} | ${(p.peakRssMiB / t.peakRssMiB).toFixed(2)} | ${((p.workerCpuS / n) * 1000).toFixed(0)} / ${((t.workerCpuS / n) * 1000).toFixed(0)} | ${((p.serverCpuS / n) * 1000).toFixed(0)} / ${((t.serverCpuS / n) * 1000).toFixed(0)} |`,
+      ({ n, pipeline: p, twin: t, sized: z }) =>
+        `| ${n} | ${p.p50Ms.toFixed(0)} | ${t.p50Ms.toFixed(0)} | ${(p.p50Ms / t.p50Ms).toFixed(2)} | ${p.perS.toFixed(2)} | ${t.perS.toFixed(2)} | ${z.perS.toFixed(2)} | ${(p.perS / t.perS).toFixed(2)} (${(p.perS / z.perS).toFixed(2)}) | ${p.peakRssMiB.toFixed(0)} | ${t.peakRssMiB.toFixed(0)} | ${(p.peakRssMiB / t.peakRssMiB).toFixed(2)} | ${ms(p, n, 'workerCpuS')} / ${ms(t, n, 'workerCpuS')} / ${ms(z, n, 'workerCpuS')} | ${ms(p, n, 'serverCpuS')} / ${ms(t, n, 'serverCpuS')} / ${ms(z, n, 'serverCpuS')} |`,
     ),
   ].join('\n');
   const header =
     `Orchestration overhead on the sim target (simulated durations 0), one worker per workflow type in one process, local Temporal dev server, ${new Date().toISOString().slice(0, 10)}.\n` +
     `Each pipeline: the example spec, ${describe(shape.steps)}; its history ${shape.events} events, ${shape.bytes} bytes. ` +
     `The no-op twin: the same steps, each activity doing nothing, the pipeline's input as its payload; ${twinShape.events} events, ${twinShape.bytes} bytes. ` +
-    `At each N the twin runs first, then the pipelines; ratios are pipeline / twin. RSS is the whole process's (both workers, the client and the simulated world).\n\n`;
+    `The sized twin: the same, with the pipeline's payload sizes (every activity's input and result, every child's, the run's result); ${sizedShape.events} events, ${sizedShape.bytes} bytes. ` +
+    `At each N the twin runs first, then the sized twin, then the pipelines; ratios are pipeline / twin (in brackets: / sized twin). RSS is the whole process's (both workers, the client and the simulated world).\n\n`;
   await mkdir(join(PROJECT_ROOT, 'bench/results'), { recursive: true });
   await writeFile(join(PROJECT_ROOT, 'bench/results/orchestration.md'), `${header}${table}\n`);
   console.log(`\n${table}`);
