@@ -2,7 +2,7 @@
 import type { V1DaemonSet } from '@kubernetes/client-node';
 import type { KubeObject, Manifest } from '../ports/systems.js';
 import type { DeploymentSpec, StageName } from '../spec/schema.js';
-import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
+import { type ModelConfigInput, modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
 import { servingTargetFor } from '../triton/serving-target.js';
 import { METRIC_UNIT } from '../triton/metrics.js';
 import { clusterMonitoringFor, previewReleaseName, RECORDED_METRICS, recordingRules, renderHpa, tritonValues, type TritonValues } from './helm-values.js';
@@ -42,16 +42,21 @@ function recorded(spec: DeploymentSpec): string {
   return '';
 }
 
+/** Where a variant's instances run in each Triton pod, as its config.pbtxt places them. */
+function placementOf(config: ModelConfigInput, gpusPerPod: number): string {
+  const instances = `${config.instances} instance${config.instances === 1 ? '' : 's'}`;
+  if (config.kind !== 'KIND_GPU') return `${instances} on the CPU`;
+  if (config.gpus !== undefined) return `${instances} on GPU ${config.gpus.join(', ')}`;
+  return `${instances} on each of the pod's ${gpusPerPod} GPUs, ${config.instances * gpusPerPod} in all`;
+}
+
 export function planDeployment(spec: DeploymentSpec, { driverInstaller, metricsAdapter }: PlanAssets): DeploymentPlan {
   const repository = repositoryVersionUri(spec.bucket, spec.repositoryPrefix, PLANNED_VERSION);
   const { cluster, nodePool, release } = spec;
   const workflowId = deploymentWorkflowId(spec);
-  const modelConfigs = spec.models.flatMap((model) =>
-    model.variants.map((variant) => ({
-      path: `${repository}/${variant.name}/config.pbtxt`,
-      text: renderModelConfig(modelConfigFromVariant(model, variant, servingTargetFor(spec.target))),
-    })),
-  );
+  const gpusPerPod = nodePool.acceleratorCount;
+  const configInputs = spec.models.flatMap((model) => model.variants.map((variant) => modelConfigFromVariant(model, variant, servingTargetFor(spec.target), gpusPerPod)));
+  const modelConfigs = configInputs.map((config) => ({ path: `${repository}/${config.name}/config.pbtxt`, text: renderModelConfig(config) }));
   const hpa = renderHpa(spec);
   const drill = spec.autoscaling.loadDrill;
   const monitoring = clusterMonitoringFor(spec);
@@ -115,7 +120,10 @@ export function planDeployment(spec: DeploymentSpec, { driverInstaller, metricsA
             `build ${m.name} (${m.format}, ${m.precision}, profiles ${m.optimizationProfiles.map((p) => `(${p.min},${p.opt},${p.max})`).join(' ')}) with ${engineBuilderImageFor(spec)} on ${nodePool.acceleratorType}, unless an engine with the same content hash exists`,
         ),
       },
-      { stage: 'repository', actions: [`publish ${modelConfigs.length} variants under ${repository}, manifest last`] },
+      {
+        stage: 'repository',
+        actions: [`publish ${modelConfigs.length} variants under ${repository}, manifest last`, ...configInputs.map((config) => `${config.name}: ${placementOf(config, gpusPerPod)}`)],
+      },
       ...(release.strategy === 'preview' ? [previewStage, validationStage, releaseStage, bakeStage] : [releaseStage, validationStage]),
       {
         stage: 'autoscaling',

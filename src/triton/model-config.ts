@@ -119,6 +119,7 @@ export function modelConfigFromVariant(
   model: ModelSpec,
   variant: VariantSpec,
   target: ModelConfigTarget,
+  gpusPerPod = 1,
 ): ModelConfigInput {
   const out: ModelConfigInput = {
     name: variant.name,
@@ -127,8 +128,11 @@ export function modelConfigFromVariant(
     instances: variant.instances,
     kind: target.kind,
   };
-  // Each Triton pod requests one GPU, which is device 0 inside the container (as in the sample).
-  if (target.kind === 'KIND_GPU') out.gpus = [0];
+  // A KIND_GPU group's count is per GPU listed in `gpus`, and a group without `gpus` places that
+  // count on every GPU Triton sees (Triton's model configuration, "Multiple Model Instances"). A pod
+  // with one GPU sees it as device 0 (the sample's config, kept so its repositories do not change);
+  // a pod with several lists none, so each of them runs the variant's instances.
+  if (target.kind === 'KIND_GPU' && gpusPerPod === 1) out.gpus = [0];
   if (target.platform === 'tensorrt_plan') {
     const profile = variant.profile ?? model.optimizationProfiles.length - 1;
     if (profile < 0 || profile >= model.optimizationProfiles.length) {

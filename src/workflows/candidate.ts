@@ -18,7 +18,7 @@ import { CANDIDATE_INPUT_SHAPE, CandidateInputSchema, invalidInputMessage, isPla
 import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
 import { activitiesFor } from './activity-profiles.js';
 import type { Sweep } from '../sla/gate.js';
-import { INCONCLUSIVE_RETRIES, isConclusive, measureAgainstSla } from './common.js';
+import { INCONCLUSIVE_RETRIES, isConclusive, measureAgainstSla, placementGpus } from './common.js';
 
 export interface MeasureCandidateInput {
   /** The validated spec of the re-optimization run. */
@@ -77,7 +77,7 @@ export async function measureServingCandidate(input: MeasureCandidateInput): Pro
         maxBatchSize: candidate.maxBatchSize,
         dynamicBatching: { preferredBatchSizes: candidate.preferredBatchSizes, maxQueueDelayMicroseconds: candidate.maxQueueDelayMicroseconds },
       };
-  const configPbtxt = renderModelConfig(modelConfigFromVariant(model, served, serving));
+  const configPbtxt = renderModelConfig(modelConfigFromVariant(model, served, serving, placementGpus(spec)));
   const published = await act.publishRepository({
     run,
     bucket: spec.bucket,

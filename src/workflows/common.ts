@@ -38,6 +38,14 @@ export function requireValidSpec(input: unknown): DeploymentSpec {
   return validation.spec;
 }
 
+/** Instances on every GPU of a pod with several (config.pbtxt without `gpus`); runs started before keep device 0 only. */
+export const MULTI_GPU_PLACEMENT_PATCH = 'multi-gpu-placement';
+
+/** The GPUs each variant's config.pbtxt places its instances on: the pod's, for runs that render it so. */
+export function placementGpus(spec: DeploymentSpec): number {
+  return spec.nodePool.acceleratorCount > 1 && patched(MULTI_GPU_PLACEMENT_PATCH) ? spec.nodePool.acceleratorCount : 1;
+}
+
 export function runContextFor(spec: DeploymentSpec): RunContext {
   return { deploymentId: workflowInfo().workflowId, ...(spec.simulation ? { simulation: spec.simulation } : {}) };
 }

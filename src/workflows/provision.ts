@@ -7,7 +7,7 @@ import { clusterMonitoringFor } from '../plan/helm-values.js';
 import { describeReading } from '../triton/metrics.js';
 import { modelConfigFromVariant, renderModelConfig } from '../triton/model-config.js';
 import { servingTargetFor } from '../triton/serving-target.js';
-import { ensureEngine } from './common.js';
+import { ensureEngine, placementGpus } from './common.js';
 import { type DeployRun, stage } from './deploy-run.js';
 
 export async function ensureCluster(deploy: DeployRun): Promise<void> {
@@ -49,11 +49,12 @@ export async function publishRepository(deploy: DeployRun): Promise<string> {
   const { act, run, spec, releaseRef, repositoryVersion } = deploy;
   const published = await stage(deploy, 'repository', async () => {
     const serving = servingTargetFor(spec.target);
+    const podGpus = placementGpus(spec);
     const variantsToPublish = spec.models.flatMap((model) => {
       const engine = deploy.engines.find((e) => e.model === model.name)!;
       return model.variants.map((variant) => ({
         name: variant.name,
-        configPbtxt: renderModelConfig(modelConfigFromVariant(model, variant, serving)),
+        configPbtxt: renderModelConfig(modelConfigFromVariant(model, variant, serving, podGpus)),
         planUri: engine.planUri,
         modelFile: serving.modelFile,
       }));

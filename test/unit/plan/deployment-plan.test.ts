@@ -18,6 +18,16 @@ function example(name = 'sim-seed'): DeploymentSpec {
 }
 
 describe('planning', () => {
+  it('shows where each variant\'s instances run: GPU 0 of a one-GPU pod, every GPU of a pod with several', () => {
+    const repositoryActions = (spec: DeploymentSpec) => planDeployment(spec, ASSETS).stages.find((s) => s.stage === 'repository')!.actions;
+    const one = example();
+    assert.ok(repositoryActions(one).includes('ResNet50-INT8-2: 4 instances on GPU 0'));
+    const two = { ...one, nodePool: { ...one.nodePool, acceleratorCount: 2 } };
+    assert.ok(repositoryActions(two).includes("ResNet50-INT8-2: 4 instances on each of the pod's 2 GPUs, 8 in all"));
+    const config = planDeployment(two, ASSETS).modelConfigs.find((c) => c.path.endsWith('/ResNet50-INT8-2/config.pbtxt'))!;
+    assert.doesNotMatch(config.text, /gpus:/);
+  });
+
   it('derives IDs and immutable, sortable repository versions', () => {
     assert.equal(deploymentWorkflowId(example()), 'deploy/sim-project/nvidia-gcp-gke/default/triton');
     assert.equal(repositoryVersionFor(new Date('2026-11-26T10:34:58.123Z'), '01a2177b-740c-722b'), '20261126-103458-01a2177b');

@@ -244,6 +244,20 @@ test('modelConfigFromVariant reproduces the sample ResNet configs (profile defau
   });
 });
 
+test('modelConfigFromVariant places instances on every GPU of a pod with several (no gpus list), and on device 0 of a one-GPU pod', () => {
+  const target = { platform: 'tensorrt_plan', kind: 'KIND_GPU' } as const;
+  const v2 = resnetModel.variants[1]!;
+  assert.deepEqual(modelConfigFromVariant(resnetModel, v2, target, 1), resnet2, 'one GPU: unchanged, gpus [0]');
+  const two = modelConfigFromVariant(resnetModel, v2, target, 2);
+  assert.equal(two.gpus, undefined);
+  assert.equal(two.instances, 4, 'count is per GPU');
+  const text = renderModelConfig(two);
+  assert.match(text, /instance_group \[\n {2}\{\n {4}count: 4\n {4}kind: KIND_GPU\n/);
+  assert.doesNotMatch(text, /gpus:/);
+  assert.equal(parseModelConfig(text).gpus, undefined, 'parses back without a gpus list');
+  assert.equal(modelConfigFromVariant(resnetModel, v2, { platform: 'onnxruntime_onnx', kind: 'KIND_CPU' }, 4).gpus, undefined, 'CPU instances never list GPUs');
+});
+
 test('modelConfigFromVariant turns CUDA graphs on for BERT-style Transformers models', () => {
   const bertModel: ModelSpec = {
     ...resnetModel,
