@@ -26,8 +26,10 @@ export interface JobOutcome {
 /** What a release serves, as its clients see it: the repository, the replicas answering, how much slower than modelled. */
 export interface ServedRelease {
   repository: string;
-  /** Replicas that are running on a GPU (each Triton pod holds one). */
+  /** Replicas that are running: each Triton pod holds gpusPerReplica GPUs of one node. */
   replicas: number;
+  /** The GPUs each pod holds (the chart's gpusPerReplica). */
+  gpusPerReplica: number;
   /** Fraction by which this revision serves slower (regression drills). */
   slowdown: number;
 }
@@ -197,8 +199,11 @@ async function runPerfAnalyzer(env: Record<string, string>, { objects, served: s
   if (batchSize > config.maxBatchSize) {
     throw new JobFailure(`batch size ${batchSize} exceeds maximum batch size ${config.maxBatchSize} allowed by model '${model}'`);
   }
-  const gpus = serving.replicas;
-  if (gpus === 0) throw new JobFailure(`no Triton replica of release ${release} is running: no node has allocatable nvidia.com/gpu`);
+  if (serving.replicas === 0) throw new JobFailure(`no Triton replica of release ${release} is running: no node has ${serving.gpusPerReplica} allocatable nvidia.com/gpu`);
+  // A group listing GPUs runs only on those the pod has; one listing none, on every GPU of the pod.
+  const gpusPerPod = config.gpus === undefined ? serving.gpusPerReplica : config.gpus.filter((g) => g < serving.gpusPerReplica).length;
+  if (gpusPerPod === 0) throw new JobFailure(`model '${model}': instance_group gpus [${config.gpus!.join(', ')}] names no GPU of a pod with ${serving.gpusPerReplica}`);
+  const gpus = serving.replicas * gpusPerPod;
 
   const points = simulateSweep({
     profile: plan.perfProfile,

@@ -10,7 +10,7 @@ import { jobEnv, PIPELINE_LABEL } from '../plan/jobs.js';
 import { currentSimContext, runInSimContext } from './context.js';
 import { jobDurationSeconds, jobStartLog, runJobEffect, type ServedRelease } from './job-effects.js';
 import { nodesOf, objectKey } from './nodes.js';
-import { modelRepositoryOf, replicaCountOf, servingRevision } from './triton.js';
+import { gpusPerReplicaOf, modelRepositoryOf, replicaCountOf, servingRevision } from './triton.js';
 import { clusterResource, type ClusterState, type JobRun, runningCluster, type SimServices } from './state.js';
 import { scaledMs, SIM_DURATIONS_SECONDS } from './timing.js';
 
@@ -55,8 +55,9 @@ function servedRelease(cluster: ClusterState, namespace: string, release: string
   const revision = servingRevision(cluster, namespace, release);
   const repository = revision === undefined ? undefined : modelRepositoryOf(revision.values);
   if (revision === undefined || repository === undefined) return undefined;
-  const gpuNodes = nodesOf(cluster, now).filter((n) => n.allocatableGpus > 0).length;
-  return { repository, replicas: Math.min(replicaCountOf(revision.values), gpuNodes), slowdown: revision.regression };
+  const gpusPerReplica = gpusPerReplicaOf(revision.values);
+  const fitting = nodesOf(cluster, now).reduce((pods, n) => pods + Math.floor(n.allocatableGpus / gpusPerReplica), 0);
+  return { repository, replicas: Math.min(replicaCountOf(revision.values), fitting), gpusPerReplica, slowdown: revision.regression };
 }
 
 /** Advances the cluster's Jobs to `now`; a Job past its deadline plays its effect, logged under its creator. */

@@ -94,6 +94,12 @@ export function replicaCountOf(values: Record<string, unknown>): number {
   return typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 1;
 }
 
+/** The GPUs each Triton pod requests (the chart's gpusPerReplica, 1 by default). */
+export function gpusPerReplicaOf(values: Record<string, unknown>): number {
+  const count = values['gpusPerReplica'];
+  return typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 1;
+}
+
 export class SimTritonProbe implements TritonProbe {
   constructor(
     private readonly services: SimServices,

@@ -46,7 +46,7 @@ export interface LoadMetrics {
   requests: number;
   /** Mean time a request waited in Triton's queue (µs); null without requests. */
   queueUsPerRequest: number | null;
-  /** nv_gpu_utilization at the end (%); null where Triton exports none (CPU). */
+  /** nv_gpu_utilization at the end (%), averaged over each pod's GPUs and then over the pods; null where Triton exports none (CPU). */
   gpuUtilizationPercent: number | null;
 }
 

@@ -111,7 +111,8 @@ async function buildEngine(h: Harness, engineKey: string, acceleratorType?: stri
 }
 
 /** Publishes a repository version with the sample's two ResNet variants (1 vs 4 instances). */
-async function publishRepository(h: Harness, version: string, planUri: string): Promise<string> {
+/** gpus: the instance groups' list (null: none, every GPU of the pod). */
+async function publishRepository(h: Harness, version: string, planUri: string, gpus: number[] | null = [0]): Promise<string> {
   const repo = `${BUCKET}/model_repository/versions/${version}`;
   const base: ModelConfigInput = {
     name: 'ResNet50-INT8',
@@ -119,7 +120,7 @@ async function publishRepository(h: Harness, version: string, planUri: string): 
     maxBatchSize: 32,
     instances: 1,
     kind: 'KIND_GPU',
-    gpus: [0],
+    ...(gpus === null ? {} : { gpus }),
     profile: 2,
     dynamicBatching: { preferredBatchSizes: [32], maxQueueDelayMicroseconds: 1_000_000 },
   };
@@ -132,11 +133,11 @@ async function publishRepository(h: Harness, version: string, planUri: string): 
   return repo;
 }
 
-function upgrade(h: Harness, repo: string, ctx: Partial<SimContext> = {}, signal?: AbortSignal) {
+function upgrade(h: Harness, repo: string, ctx: Partial<SimContext> = {}, signal?: AbortSignal, gpusPerReplica = 1) {
   return h.as(
     () =>
       h.clients.helm(REF).upgradeInstall(
-        { release: 'triton', namespace: 'default', chart: h.clients.tritonChart, values: { modelRepositoryPath: repo, replicaCount: 1 }, timeoutSeconds: 900 },
+        { release: 'triton', namespace: 'default', chart: h.clients.tritonChart, values: { modelRepositoryPath: repo, replicaCount: 1, ...(gpusPerReplica === 1 ? {} : { gpusPerReplica }) }, timeoutSeconds: 900 },
         signal,
       ),
     ctx,
@@ -425,6 +426,23 @@ test('on an H200 pool the engine carries the H200 profile: one instance is host-
   const four = await at10('perf-h200-four', 'ResNet50-INT8-2');
   assert.ok(one > 2000 && one < 3200, `one instance: ${one}`);
   assert.ok(four > 3 * one, `four instances: ${four}`);
+});
+
+test('a pod with two GPUs serves more than one GPU does when its instance groups list no GPU, and as one GPU when they list [0]', async () => {
+  const h = await harness();
+  await readyCluster(h, { acceleratorCount: 2 });
+  const engine = await buildEngine(h, 'key-2gpu');
+  // One instance per GPU: at c = 10 it is GPU-bound, where a second GPU shows.
+  const at10 = async (name: string) => parsePerfCsv(extractPerfCsv((await runPerf(h, name, 'ResNet50-INT8')).logs)).find((p) => p.concurrency === 10)!.throughput;
+  await upgrade(h, await publishRepository(h, 'v1', engine.plan, [0]), {}, undefined, 2);
+  const pinned = await at10('perf-pinned');
+  await upgrade(h, await publishRepository(h, 'v2', engine.plan, null), {}, undefined, 2);
+  const spread = await at10('perf-spread');
+  assert.ok(spread > 1.4 * pinned, `every GPU: ${spread} infer/s against GPU 0 only: ${pinned}`);
+  await upgrade(h, await publishRepository(h, 'v3', engine.plan, [2]), {}, undefined, 2);
+  const none = await runPerf(h, 'perf-no-gpu', 'ResNet50-INT8');
+  assert.equal(none.phase, 'failed');
+  assert.match(none.logs, /gpus \[2\] names no GPU of a pod with 2/);
 });
 
 test('helm upgrade, failed upgrade, rollback, history, values and Triton readiness', async () => {

@@ -57,6 +57,14 @@ describe("Triton's Prometheus metrics and the HPA's reading (pure)", () => {
     assert.ok(Math.abs(onGpu.gpuUtilizationPercent! - 84) < 1e-9);
   });
 
+  it('averages nv_gpu_utilization over the GPUs of each pod, then over the pods, as the ClusterRules (pod:dcgm_fi_dev_gpu_util:avg) and the HPA do', () => {
+    const twoGpus = scrape(10, 10, 'nv_gpu_utilization{gpu_uuid="GPU-1"} 0.9\nnv_gpu_utilization{gpu_uuid="GPU-2"} 0.1');
+    const oneGpu = scrape(10, 10, 'nv_gpu_utilization{gpu_uuid="GPU-3"} 0.6');
+    const load = loadMetricsBetween([{ pod: 'a', text: scrape(0, 0) }, { pod: 'b', text: scrape(0, 0) }], [{ pod: 'a', text: twoGpus }, { pod: 'b', text: oneGpu }], 'mini-2')!;
+    // Pod a: (90 + 10) / 2 = 50, one GPU idle because its instances sit on the other; pod b: 60.
+    assert.ok(Math.abs(load.gpuUtilizationPercent! - 55) < 1e-9);
+  });
+
   it("follows Kubernetes' HPA rule: ceil(current × value/target), 10% tolerance, clamped", () => {
     const bounds = { target: 100, minReplicas: 1, maxReplicas: 10 };
     assert.equal(hpaDesiredReplicas(2, 150, bounds), 3);
