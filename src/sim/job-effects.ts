@@ -200,10 +200,14 @@ async function runPerfAnalyzer(env: Record<string, string>, { objects, served: s
     throw new JobFailure(`batch size ${batchSize} exceeds maximum batch size ${config.maxBatchSize} allowed by model '${model}'`);
   }
   if (serving.replicas === 0) throw new JobFailure(`no Triton replica of release ${release} is running: no node has ${serving.gpusPerReplica} allocatable nvidia.com/gpu`);
-  // A group listing GPUs runs only on those the pod has; one listing none, on every GPU of the pod.
-  const gpusPerPod = config.gpus === undefined ? serving.gpusPerReplica : config.gpus.filter((g) => g < serving.gpusPerReplica).length;
-  if (gpusPerPod === 0) throw new JobFailure(`model '${model}': instance_group gpus [${config.gpus!.join(', ')}] names no GPU of a pod with ${serving.gpusPerReplica}`);
-  const gpus = serving.replicas * gpusPerPod;
+  // A group listing GPUs runs on those; one listing none, on every GPU of the pod. Triton refuses
+  // to load a model whose group names a GPU the pod does not have.
+  const missing = config.gpus?.find((g) => g >= serving.gpusPerReplica);
+  if (missing !== undefined) {
+    const present = Array.from({ length: serving.gpusPerReplica }, (_, i) => i).join(', ');
+    throw new JobFailure(`failed to load '${model}': instance group ${model}_0 of model ${model} specifies invalid or unsupported gpu id ${missing}. GPUs with at least the minimum required CUDA compute compatibility of 6.000000 are: ${present}`);
+  }
+  const gpus = serving.replicas * (config.gpus?.length ?? serving.gpusPerReplica);
 
   const points = simulateSweep({
     profile: plan.perfProfile,

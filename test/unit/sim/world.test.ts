@@ -442,7 +442,7 @@ test('a pod with two GPUs serves more than one GPU does when its instance groups
   await upgrade(h, await publishRepository(h, 'v3', engine.plan, [2]), {}, undefined, 2);
   const none = await runPerf(h, 'perf-no-gpu', 'ResNet50-INT8');
   assert.equal(none.phase, 'failed');
-  assert.match(none.logs, /gpus \[2\] names no GPU of a pod with 2/);
+  assert.match(none.logs, /instance group ResNet50-INT8_0 of model ResNet50-INT8 specifies invalid or unsupported gpu id 2\. GPUs with at least the minimum required CUDA compute compatibility of 6\.000000 are: 0, 1/);
 });
 
 test('helm upgrade, failed upgrade, rollback, history, values and Triton readiness', async () => {
