@@ -1,9 +1,9 @@
 /**
  * Orchestration overhead: full pipelines on the sim target with zero simulated durations, so the
- * time measured is Temporal + worker + activity code, not simulated work; against a no-op twin of
+ * time measured is Temporal + worker + activity code, not simulated work; against no-op twins of
  * the same shape (bench/noop-twin: the pipeline's activities in order and its child workflows, each
- * activity doing nothing), in the same process and on the same server, one after the other at each
- * N. N pipelines run concurrently on one worker (N = 1, 10, 50, 200, 500 by default; BENCH_N=1,10
+ * activity doing nothing; the sized twin with the pipeline's payload sizes), in the same process
+ * and on the same server, one after the other at each N. N pipelines run concurrently on one worker (N = 1, 10, 50, 200, 500 by default; BENCH_N=1,10
  * to change). Writes bench/results/orchestration.md. Run: npm run bench
  */
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -31,7 +31,6 @@ interface Batch {
   workerCpuS: number;
   serverCpuS: number;
   p50Ms: number;
-  maxMs: number;
   perS: number;
   peakRssMiB: number;
 }
@@ -78,7 +77,7 @@ async function batch(n: number, server: number, start: (i: number) => Promise<{ 
   const wall = performance.now() - started;
   clearInterval(sampler);
   const cpu = process.cpuUsage(cpuBefore);
-  return { wallS: wall / 1000, workerCpuS: (cpu.user + cpu.system) / 1e6, serverCpuS: (await processCpuS(server)) - serverBefore, p50Ms: percentile(durations, 50), maxMs: Math.max(...durations), perS: n / (wall / 1000), peakRssMiB: peakRss / 2 ** 20 };
+  return { wallS: wall / 1000, workerCpuS: (cpu.user + cpu.system) / 1e6, serverCpuS: (await processCpuS(server)) - serverBefore, p50Ms: percentile(durations, 50), perS: n / (wall / 1000), peakRssMiB: peakRss / 2 ** 20 };
 }
 
 type Payloads = { payloads?: Array<{ data?: Uint8Array | null }> | null } | null | undefined;
