@@ -109,6 +109,9 @@ export interface RevisionRecord extends HelmRevision {
 /** Advances time-driven state (statuses, Job completions, rollouts) to `now`. */
 export type Settle = (project: string, state: ProjectState, now: number) => Promise<void>;
 
+/** Documents kept at most (the most recently used): a world of many projects stays bounded. */
+const KEPT_DOCUMENTS = 256;
+
 /** The document as this store last read or wrote it, and what the file was then. */
 interface KnownDocument {
   text: string;
@@ -168,13 +171,23 @@ export class ProjectStore {
       return { text: JSON.stringify(empty), state: empty };
     }
     const known = this.known.get(file);
-    if (known?.identity === identity) return known;
+    if (known?.identity === identity) {
+      this.keep(file, known);
+      return known;
+    }
     this.known.delete(file);
     const text = await readFile(file, 'utf8');
     const state = JSON.parse(text) as ProjectState;
     // Kept only if the file did not change while it was read.
-    if ((await identityOf(file)) === identity) this.known.set(file, { text, state, identity });
+    if ((await identityOf(file)) === identity) this.keep(file, { text, state, identity });
     return { text, state };
+  }
+
+  /** Keeps a document as the most recently used, dropping the least recently used beyond the bound. */
+  private keep(file: string, document: KnownDocument): void {
+    this.known.delete(file);
+    this.known.set(file, document);
+    if (this.known.size > KEPT_DOCUMENTS) this.known.delete(this.known.keys().next().value!);
   }
 
   private async write(file: string, text: string, state: ProjectState): Promise<void> {
@@ -189,7 +202,7 @@ export class ProjectStore {
     });
     const identity = await identityOf(tmp);
     await rename(tmp, file);
-    if (identity !== null) this.known.set(file, { text, state, identity });
+    if (identity !== null) this.keep(file, { text, state, identity });
   }
 }
 
