@@ -89,7 +89,8 @@ export async function gpuSearchReport(recordings: readonly GpuRecording[]): Prom
   const residuals = recordedResiduals(study, reference);
   const points = sum(Object.values(reference).flat().map((s) => s.points.length));
   // Every GPU point ran with the full window: screens and confirmations cost alike here.
-  const perPoint = referencePerf / Math.max(1, sum(recordings.flatMap((r) => r.sweeps.map((s) => s.points.length))));
+  // Replays count the stable points a search would measure: the reference's time over its own stable points.
+  const perPoint = referencePerf / points;
   const draw = { random, residuals, cost: { screen: perPoint, confirm: perPoint } };
   const replays = await replaysFrom(study, reference, ranking, grid, REPLAYS_PER_START, GPU_SEARCH_SETTINGS, draw);
   const rows = [
@@ -104,7 +105,7 @@ export async function gpuSearchReport(recordings: readonly GpuRecording[]): Prom
     `ResNet50 fp16 in PyTorch, Triton's python backend, KIND_GPU; perf_analyzer with batch-32 requests at c = ${SEARCH_GRID.concurrencies.join(', ')}, 2 s windows, stability 20%. ` +
       `SLA: p${study.sla.percentile} <= ${study.sla.latencyMs} ms (the seed's ResNet50 bound). Score: the throughput at the bound, interpolated between the concurrencies swept. ` +
       `Space: instances ${JSON.stringify(study.space.instances)} × max batch ${JSON.stringify(study.space.maxBatchSize)} × no preferred sizes × queue delay ${JSON.stringify(study.space.maxQueueDelayMicroseconds)} µs: ${grid.length} configs, ${study.rounds} rounds in shuffled orders, ${points} stable points. ` +
-      `Our search: ${GPU_SEARCH_SETTINGS.budget} screens at most, ${GPU_SEARCH_SETTINGS.finalists} finalists, ${GPU_SEARCH_SETTINGS.confirmSweeps} confirmation rounds; perf_analyzer time ${perPoint.toFixed(1)} s a point (the recorded mean).`,
+      `Our search: ${GPU_SEARCH_SETTINGS.budget} screens at most, ${GPU_SEARCH_SETTINGS.finalists} finalists, ${GPU_SEARCH_SETTINGS.confirmSweeps} confirmation rounds; perf_analyzer time ${perPoint.toFixed(1)} s a stable point (the reference's time over its stable points).`,
     ``,
     ...(short.length > 0 ? [`Fewer than ${study.rounds} full sweeps (the GPU time ran out): ${short.join('; ')}.`, ``] : []),
     `"Near": within the reference's noise of the optimum (mean >= optimum − ${fmt(noiseBand)} infer/s; pooled per-sweep sd ${fmt(pooledSd)}).`,

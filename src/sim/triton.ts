@@ -89,16 +89,16 @@ export function modelRepositoryOf(values: Record<string, unknown>): string | und
   return typeof path === 'string' ? path : undefined;
 }
 
-export function replicaCountOf(values: Record<string, unknown>): number {
-  const count = values['replicaCount'];
+/** A count among the chart's values; 1 (the chart's default) where it is absent or not a positive integer. */
+function countOf(values: Record<string, unknown>, key: 'replicaCount' | 'gpusPerReplica'): number {
+  const count = values[key];
   return typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 1;
 }
 
-/** The GPUs each Triton pod requests (the chart's gpusPerReplica, 1 by default). */
-export function gpusPerReplicaOf(values: Record<string, unknown>): number {
-  const count = values['gpusPerReplica'];
-  return typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 1;
-}
+export const replicaCountOf = (values: Record<string, unknown>) => countOf(values, 'replicaCount');
+
+/** The GPUs each Triton pod requests (the chart's gpusPerReplica). */
+export const gpusPerReplicaOf = (values: Record<string, unknown>) => countOf(values, 'gpusPerReplica');
 
 export class SimTritonProbe implements TritonProbe {
   constructor(
