@@ -11,6 +11,9 @@
  * - bert-long.json: BERT-Large's two chapters again with 4 s windows (BERT_SWEEP_SETTINGS).
  * - search.json: an exhaustive grid of ResNet50 serving configs, two shuffled rounds, for replaying
  *   the re-optimization's search on GPU data.
+ * - placement.json: the placements of ResNet50's 4-instance variant on a machine with one GPU: as a
+ *   1-GPU pod renders it (gpus [0]), as a multi-GPU pod renders it (no gpus list), split into two
+ *   groups of 2 on GPU 0, and naming a GPU the machine lacks (which Triton must refuse to load).
  */
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -60,8 +63,30 @@ function sweepOf(model: ModelSpec, name: string, round: number, concurrencies: r
   return { id: `${name}#${round}`, model: name, round, points: concurrencies.map((c) => ({ concurrency: c, argv: pointArgv(model, name, c, settings) })) };
 }
 
-function modelEntry(model: ModelSpec, variant: VariantSpec) {
-  return { name: variant.name, configPbtxt: renderModelConfig(torchGpuModelConfig(model, variant, GPU_WEIGHTS_SEED)) };
+function modelEntry(model: ModelSpec, variant: VariantSpec, gpusPerPod = 1) {
+  return { name: variant.name, configPbtxt: renderModelConfig(torchGpuModelConfig(model, variant, GPU_WEIGHTS_SEED, gpusPerPod)) };
+}
+
+/** The one instance group of a rendered config, repeated `groups` times (Triton adds up the groups' instances). */
+function repeatInstanceGroup(configPbtxt: string, groups: number): string {
+  const block = /^instance_group \[\n( {2}\{\n[\s\S]*?\n {2}\})\n\]$/m;
+  const group = block.exec(configPbtxt)?.[1];
+  if (group === undefined) throw new Error('rendered config has no single instance_group block');
+  return configPbtxt.replace(block, `instance_group [\n${Array(groups).fill(group).join(',\n')}\n]`);
+}
+
+/** ResNet50's 4-instance variant placed four ways on one GPU (see the header). */
+function placementModels(resnet: ModelSpec) {
+  const variant = resnet.variants.find((v) => v.instances === 4);
+  if (variant === undefined) throw new Error('examples/sim-seed.yaml: ResNet50 has no 4-instance variant');
+  const named = (name: string, instances = variant.instances): VariantSpec => ({ ...variant, name, instances });
+  const gpu1 = modelEntry(resnet, named('resnet50-i4-gpu1'));
+  return [
+    modelEntry(resnet, named('resnet50-i4-gpu0')),
+    modelEntry(resnet, named('resnet50-i4-every-gpu'), 2),
+    { name: 'resnet50-2x2-gpu0', configPbtxt: repeatInstanceGroup(modelEntry(resnet, named('resnet50-2x2-gpu0', 2)).configPbtxt, 2) },
+    { ...gpu1, configPbtxt: gpu1.configPbtxt.replace('gpus: [ 0 ]', 'gpus: [ 1 ]') },
+  ];
 }
 
 const range = (start: number, end: number, step = 1) => Array.from({ length: Math.floor((end - start) / step) + 1 }, (_, i) => start + i * step);
@@ -112,7 +137,13 @@ async function main(): Promise<void> {
     sweeps: bertModels.map(({ model, variant }) => sweepOf(model, variant.name, 1, range(1, 10), BERT_SWEEP_SETTINGS)),
   };
 
-  for (const plan of [chapters, bertLong, search]) {
+  const placed = placementModels(resnet);
+  const placementRounds = range(1, 2).flatMap((round) =>
+    (round === 1 ? placed.slice(0, 3) : placed.slice(0, 3).reverse()).map(({ name }) => sweepOf(resnet, name, round, SEARCH_GRID.concurrencies)),
+  );
+  const placement: Plan = { name: 'placement', modelFile: 'model.py', models: placed, sweeps: [...placementRounds, sweepOf(resnet, placed[3]!.name, 1, [2])] };
+
+  for (const plan of [chapters, bertLong, search, placement]) {
     await writeFile(join(dir, `${plan.name}.json`), JSON.stringify(plan, null, 1));
     console.log(`${join(dir, plan.name)}.json: ${plan.models.length} models, ${plan.sweeps.length} sweeps, ${plan.sweeps.reduce((n, s) => n + s.points.length, 0)} points`);
   }

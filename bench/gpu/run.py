@@ -21,6 +21,7 @@ import sysconfig
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 import zipfile
 
@@ -62,6 +63,14 @@ def post(path, body=b"{}"):
     request = urllib.request.Request(f"http://127.0.0.1:{HTTP}{path}", data=body, method="POST", headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=600) as r:
         return r.read().decode()
+
+
+def load_model(name, errors):
+    """Loads one model; a refusal (a config Triton rejects) is kept as Triton's reply, not raised."""
+    try:
+        post(f"/v2/repository/models/{name}/load")
+    except urllib.error.HTTPError as refused:
+        errors[name] = {"status": refused.code, "body": refused.read().decode()}
 
 
 def nv_lines(text):
@@ -121,6 +130,12 @@ def start_server(root, libs, repository, log_path):
         except OSError:
             time.sleep(0.5)
     raise SystemExit("tritonserver was not live after 120 s")
+
+
+def instance_lines(log_path):
+    """Triton's log lines that say where each model instance was created (its GPU device)."""
+    with open(log_path, errors="replace") as log:
+        return [line.rstrip() for line in log if "instance" in line.lower() and ("gpu" in line.lower() or "device" in line.lower())]
 
 
 def measure_point(perf_analyzer, libs, model, point, workdir):
@@ -193,7 +208,8 @@ def main():
         # Every model of the plan is loaded once, side by side (idle instances cost GPU memory, not
         # GPU time), so the sweeps pay no reloads.
         load_started = time.monotonic()
-        threads = [threading.Thread(target=post, args=(f"/v2/repository/models/{m['name']}/load",)) for m in plan["models"]]
+        load_replies = {}
+        threads = [threading.Thread(target=load_model, args=(m["name"], load_replies)) for m in plan["models"]]
         for t in threads:
             t.start()
         for t in threads:
@@ -201,8 +217,11 @@ def main():
         ready = json.loads(post("/v2/repository/index"))
         result["loadSeconds"] = round(time.monotonic() - load_started, 1)
         result["models"] = {m["name"]: m.get("state") for m in ready}
+        result["loadErrors"] = load_replies
         print(f"loaded in {result['loadSeconds']} s: {result['models']}", flush=True)
         for sweep in sweeps:
+            if result["models"].get(sweep["model"]) != "READY":
+                continue
             if result["stoppedAtDeadline"]:
                 break
             points = []
@@ -221,6 +240,7 @@ def main():
             server.wait(30)
         except subprocess.TimeoutExpired:
             server.kill()
+        result["instanceLog"] = instance_lines(log_path)
         json.dump(result, open(os.path.join(args.out, "gpu-run.json"), "w"))
 
 

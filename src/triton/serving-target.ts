@@ -43,9 +43,9 @@ export function torchNetworkFor(model: Pick<ModelSpec, 'name' | 'format' | 'sequ
 }
 
 /** config.pbtxt of one variant on the torch-gpu kind: the variant's serving choices, the network and its weights' seed. */
-export function torchGpuModelConfig(model: ModelSpec, variant: ModelSpec['variants'][number], seed: number): ModelConfigInput {
+export function torchGpuModelConfig(model: ModelSpec, variant: ModelSpec['variants'][number], seed: number, gpusPerPod = 1): ModelConfigInput {
   return {
-    ...modelConfigFromVariant(model, variant, SERVING_TARGETS['torch-gpu']),
+    ...modelConfigFromVariant(model, variant, SERVING_TARGETS['torch-gpu'], gpusPerPod),
     parameters: { network: torchNetworkFor(model), seed: String(seed) },
   };
 }
