@@ -51,6 +51,11 @@ export interface GpuRecording {
   stoppedAtDeadline: boolean;
   /** config.pbtxt of each model served, as rendered by the plan. */
   configs: Record<string, string>;
+  /** Each model's state after loading (READY, UNAVAILABLE), and Triton's reply where it refused one. */
+  models?: Record<string, string>;
+  loadErrors?: Record<string, { status: number; body: string }>;
+  /** Triton's log lines on where it created each model instance, and its load failures. */
+  instanceLog?: string[];
   sweeps: RecordedSweep[];
 }
 

@@ -7,6 +7,7 @@
  * account keys or annotations are needed. Pure.
  */
 import type { DeploymentSpec } from '../spec/schema.js';
+import type { AcceleratorType } from '../spec/accelerators.js';
 import { ENGINE_BUILDER_REPOSITORY, JOB_NAMESPACE } from './jobs.js';
 
 /** The in-cluster worker's ServiceAccount (deploy/charts/pipeline-worker). */
@@ -14,8 +15,6 @@ const WORKER_KSA = { namespace: 'triton-pipeline-system', serviceAccount: 'trito
 
 /** The metrics adapter's ServiceAccount (deploy/manifests/custom-metrics-adapter.yaml). */
 const METRICS_ADAPTER = { namespace: 'custom-metrics', serviceAccount: 'custom-metrics-stackdriver-adapter' };
-
-export type AcceleratorType = DeploymentSpec['nodePool']['acceleratorType'];
 
 /** Compute Engine's quota metric of each accelerator type the spec allows. */
 export const GPU_QUOTA_METRIC: Readonly<Record<AcceleratorType, string>> = {

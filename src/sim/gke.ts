@@ -7,7 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../ports/errors.js';
-import { type AcceleratorType, GPU_QUOTA_METRIC } from '../plan/prerequisites.js';
+import { GPU_QUOTA_METRIC } from '../plan/prerequisites.js';
+import { type AcceleratorType, attachmentProblem } from '../spec/accelerators.js';
 import type { ClusterCreateRequest, ClusterInfo, ClusterRef, GkeApi, GkeOperation, NodePoolCreateRequest, NodePoolInfo } from '../ports/systems.js';
 import { scaledMs, SIM_DURATIONS_SECONDS } from './timing.js';
 import { clusterKey, clusterResource, type ClusterState, type GkeOperationState, type NodePoolState, type ProjectState, type SimServices } from './state.js';
@@ -60,6 +61,21 @@ export function nodePoolInfo(pool: NodePoolState): NodePoolInfo {
     gpuDriver: pool.gpuDriver,
     ...(pool.labels && Object.keys(pool.labels).length > 0 ? { labels: pool.labels } : {}),
   };
+}
+
+/** Compute Engine's refusal of GPUs its machine type cannot take (its texts for N1; the same form for fixed-count types). */
+function refuseAttachment(request: NodePoolCreateRequest): void {
+  const problem = attachmentProblem(request.acceleratorType, request.machineType, request.acceleratorCount);
+  if (problem === undefined) return;
+  const field = `Invalid value for field 'resource.guestAccelerators[0].acceleratorCount': '${request.acceleratorCount}'.`;
+  switch (problem.kind) {
+    case 'machine-type':
+      throw new ApiError('INVALID_ARGUMENT', `[${request.machineType}, ${request.acceleratorType}] features are not compatible for creating instance.`);
+    case 'count':
+      throw new ApiError('INVALID_ARGUMENT', `${field} Number of accelerator cards attached to an instance must be one of [${problem.allowed.join(', ')}].`);
+    case 'vcpus':
+      throw new ApiError('INVALID_ARGUMENT', `${field} At most ${problem.maxVcpus} vCPUs can be used along with ${request.acceleratorCount} accelerator cards in an instance.`);
+  }
 }
 
 /** Throws RESOURCE_EXHAUSTED when the region's pools (without `except`) plus `gpus` exceed the quota. */
@@ -232,6 +248,7 @@ export class SimGke implements GkeApi {
       if (request.initialNodes < request.minNodes || request.initialNodes > request.maxNodes || request.acceleratorCount < 1) {
         throw new ApiError('INVALID_ARGUMENT', 'initialNodes must lie between minNodes and maxNodes, and acceleratorCount must be >= 1');
       }
+      refuseAttachment(request);
       ensureGpuQuota(state, ref.zone, request.acceleratorType, request.acceleratorCount * request.maxNodes);
       const op = startOperation(state, now, { operationType: 'CREATE_NODE_POOL', zone: ref.zone, cluster: ref.cluster, nodePool: request.name }, provisioningMs);
       const { labels, ...pool } = request;

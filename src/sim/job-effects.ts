@@ -12,6 +12,7 @@ import type { EngineBuildRecord } from '../ports/run.js';
 import { MODEL_FORMATS, type ModelSpec } from '../spec/schema.js';
 import { servingCandidateOf } from '../search/config-search.js';
 import { renderPerfCsv } from '../triton/perf-output.js';
+import { invalidGpuLoadError } from '../triton/model-config.js';
 import { latencyAt, type LatencyPercentile, type PerfPoint } from '../triton/perf-types.js';
 import { perfProfileFor, simulateSweep } from './perf-model.js';
 import { SIM_DURATIONS_SECONDS } from './timing.js';
@@ -203,10 +204,7 @@ async function runPerfAnalyzer(env: Record<string, string>, { objects, served: s
   // A group listing GPUs runs on those; one listing none, on every GPU of the pod. Triton refuses
   // to load a model whose group names a GPU the pod does not have.
   const missing = config.gpus?.find((g) => g >= serving.gpusPerReplica);
-  if (missing !== undefined) {
-    const present = Array.from({ length: serving.gpusPerReplica }, (_, i) => i).join(', ');
-    throw new JobFailure(`failed to load '${model}': instance group ${model}_0 of model ${model} specifies invalid or unsupported gpu id ${missing}. GPUs with at least the minimum required CUDA compute compatibility of 6.000000 are: ${present}`);
-  }
+  if (missing !== undefined) throw new JobFailure(invalidGpuLoadError(model, 0, missing, serving.gpusPerReplica));
   const gpus = serving.replicas * (config.gpus?.length ?? serving.gpusPerReplica);
 
   const points = simulateSweep({

@@ -5,6 +5,7 @@
  * Pure: no I/O, no Temporal imports, so workflows can use the types and defaults.
  */
 import { z } from 'zod';
+import { type AttachmentProblem, attachmentProblem } from './accelerators.js';
 import { lazySchema } from './lazy-schema.js';
 
 const NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -22,6 +23,28 @@ const positiveInt = (what: string) =>
   z.number().int({ error: `${what} must be a whole number` }).min(1, {
     error: `${what} must be at least 1`,
   });
+
+/** Triton's instance_group count: instances on each GPU the group places them on (every GPU of the pod). */
+const instancesPerGpu = () => positiveInt('instances').max(16, { error: 'instances must be at most 16 per GPU' });
+
+/** Where and how a node pool's GPUs break Compute Engine's contract, said for the spec's author. */
+function attachmentIssue(pool: { acceleratorType: string; machineType: string; acceleratorCount: number }, problem: AttachmentProblem): { path: string[]; message: string } {
+  const gpus = `${pool.acceleratorType} GPU${pool.acceleratorCount === 1 ? '' : 's'}`;
+  switch (problem.kind) {
+    case 'machine-type':
+      return { path: ['nodePool', 'machineType'], message: `${pool.acceleratorType} GPUs attach to ${problem.machineTypes.join(', ')} only, not to ${pool.machineType}` };
+    case 'count':
+      return {
+        path: ['nodePool', 'acceleratorCount'],
+        message:
+          problem.allowed.length === 1
+            ? `${pool.machineType} comes with ${problem.allowed[0]} ${pool.acceleratorType} GPU${problem.allowed[0] === 1 ? '' : 's'}; set acceleratorCount: ${problem.allowed[0]}`
+            : `${pool.acceleratorType} attaches ${problem.allowed.join(', ')} GPUs to a VM, not ${pool.acceleratorCount}`,
+      };
+    case 'vcpus':
+      return { path: ['nodePool', 'machineType'], message: `${pool.machineType} has ${problem.vcpus} vCPUs; a VM with ${pool.acceleratorCount} ${gpus} may have at most ${problem.maxVcpus}` };
+  }
+}
 
 export const OptimizationProfileSchema = lazySchema(() =>
   z
@@ -53,7 +76,7 @@ export const VariantSchema = lazySchema(() =>
       name: z.string().regex(MODEL_NAME, {
         error: 'a Triton model name uses letters, digits, "_", "." and "-" (e.g. "ResNet50-INT8-2")',
       }),
-      instances: positiveInt('instances').max(16, { error: 'instances must be at most 16 per GPU' }).default(1),
+      instances: instancesPerGpu().default(1),
       maxBatchSize: positiveInt('maxBatchSize').default(32),
       dynamicBatching: DynamicBatchingSchema.optional(),
       /** Index into the model's optimizationProfiles (Triton's instance_group.profile). */
@@ -182,7 +205,8 @@ export const NodePoolSchema = lazySchema(() =>
       acceleratorType: z
         .enum(['nvidia-tesla-t4', 'nvidia-l4', 'nvidia-tesla-a100', 'nvidia-tesla-v100', 'nvidia-h200-141gb'])
         .default('nvidia-tesla-t4'),
-      acceleratorCount: positiveInt('nodePool.acceleratorCount').max(8).default(1),
+      /** GPUs per node, as the machine type allows (src/spec/accelerators.ts); Triton's pod takes them all. */
+      acceleratorCount: positiveInt('nodePool.acceleratorCount').max(16).default(1),
       diskSizeGb: z.number().int().min(30).default(100),
       minNodes: z.number().int().min(0).default(1),
       maxNodes: positiveInt('nodePool.maxNodes').default(3),
@@ -310,7 +334,7 @@ const DEFAULT_SEARCH_SPACE = {
 export const SearchSpaceSchema = lazySchema(() =>
   z
     .object({
-      instances: z.array(positiveInt('instances')).min(1).default(DEFAULT_SEARCH_SPACE.instances),
+      instances: z.array(instancesPerGpu()).min(1).default(DEFAULT_SEARCH_SPACE.instances),
       maxBatchSize: z.array(positiveInt('maxBatchSize')).min(1).default(DEFAULT_SEARCH_SPACE.maxBatchSize),
       preferredBatchSizes: z.array(PreferredChoiceSchema).min(1).default(DEFAULT_SEARCH_SPACE.preferredBatchSizes),
       maxQueueDelayMicroseconds: z.array(z.number().int().min(0)).min(1).default(DEFAULT_SEARCH_SPACE.maxQueueDelayMicroseconds),
@@ -575,6 +599,8 @@ export const DeploymentSpecSchema = lazySchema(() =>
           });
         }
       });
+      const attachment = attachmentProblem(spec.nodePool.acceleratorType, spec.nodePool.machineType, spec.nodePool.acceleratorCount);
+      if (attachment !== undefined) ctx.addIssue({ code: 'custom', ...attachmentIssue(spec.nodePool, attachment) });
       if (spec.nodePool.minNodes > spec.nodePool.maxNodes) {
         ctx.addIssue({
           code: 'custom',

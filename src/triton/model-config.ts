@@ -153,6 +153,16 @@ export function modelConfigFromVariant(
   return out;
 }
 
+/**
+ * Triton's refusal to load a model whose instance group names a GPU the server cannot see, as its
+ * log and its load reply say it (model_lifecycle.cc; recorded in test/fixtures/gpu/h200-placement.json).
+ * An unnamed group is called <model>_<index>.
+ */
+export function invalidGpuLoadError(model: string, groupIndex: number, gpu: number, visibleGpus: number): string {
+  const visible = Array.from({ length: visibleGpus }, (_, i) => i).join(', ');
+  return `failed to load '${model}' version 1: Invalid argument: instance group ${model}_${groupIndex} of model ${model} specifies invalid or unsupported gpu id ${gpu}. GPUs with at least the minimum required CUDA compute compatibility of 6.000000 are: ${visible}`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Parse: tokenizer + generic text-format tree, then interpretation of the known fields.
 

@@ -36,7 +36,7 @@ describe('project prerequisites (pure)', () => {
 
   it('asks for the GPU quota the node pool can grow to, in its region and across regions', () => {
     const spec = example('gke');
-    const grown = { ...spec, nodePool: { ...spec.nodePool, acceleratorType: 'nvidia-l4' as const, acceleratorCount: 2, maxNodes: 4 } };
+    const grown = { ...spec, nodePool: { ...spec.nodePool, machineType: 'g2-standard-24', acceleratorType: 'nvidia-l4' as const, acceleratorCount: 2, maxNodes: 4 } };
     assert.deepEqual(projectPrerequisites(grown).quotas, [
       { metric: 'NVIDIA_L4_GPUS', scope: 'us-central1', needed: 8 },
       { metric: 'GPUS_ALL_REGIONS', scope: 'global', needed: 8 },

@@ -248,6 +248,28 @@ test('GKE runs one operation at a time per cluster: deletes take time and refuse
   assert.deepEqual(deletes, [['nodepool.delete', true], ['cluster.delete', true], ['nodepool.delete', false], ['cluster.delete', false]]);
 });
 
+test("node pools whose machine type cannot take their GPUs fail as Compute Engine refuses them, before any quota", async () => {
+  const h = await harness();
+  await readyCluster(h);
+  const gke = h.clients.gke;
+  await rejectsWith(
+    h.as(() => gke.createNodePool(REF, { ...POOL, name: 'three', acceleratorCount: 3 })),
+    'INVALID_ARGUMENT',
+    /^Invalid value for field 'resource\.guestAccelerators\[0\]\.acceleratorCount': '3'\. Number of accelerator cards attached to an instance must be one of \[1, 2, 4\]\.$/,
+  );
+  await rejectsWith(
+    h.as(() => gke.createNodePool(REF, { ...POOL, name: 'wide', machineType: 'n1-standard-64' })),
+    'INVALID_ARGUMENT',
+    /At most 48 vCPUs can be used along with 1 accelerator cards in an instance\.$/,
+  );
+  await rejectsWith(
+    h.as(() => gke.createNodePool(REF, { ...POOL, name: 'n2', machineType: 'n2-standard-32' })),
+    'INVALID_ARGUMENT',
+    /^\[n2-standard-32, nvidia-tesla-t4\] features are not compatible for creating instance\.$/,
+  );
+  assert.deepEqual((await h.world.snapshot(REF.project)).clusters[0]?.nodePools.map((p) => p.name), ['accel']);
+});
+
 test('node pools beyond the regional T4 quota fail with RESOURCE_EXHAUSTED; autoscaling updates are logged', async () => {
   const h = await harness();
   await readyCluster(h); // 1 GPU × 3 nodes reserved
@@ -259,7 +281,7 @@ test('node pools beyond the regional T4 quota fail with RESOURCE_EXHAUSTED; auto
   );
   await rejectsWith(h.as(() => gke.createNodePool(REF, { ...POOL, name: 'second', acceleratorCount: 2 })), 'RESOURCE_EXHAUSTED');
   await h.as(() => gke.createNodePool(REF, { ...POOL, name: 'second', acceleratorCount: 1, maxNodes: 5 }));
-  await rejectsWith(h.as(() => gke.createNodePool(REF, { ...POOL, name: 'l4', acceleratorType: 'nvidia-l4' })), 'RESOURCE_EXHAUSTED', /NVIDIA_L4_GPUS/);
+  await rejectsWith(h.as(() => gke.createNodePool(REF, { ...POOL, name: 'l4', machineType: 'g2-standard-8', acceleratorType: 'nvidia-l4' })), 'RESOURCE_EXHAUSTED', /NVIDIA_L4_GPUS/);
   await rejectsWith(h.as(() => gke.createNodePool(REF, POOL)), 'ALREADY_EXISTS');
 
   await h.as(() => gke.setNodePoolAutoscaling(REF, 'accel', 1, 2));

@@ -37,6 +37,12 @@ describe('deployment spec', () => {
     ['max batch above the profile', (s) => (s.models[1]!.variants[0]!.maxBatchSize = 32), 'models[1].variants[0].maxBatchSize', /exceeds the chosen profile/],
     ['profile min > opt', (s) => (s.models[0]!.optimizationProfiles![0] = { min: 8, opt: 4, max: 32 }), 'models[0].optimizationProfiles[0]', /min <= opt <= max/],
     ['min nodes above max nodes', (s) => (s.nodePool = { ...s.nodePool, minNodes: 5, maxNodes: 3 }), 'nodePool.minNodes', /must be <= maxNodes/],
+    ['three T4s on a VM', (s) => (s.nodePool = { ...s.nodePool, acceleratorCount: 3 }), 'nodePool.acceleratorCount', /^nvidia-tesla-t4 attaches 1, 2, 4 GPUs to a VM, not 3$/],
+    ['a T4 on an N2 machine type', (s) => (s.nodePool = { ...s.nodePool, machineType: 'n2-standard-8' }), 'nodePool.machineType', /^nvidia-tesla-t4 GPUs attach to N1 machine types .* only, not to n2-standard-8$/],
+    ['too many vCPUs for one T4', (s) => (s.nodePool = { ...s.nodePool, machineType: 'n1-standard-64' }), 'nodePool.machineType', /^n1-standard-64 has 64 vCPUs; a VM with 1 nvidia-tesla-t4 GPU may have at most 48$/],
+    ['an L4 on an N1 machine type', (s) => (s.nodePool = { ...s.nodePool, acceleratorType: 'nvidia-l4' }), 'nodePool.machineType', /^nvidia-l4 GPUs attach to g2-standard-4, .*g2-standard-96 only, not to n1-standard-8$/],
+    ['one L4 on g2-standard-24', (s) => (s.nodePool = { ...s.nodePool, acceleratorType: 'nvidia-l4', machineType: 'g2-standard-24' }), 'nodePool.acceleratorCount', /^g2-standard-24 comes with 2 nvidia-l4 GPUs; set acceleratorCount: 2$/],
+    ['17 instances per GPU in the search space', (s) => (s.reoptimize = { space: { instances: [1, 17] } }), 'reoptimize.space.instances[1]', /at most 16 per GPU/],
     ['bucket with a path', (s) => (s.bucket = 'gs://models/sub'), 'bucket', /without a path/],
     ['duplicate variant names', (s) => (s.models[1]!.variants[0]!.name = 'ResNet50-INT8'), 'models[1].variants[0].name', /already used/],
     ['duplicate model names', (s) => (s.models[1]!.name = s.models[0]!.name), 'models[1].name', /is already used by models\[0\]; model names must be unique/],
@@ -68,6 +74,20 @@ describe('deployment spec', () => {
     ['a fault naming a stage and an activity', (s) => (s.simulation = { faults: [{ stage: 'cluster', activity: 'ensureCluster' }] }), 'simulation.faults[0].activity', /either a stage .* or an activity/],
     ['a fault naming neither stage nor activity', (s) => (s.simulation = { faults: [{ kind: 'transient' }] }), 'simulation.faults[0].stage', /either a stage .* or an activity/],
   ];
+  it("accepts the machine types Compute Engine attaches each GPU count to", () => {
+    const shapes = [
+      { machineType: 'n1-standard-16', acceleratorType: 'nvidia-tesla-t4', acceleratorCount: 2 },
+      { machineType: 'n1-highmem-96', acceleratorType: 'nvidia-tesla-t4', acceleratorCount: 4 },
+      { machineType: 'g2-standard-24', acceleratorType: 'nvidia-l4', acceleratorCount: 2 },
+      { machineType: 'a2-highgpu-2g', acceleratorType: 'nvidia-tesla-a100', acceleratorCount: 2 },
+      { machineType: 'a3-ultragpu-8g', acceleratorType: 'nvidia-h200-141gb', acceleratorCount: 8 },
+    ] as const;
+    for (const shape of shapes) {
+      const result = validateSpec(specWith((s) => (s.nodePool = { ...s.nodePool, ...shape })));
+      assert.ok(result.ok, `${JSON.stringify(shape)}: ${JSON.stringify(!result.ok && result.errors)}`);
+    }
+  });
+
   it('accepts faults on a stage or on any activity by name, lost replies included', () => {
     const result = validateSpec(
       specWith((s) => {
