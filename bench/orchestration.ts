@@ -8,6 +8,7 @@
  */
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { WorkflowClient } from '@temporalio/client';
@@ -26,6 +27,8 @@ Runtime.install({ logger: new DefaultLogger('ERROR') });
 const sizes = (process.env['BENCH_N'] ?? '1,10,50,200,500').split(',').map(Number);
 
 interface Batch {
+  /** Requests the server handled during the batch, per service and operation. */
+  requests: Map<string, number>;
   wallS: number;
   /** CPU seconds of this process (workers, client, simulated world) and of the Temporal server. */
   workerCpuS: number;
@@ -59,12 +62,24 @@ async function serverPid(): Promise<number> {
   throw new Error('no Temporal dev server among this process\'s children');
 }
 
-/** N workflows at once; each one's time from start to result, the batch's wall time, CPU and peak RSS. */
-async function batch(n: number, server: number, start: (i: number) => Promise<{ result(): Promise<unknown> }>): Promise<Batch> {
+/** The dev server's request counters (service_requests), per service and operation. */
+async function serverRequests(metricsUrl: string): Promise<Map<string, number>> {
+  const text = await (await fetch(metricsUrl)).text();
+  const counts = new Map<string, number>();
+  for (const match of text.matchAll(/^service_requests\{[^}]*operation="([^"]+)"[^}]*service_name="([^"]+)"[^}]*\} (\d+)$/gm)) {
+    const key = `${match[2]} ${match[1]}`;
+    counts.set(key, (counts.get(key) ?? 0) + Number(match[3]));
+  }
+  return counts;
+}
+
+/** N workflows at once; each one's time from start to result, the batch's wall time, CPU, peak RSS and server requests. */
+async function batch(n: number, server: Server, start: (i: number) => Promise<{ result(): Promise<unknown> }>): Promise<Batch> {
   (globalThis as { gc?: () => void }).gc?.();
+  const requestsBefore = await serverRequests(server.metricsUrl);
   let peakRss = process.memoryUsage().rss;
   const cpuBefore = process.cpuUsage();
-  const serverBefore = await processCpuS(server);
+  const serverBefore = await processCpuS(server.pid);
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
   const started = performance.now();
   const durations = await Promise.all(
@@ -77,7 +92,8 @@ async function batch(n: number, server: number, start: (i: number) => Promise<{ 
   const wall = performance.now() - started;
   clearInterval(sampler);
   const cpu = process.cpuUsage(cpuBefore);
-  return { wallS: wall / 1000, workerCpuS: (cpu.user + cpu.system) / 1e6, serverCpuS: (await processCpuS(server)) - serverBefore, p50Ms: percentile(durations, 50), perS: n / (wall / 1000), peakRssMiB: peakRss / 2 ** 20 };
+  const requests = new Map([...(await serverRequests(server.metricsUrl))].map(([key, count]) => [key, count - (requestsBefore.get(key) ?? 0)]));
+  return { requests, wallS: wall / 1000, workerCpuS: (cpu.user + cpu.system) / 1e6, serverCpuS: (await processCpuS(server.pid)) - serverBefore, p50Ms: percentile(durations, 50), perS: n / (wall / 1000), peakRssMiB: peakRss / 2 ** 20 };
 }
 
 type Payloads = { payloads?: Array<{ data?: Uint8Array | null }> | null } | null | undefined;
@@ -133,10 +149,41 @@ function bare(shape: Shape): Shape {
 const describe = (steps: readonly TwinStep[]) =>
   `${steps.filter((s) => 'activity' in s).length} activities and ${steps.flatMap((s) => ('children' in s ? [`${s.children.length} child workflows of ${s.children[0]!.activities.length} activities`] : [])).join(', ') || 'no children'}`;
 
+interface Server {
+  pid: number;
+  metricsUrl: string;
+}
+
+/** A port nothing listens on now. */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** Per run, the server requests of a batch whose count differs from the twin's by at least 0.5, biggest first. */
+function requestDifferences(pipeline: Batch, twin: Batch, n: number): string {
+  const keys = new Set([...pipeline.requests.keys(), ...twin.requests.keys()]);
+  return [...keys]
+    .map((key) => ({ key, pipeline: (pipeline.requests.get(key) ?? 0) / n, twin: (twin.requests.get(key) ?? 0) / n }))
+    .filter((r) => Math.abs(r.pipeline - r.twin) >= 0.5)
+    .sort((a, b) => b.pipeline - b.twin - (a.pipeline - a.twin))
+    .map((r) => `| ${r.key} | ${r.pipeline.toFixed(1)} | ${r.twin.toFixed(1)} |`)
+    .join('\n');
+}
+
 async function main(): Promise<void> {
   const example = parse(await readFile(join(PROJECT_ROOT, 'examples/sim-seed.yaml'), 'utf8')) as DeploymentSpecInput;
+  const metricsPort = await freePort();
   const env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: join(PROJECT_ROOT, '.tools/bin/temporal') }, ip: '127.0.0.1', searchAttributes: SEARCH_ATTRIBUTES },
+    server: {
+      executable: { type: 'existing-path', path: join(PROJECT_ROOT, '.tools/bin/temporal') },
+      ip: '127.0.0.1',
+      searchAttributes: SEARCH_ATTRIBUTES,
+      extraArgs: ['--metrics-port', String(metricsPort)],
+    },
   });
   const stateDir = await mkdtemp(join(tmpdir(), 'bench-'));
   const pipelineWorker = await createPipelineWorker({ connection: env.nativeConnection, namespace: 'default', target: 'sim', stateDir, taskQueue: 'bench' });
@@ -149,7 +196,7 @@ async function main(): Promise<void> {
     ...WORKER_SLOTS,
   });
   const running = Promise.all([pipelineWorker.run(), twinWorker.run()]);
-  const server = await serverPid();
+  const server: Server = { pid: await serverPid(), metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` };
   const specFor = (id: string) => ({ ...structuredClone(example), project: `bench-${id}`, bucket: `gs://bench-${id}`, simulation: { speed: 0, faults: [], regression: 0 } });
   const startPipeline = (id: string) => env.client.workflow.start('deployTriton', { workflowId: `bench/${id}`, taskQueue: 'bench', args: [{ spec: specFor(id) }] });
   const rows: { n: number; pipeline: Batch; twin: Batch; sized: Batch }[] = [];
@@ -198,8 +245,12 @@ async function main(): Promise<void> {
     `The sized twin: the same, with the pipeline's payload sizes (every activity's input and result, every child's, the run's result); ${sizedShape.events} events, ${sizedShape.bytes} bytes. ` +
     `At each N the twin runs first, then the sized twin, then the pipelines; ratios are pipeline / twin (in brackets: / sized twin). RSS is the whole process's (both workers, the client and the simulated world).\n\n`;
   await mkdir(join(PROJECT_ROOT, 'bench/results'), { recursive: true });
-  await writeFile(join(PROJECT_ROOT, 'bench/results/orchestration.md'), `${header}${table}\n`);
-  console.log(`\n${table}`);
+  const largest = rows.at(-1)!;
+  const requests =
+    `\n\nServer requests per run at N = ${largest.n} where the pipeline's differ from the twin's (service_requests of the dev server's metrics, per service and operation):\n\n` +
+    `| request | pipeline | no-op twin |\n|---|---:|---:|\n${requestDifferences(largest.pipeline, largest.twin, largest.n)}`;
+  await writeFile(join(PROJECT_ROOT, 'bench/results/orchestration.md'), `${header}${table}${requests}\n`);
+  console.log(`\n${table}${requests}`);
 }
 
 main().catch((error: unknown) => {

@@ -23,6 +23,7 @@ import { loadDriverInstaller, loadJobScripts, loadMetricsAdapter, PROJECT_ROOT }
 import { registerSearchAttributes } from './cli/temporal.js';
 import { dataConverterFromEnv } from './codec/aes-gcm.js';
 import { connectionOptions, type TemporalConnectionConfig, temporalConnectionFromEnv } from './temporal/connection.js';
+import { WORKFLOW_BUNDLER_OPTIONS } from './temporal/workflow-bundle.js';
 import { taskQueueFor } from './plan/ids.js';
 import type { Target } from './spec/schema.js';
 import { createGkeClients } from './targets/gke.js';
@@ -123,7 +124,7 @@ export async function createPipelineWorker(options: PipelineWorkerOptions): Prom
     activities,
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
-      : { workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)) }),
+      : { workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)), bundlerOptions: WORKFLOW_BUNDLER_OPTIONS }),
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     ...WORKER_SLOTS,
     // On shutdown (SIGTERM), quick calls in flight get this long to finish instead of being redone

@@ -161,17 +161,25 @@ function completeOperation(state: ProjectState, op: GkeOperationState): void {
   op.status = 'DONE';
 }
 
-/** Ends operations whose deadline has passed, and advances provisioning clusters and node pools. */
-export function settleGke(state: ProjectState, now: number): void {
+/** Ends operations whose deadline has passed, and advances provisioning clusters and node pools; true if it changed any. */
+export function settleGke(state: ProjectState, now: number): boolean {
+  let changed = false;
   for (const op of [...(state.operations ?? [])].filter((o) => o.status === 'RUNNING').sort((a, b) => a.doneAt - b.doneAt)) {
-    if (now >= op.doneAt) completeOperation(state, op);
+    if (now >= op.doneAt) {
+      completeOperation(state, op);
+      changed = true;
+    }
   }
   // Worlds written before operations were kept: provisioning by deadline alone.
   for (const cluster of Object.values(state.clusters)) {
     for (const resource of [cluster, ...Object.values(cluster.nodePools)]) {
-      if (resource.status === 'PROVISIONING' && now >= resource.readyAt) resource.status = 'RUNNING';
+      if (resource.status === 'PROVISIONING' && now >= resource.readyAt) {
+        resource.status = 'RUNNING';
+        changed = true;
+      }
     }
   }
+  return changed;
 }
 
 function targetLink(op: GkeOperationState, project: string): string {
@@ -183,7 +191,7 @@ export class SimGke implements GkeApi {
   constructor(private readonly services: SimServices) {}
 
   async getCluster(ref: ClusterRef): Promise<(ClusterInfo) | null> {
-    const info = await this.services.store.transact(ref.project, (state) => {
+    const info = await this.services.store.read(ref.project, (state) => {
       const cluster = state.clusters[clusterKey(ref.zone, ref.cluster)];
       return cluster === undefined ? null : clusterInfo(cluster);
     });
@@ -224,7 +232,7 @@ export class SimGke implements GkeApi {
   }
 
   async getNodePool(ref: ClusterRef, name: string): Promise<(NodePoolInfo) | null> {
-    const info = await this.services.store.transact(ref.project, (state) => {
+    const info = await this.services.store.read(ref.project, (state) => {
       const pool = state.clusters[clusterKey(ref.zone, ref.cluster)]?.nodePools[name];
       return pool === undefined ? null : nodePoolInfo(pool);
     });
@@ -313,7 +321,7 @@ export class SimGke implements GkeApi {
 
   /** The cluster's operations not yet DONE (gcloud container operations list, filtered to the cluster). */
   async runningOperations(ref: ClusterRef): Promise<GkeOperation[]> {
-    const running = await this.services.store.transact(ref.project, (state) =>
+    const running = await this.services.store.read(ref.project, (state) =>
       (state.operations ?? [])
         .filter((op) => op.status !== 'DONE' && op.zone === ref.zone && op.cluster === ref.cluster)
         .map((op): GkeOperation => ({ name: op.name, operationType: op.operationType, status: op.status, targetLink: targetLink(op, ref.project) })),

@@ -65,13 +65,18 @@ async function completeRollout(objects: ObjectStore, release: ReleaseState, revi
   revision.status = 'deployed';
 }
 
-/** Completes rollouts whose deadline has passed and whose helm process is still there to record it. */
-export async function settleReleases(objects: ObjectStore, cluster: ClusterState, now: number): Promise<void> {
+/** Completes rollouts whose deadline has passed and whose helm process is still there to record it; true if it completed any. */
+export async function settleReleases(objects: ObjectStore, cluster: ClusterState, now: number): Promise<boolean> {
+  let changed = false;
   for (const release of Object.values(cluster.releases)) {
     for (const revision of release.revisions) {
-      if (isPending(revision.status) && now >= revision.readyAt && helmRunning(revision)) await completeRollout(objects, release, revision);
+      if (isPending(revision.status) && now >= revision.readyAt && helmRunning(revision)) {
+        await completeRollout(objects, release, revision);
+        changed = true;
+      }
     }
   }
+  return changed;
 }
 
 export class SimHelm implements HelmApi {
@@ -82,6 +87,10 @@ export class SimHelm implements HelmApi {
 
   private transact<T>(fn: (cluster: ClusterState, now: number) => T | Promise<T>): Promise<T> {
     return this.services.store.transact(this.ref.project, (state, now) => fn(runningCluster(state, this.ref), now));
+  }
+
+  private read<T>(fn: (cluster: ClusterState) => T): Promise<T> {
+    return this.services.store.read(this.ref.project, (state) => fn(runningCluster(state, this.ref)));
   }
 
   private resource(release: string, namespace: string): string {
@@ -128,13 +137,13 @@ export class SimHelm implements HelmApi {
   }
 
   async history(name: string, namespace: string): Promise<HelmRevision[]> {
-    const revisions = await this.transact((cluster) => cluster.releases[`${namespace}/${name}`]?.revisions ?? []);
+    const revisions = await this.read((cluster) => cluster.releases[`${namespace}/${name}`]?.revisions ?? []);
     await this.services.log.record('helm', 'helm.history', this.resource(name, namespace), false);
     return revisions.map(({ revision, status, description }) => ({ revision, status, description }));
   }
 
   async values(name: string, namespace: string, revision: number): Promise<Record<string, unknown>> {
-    const found = await this.transact((cluster) => cluster.releases[`${namespace}/${name}`]?.revisions.find((r) => r.revision === revision));
+    const found = await this.read((cluster) => cluster.releases[`${namespace}/${name}`]?.revisions.find((r) => r.revision === revision));
     await this.services.log.record('helm', 'helm.values', this.resource(name, namespace), false);
     if (found === undefined) throw new ApiError('NOT_FOUND', `release "${name}" in ${namespace} has no revision ${revision}`);
     return found.values;

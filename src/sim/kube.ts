@@ -60,8 +60,9 @@ function servedRelease(cluster: ClusterState, namespace: string, release: string
   return { repository, replicas: Math.min(replicaCountOf(revision.values), fitting), gpusPerReplica, slowdown: revision.regression };
 }
 
-/** Advances the cluster's Jobs to `now`; a Job past its deadline plays its effect, logged under its creator. */
-export async function settleJobs(services: Pick<SimServices, 'objects' | 'log'>, ref: ClusterRef, cluster: ClusterState, now: number): Promise<void> {
+/** Advances the cluster's Jobs to `now`; a Job past its deadline plays its effect, logged under its creator. True if any Job moved on. */
+export async function settleJobs(services: Pick<SimServices, 'objects' | 'log'>, ref: ClusterRef, cluster: ClusterState, now: number): Promise<boolean> {
+  let changed = false;
   for (const record of Object.values(cluster.objects)) {
     const job = record.job;
     if (job === undefined || job.phase === 'succeeded' || job.phase === 'failed') continue;
@@ -76,11 +77,14 @@ export async function settleJobs(services: Pick<SimServices, 'objects' | 'log'>,
       job.phase = outcome.phase;
       job.logs = outcome.logs;
       if (outcome.message !== undefined) job.message = outcome.message;
+      changed = true;
     } else if (now >= job.startAt && job.phase === 'pending') {
       job.phase = 'running';
       job.logs = jobStartLog(job.component, env);
+      changed = true;
     }
   }
+  return changed;
 }
 
 export class SimKube implements KubeApi {
@@ -91,6 +95,10 @@ export class SimKube implements KubeApi {
 
   private transact<T>(fn: (cluster: ClusterState, now: number) => T): Promise<T> {
     return this.services.store.transact(this.ref.project, (state, now) => fn(runningCluster(state, this.ref), now));
+  }
+
+  private read<T>(fn: (cluster: ClusterState, now: number) => T): Promise<T> {
+    return this.services.store.read(this.ref.project, (state, now) => fn(runningCluster(state, this.ref), now));
   }
 
   async apply(object: KubeObject): Promise<void> {
@@ -125,7 +133,7 @@ export class SimKube implements KubeApi {
 
   async get(apiVersion: string, kind: string, namespace: string | undefined, name: string): Promise<KubeObject | null> {
     const ns = namespaceOf(kind, namespace);
-    const record = await this.transact((cluster) => cluster.objects[objectKey(apiVersion, kind, ns, name)]);
+    const record = await this.read((cluster) => cluster.objects[objectKey(apiVersion, kind, ns, name)]);
     await this.services.log.record('kube', 'kube.get', objectResource(this.ref, kind, ns, name), false);
     return record === undefined ? null : record.object;
   }
@@ -142,7 +150,7 @@ export class SimKube implements KubeApi {
   }
 
   async listNodes(labelSelector: Record<string, string>): Promise<NodeInfo[]> {
-    const nodes = await this.transact((cluster, now) => nodesOf(cluster, now));
+    const nodes = await this.read((cluster, now) => nodesOf(cluster, now));
     await this.services.log.record('kube', 'kube.listNodes', `${clusterResource(this.ref)}/k8s/Node`, false);
     return nodes.filter((node) => Object.entries(labelSelector).every(([key, value]) => node.labels[key] === value));
   }
@@ -162,7 +170,7 @@ export class SimKube implements KubeApi {
   }
 
   private job(namespace: string, name: string): Promise<JobRun | undefined> {
-    return this.transact((cluster) => cluster.objects[objectKey('batch/v1', 'Job', namespace, name)]?.job);
+    return this.read((cluster) => cluster.objects[objectKey('batch/v1', 'Job', namespace, name)]?.job);
   }
 }
 

@@ -1,11 +1,10 @@
 /**
  * The simulator's operation log: one JSON line per API call, so tests can see what was applied.
- * Appends are group-committed: the lines recorded while one append runs go to disk together in the
- * next, so concurrent deployments do not queue one file append each behind a single log.
+ * Each line is one synchronous append (O_APPEND): whole, in order, with no lock between concurrent
+ * deployments or processes, and cheaper per call than the asynchronous API.
  */
-import { appendFile, readFile } from 'node:fs/promises';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { currentSimContext } from './context.js';
-import { withLock } from './mutex.js';
 
 export type SimSystem = 'gke' | 'kube' | 'helm' | 'gcs' | 'triton';
 
@@ -36,38 +35,20 @@ export class OperationLog {
       resource,
       mutating,
     };
-    await appendLine(this.file, `${JSON.stringify(entry)}\n`);
+    appendFileSync(this.file, `${JSON.stringify(entry)}\n`);
   }
 
   async list(): Promise<SimOperation[]> {
-    const text = await withLock(this.file, () => readFile(this.file, 'utf8').catch(missingAsEmpty));
+    let text: string;
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      text = '';
+    }
     return text
       .split('\n')
       .filter((line) => line !== '')
       .map((line) => JSON.parse(line) as SimOperation);
   }
-}
-
-/** Lines waiting for the next append, per log file, shared by every world in the process. */
-const pending = new Map<string, { lines: string[]; written: Promise<void> }>();
-
-/** Resolves once the line is on disk (in the batch after the append running now, if one is). */
-function appendLine(file: string, line: string): Promise<void> {
-  const batch = pending.get(file);
-  if (batch !== undefined) {
-    batch.lines.push(line);
-    return batch.written;
-  }
-  const next = { lines: [line], written: Promise.resolve() };
-  next.written = withLock(file, async () => {
-    pending.delete(file);
-    await appendFile(file, next.lines.join(''));
-  });
-  pending.set(file, next);
-  return next.written;
-}
-
-function missingAsEmpty(error: unknown): string {
-  if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
-  throw error;
 }

@@ -4,11 +4,14 @@
  * per file. Every call runs as one transaction: load, advance simulated time (settle), apply the
  * call, write back if anything changed. A new process on the same directory continues the world.
  * The document last read or written is kept, parsed, with the file's identity (inode, size, mtime
- * in ns): a call reads and parses the file again only when another writer replaced it. Results
- * leave a transaction as copies, so nothing outside it can change the kept document.
+ * in ns): a call reads and parses the file again only when another writer replaced it. A read
+ * (a call that changes nothing itself) writes only what settling changed. Results leave a
+ * transaction as copies, so nothing outside it can change the kept document. The file calls are
+ * synchronous: each is one small local operation under the project's lock, and the asynchronous
+ * API's cost per call was most of the simulator's at a few hundred concurrent deployments.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ApiError } from '../ports/errors.js';
 import type { ClusterRef, HelmRevision, JobStatus, KubeObject, NodePoolCreateRequest, ObjectStore, ResourceStatus } from '../ports/systems.js';
@@ -106,8 +109,8 @@ export interface RevisionRecord extends HelmRevision {
   failure?: string;
 }
 
-/** Advances time-driven state (statuses, Job completions, rollouts) to `now`. */
-export type Settle = (project: string, state: ProjectState, now: number) => Promise<void>;
+/** Advances time-driven state (statuses, Job completions, rollouts) to `now`; true if it changed anything. */
+export type Settle = (project: string, state: ProjectState, now: number) => Promise<boolean>;
 
 /** Documents kept at most (the most recently used): a world of many projects stays bounded. */
 const KEPT_DOCUMENTS = 256;
@@ -134,18 +137,31 @@ export class ProjectStore {
   }
 
   /** Runs fn on the project's settled state under the project's lock; persists what fn changed. */
-  async transact<T>(project: string, fn: (state: ProjectState, now: number) => T | Promise<T>): Promise<T> {
+  transact<T>(project: string, fn: (state: ProjectState, now: number) => T | Promise<T>): Promise<T> {
+    return this.run(project, fn, true);
+  }
+
+  /** As transact, for a call that only reads the state (fn must change nothing): only what settling changed is written. */
+  read<T>(project: string, fn: (state: ProjectState, now: number) => T): Promise<T> {
+    return this.run(project, fn, false);
+  }
+
+  private async run<T>(project: string, fn: (state: ProjectState, now: number) => T | Promise<T>, changes: boolean): Promise<T> {
     const file = this.file(project);
     return withLock(file, async () => {
-      const { text: before, state } = await this.load(project, file);
+      const { text: before, state } = this.load(project, file);
       const now = this.clock();
+      // Until settle says otherwise (it may also throw half-way), the state may have changed.
+      let settled = true;
       try {
-        await this.settle(project, state, now);
+        settled = await this.settle(project, state, now);
         return structuredClone(await fn(state, now));
       } finally {
         // Also on error: what settle advanced (a completed Job's effect) must stay recorded.
-        const after = JSON.stringify(state);
-        if (after !== before) await this.write(file, after, state);
+        if (changes || settled) {
+          const after = JSON.stringify(state);
+          if (after !== before) this.write(file, after, state);
+        }
       }
     });
   }
@@ -156,7 +172,7 @@ export class ProjectStore {
    */
   async peek(project: string): Promise<ProjectState> {
     const file = this.file(project);
-    return withLock(file, async () => JSON.parse((await this.load(project, file)).text) as ProjectState);
+    return withLock(file, async () => JSON.parse(this.load(project, file).text) as ProjectState);
   }
 
   private file(project: string): string {
@@ -164,8 +180,8 @@ export class ProjectStore {
   }
 
   /** The document to work on: the kept one while the file is unchanged (a transaction may change it). */
-  private async load(project: string, file: string): Promise<{ text: string; state: ProjectState }> {
-    const identity = await identityOf(file);
+  private load(project: string, file: string): { text: string; state: ProjectState } {
+    const identity = identityOf(file);
     if (identity === null) {
       const empty: ProjectState = { project, clusters: {} };
       return { text: JSON.stringify(empty), state: empty };
@@ -176,10 +192,10 @@ export class ProjectStore {
       return known;
     }
     this.known.delete(file);
-    const text = await readFile(file, 'utf8');
+    const text = readFileSync(file, 'utf8');
     const state = JSON.parse(text) as ProjectState;
     // Kept only if the file did not change while it was read.
-    if ((await identityOf(file)) === identity) this.keep(file, { text, state, identity });
+    if (identityOf(file) === identity) this.keep(file, { text, state, identity });
     return { text, state };
   }
 
@@ -190,31 +206,28 @@ export class ProjectStore {
     if (this.known.size > KEPT_DOCUMENTS) this.known.delete(this.known.keys().next().value!);
   }
 
-  private async write(file: string, text: string, state: ProjectState): Promise<void> {
+  private write(file: string, text: string, state: ProjectState): void {
     // Until the write lands the kept document (changed in place) is not what the file holds.
     this.known.delete(file);
     const tmp = path.join(this.tmpDir, `${randomUUID()}.json`);
-    await writeFile(tmp, text).catch(async (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ENOENT') throw error;
-      await mkdir(this.projectsDir, { recursive: true });
-      await mkdir(this.tmpDir, { recursive: true });
-      await writeFile(tmp, text);
-    });
-    const identity = await identityOf(tmp);
-    await rename(tmp, file);
+    try {
+      writeFileSync(tmp, text);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      mkdirSync(this.projectsDir, { recursive: true });
+      mkdirSync(this.tmpDir, { recursive: true });
+      writeFileSync(tmp, text);
+    }
+    const identity = identityOf(tmp);
+    renameSync(tmp, file);
     if (identity !== null) this.keep(file, { text, state, identity });
   }
 }
 
 /** A file's inode, size and modification time in ns; null if it does not exist. */
-async function identityOf(file: string): Promise<string | null> {
-  try {
-    const s = await stat(file, { bigint: true });
-    return `${s.ino}:${s.size}:${s.mtimeNs}`;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
+function identityOf(file: string): string | null {
+  const s = statSync(file, { bigint: true, throwIfNoEntry: false });
+  return s === undefined ? null : `${s.ino}:${s.size}:${s.mtimeNs}`;
 }
 
 /** What the simulated systems share: the project state, the bucket files and the operation log. */

@@ -2,10 +2,11 @@
  * Simulated GCS: objects are real files under <stateDir>/gcs/<bucket>/<path>, written atomically
  * (temp file + rename; ifAbsent via link, which fails if the name exists). md5 is base64 like GCS.
  * Limitation of the file layout: an object name cannot also be a "directory" of other objects
- * ("a" and "a/b" cannot coexist), which GCS would allow.
+ * ("a" and "a/b" cannot coexist), which GCS would allow. The file calls are synchronous, as the
+ * project store's are (src/sim/state.ts): small local operations, cheaper so than asynchronously.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { link, mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { type Dirent, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ApiError } from '../ports/errors.js';
 import type { ObjectInfo, ObjectStore } from '../ports/systems.js';
@@ -50,15 +51,18 @@ export class SimObjectStore implements ObjectStore {
     return path.join(this.root, bucket, ...name.split('/'));
   }
 
-  private async readBytes(uri: string): Promise<Buffer | null> {
-    return readFile(this.file(parse(uri, false))).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT' || error.code === 'ENOTDIR' || error.code === 'EISDIR') return null;
+  private readBytes(uri: string): Buffer | null {
+    try {
+      return readFileSync(this.file(parse(uri, false)));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return null;
       throw error;
-    });
+    }
   }
 
   async stat(uri: string): Promise<ObjectInfo | null> {
-    const data = await this.readBytes(uri);
+    const data = this.readBytes(uri);
     return data === null ? null : { uri, md5: md5Base64(data), size: data.length };
   }
 
@@ -68,38 +72,38 @@ export class SimObjectStore implements ObjectStore {
 
   async write(uri: string, data: Uint8Array | string, options: { ifAbsent?: boolean; contentType?: string } = {}): Promise<ObjectInfo> {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
-    await this.put(uri, bytes, options.ifAbsent === true);
+    this.put(uri, bytes, options.ifAbsent === true);
     await this.log.record('gcs', 'gcs.write', uri, true);
     return { uri, md5: md5Base64(bytes), size: bytes.length };
   }
 
   async copy(source: string, destination: string): Promise<ObjectInfo> {
-    const bytes = await this.readBytes(source);
+    const bytes = this.readBytes(source);
     if (bytes === null) throw new ApiError('NOT_FOUND', `No such object: ${source}`);
-    await this.put(destination, bytes, false);
+    this.put(destination, bytes, false);
     await this.log.record('gcs', 'gcs.copy', `${source} -> ${destination}`, true);
     return { uri: destination, md5: md5Base64(bytes), size: bytes.length };
   }
 
-  private async put(uri: string, bytes: Buffer, ifAbsent: boolean): Promise<void> {
+  private put(uri: string, bytes: Buffer, ifAbsent: boolean): void {
     const target = this.file(parse(uri, false));
-    await mkdir(path.dirname(target), { recursive: true });
-    await mkdir(this.tmpDir, { recursive: true });
+    mkdirSync(path.dirname(target), { recursive: true });
+    mkdirSync(this.tmpDir, { recursive: true });
     const tmp = path.join(this.tmpDir, randomUUID());
-    await writeFile(tmp, bytes);
+    writeFileSync(tmp, bytes);
     if (!ifAbsent) {
-      await rename(tmp, target);
+      renameSync(tmp, target);
       return;
     }
     try {
-      await link(tmp, target);
+      linkSync(tmp, target);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
         throw new ApiError('FAILED_PRECONDITION', `412 precondition failed: ${uri} already exists`);
       }
       throw error;
     } finally {
-      await unlink(tmp);
+      unlinkSync(tmp);
     }
   }
 
@@ -107,7 +111,7 @@ export class SimObjectStore implements ObjectStore {
   async list(prefix: string): Promise<string[]> {
     const { bucket, name } = parse(prefix, true);
     const dirName = name.includes('/') ? name.slice(0, name.lastIndexOf('/')) : '';
-    const names = await this.walk(bucket, dirName);
+    const names = this.walk(bucket, dirName);
     return names
       .filter((n) => n.startsWith(name))
       .sort()
@@ -116,29 +120,38 @@ export class SimObjectStore implements ObjectStore {
 
   /** Every object URI of every bucket (for snapshots), sorted. */
   async listAll(): Promise<string[]> {
-    const buckets = await readdir(this.root).catch(() => [] as string[]);
-    const all = await Promise.all(buckets.map(async (b) => (await this.walk(b, '')).map((n) => `gs://${b}/${n}`)));
-    return all.flat().sort();
+    let buckets: string[] = [];
+    try {
+      buckets = readdirSync(this.root);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    return buckets.flatMap((b) => this.walk(b, '').map((n) => `gs://${b}/${n}`)).sort();
   }
 
   async delete(uri: string): Promise<void> {
-    const existed = await unlink(this.file(parse(uri, false))).then(
-      () => true,
-      (error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return false;
-        throw error;
-      },
-    );
+    let existed = true;
+    try {
+      unlinkSync(this.file(parse(uri, false)));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+      existed = false;
+    }
     await this.log.record('gcs', 'gcs.delete', uri, existed);
   }
 
   /** Object names under a directory of a bucket ('' = the whole bucket). */
-  private async walk(bucket: string, dirName: string): Promise<string[]> {
+  private walk(bucket: string, dirName: string): string[] {
     const dir = path.join(this.root, bucket, ...(dirName === '' ? [] : dirName.split('/')));
-    const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return [];
-      throw error;
-    });
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { recursive: true, withFileTypes: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+      entries = [];
+    }
     return entries
       .filter((e) => e.isFile())
       .map((e) => path.relative(path.join(this.root, bucket), path.join(e.parentPath, e.name)).split(path.sep).join('/'));

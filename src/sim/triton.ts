@@ -108,7 +108,7 @@ export class SimTritonProbe implements TritonProbe {
 
   async ready(target: { release: string; namespace: string }): Promise<{ ready: boolean; modelRepository?: string; models: string[] }> {
     const { store, objects, log } = this.services;
-    const revision = await store.transact(this.ref.project, (state) =>
+    const revision = await store.read(this.ref.project, (state) =>
       servingRevision(runningCluster(state, this.ref), target.namespace, target.release),
     );
     await log.record('triton', 'triton.ready', `${clusterResource(this.ref)}/triton/${target.namespace}/${target.release}`, false);

@@ -55,11 +55,12 @@ export function createSimWorld(options: { stateDir: string; clock?: () => number
   const log = new OperationLog(path.join(stateDir, 'operations.jsonl'), clock);
   const objects = new SimObjectStore(stateDir, log);
   const store = new ProjectStore(stateDir, clock, async (project, state, now) => {
-    settleGke(state, now);
+    let changed = settleGke(state, now);
     for (const cluster of Object.values(state.clusters)) {
-      await settleReleases(objects, cluster, now);
-      await settleJobs({ objects, log }, { project, zone: cluster.zone, cluster: cluster.name }, cluster, now);
+      changed = (await settleReleases(objects, cluster, now)) || changed;
+      changed = (await settleJobs({ objects, log }, { project, zone: cluster.zone, cluster: cluster.name }, cluster, now)) || changed;
     }
+    return changed;
   });
   const services: SimServices = { store, objects, log };
   const gke = new SimGke(services);

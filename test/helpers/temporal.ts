@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundle } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes.js';
+import { WORKFLOW_BUNDLER_OPTIONS } from '../../src/temporal/workflow-bundle.js';
 import { ensureSearchAttributes } from '../../src/cli/temporal.js';
 import { PROJECT_ROOT } from './specs.js';
 
@@ -42,6 +43,7 @@ export async function startTemporal(): Promise<TestWorkflowEnvironment> {
 export async function bundleWorkflows(workflowsPath = join(PROJECT_ROOT, 'src/workflows/index.ts')): Promise<WorkflowBundle> {
   return bundleWorkflowCode({
     workflowsPath,
+    ...WORKFLOW_BUNDLER_OPTIONS,
     logger: { info: () => undefined, warn: () => undefined, error: console.error, debug: () => undefined, trace: () => undefined, log: () => undefined },
   });
 }
