@@ -51,6 +51,8 @@ export interface VariantResult {
   autoscaling?: AutoscalingReading;
 }
 
+export type VariantSummary = Omit<VariantResult, 'points'>;
+
 export interface RollbackEvidence {
   toRevision: number;
   revision: number;
@@ -76,12 +78,13 @@ export interface DeployResult {
   repositoryVersion: string;
   repositoryUri: string;
   engines: EngineResult[];
-  variants: VariantResult[];
+  /** Each variant's verdicts; its perf points are in the report's data (report.dataUri). */
+  variants: VariantSummary[];
   strategy?: 'preview' | 'in-place';
   bake?: BakeResult[];
   /** The load drill's timeline and timings, where the spec asked for one. */
   loadDrill?: LoadDrillResult;
-  report: { path: string; uri: string } | null;
+  report: { path: string; uri: string; dataUri?: string } | null;
 }
 
 export interface ApprovalRequest {

@@ -6,7 +6,13 @@
  */
 export function lazySchema<T extends object>(build: () => T): T {
   let built: T | undefined;
-  const real = (): T => (built ??= build());
+  const real = (): T => {
+    if (built === undefined) {
+      built = build();
+      transient?.push(() => (built = undefined));
+    }
+    return built;
+  };
   return new Proxy({} as T, {
     get: (_, key) => Reflect.get(real(), key),
     has: (_, key) => Reflect.has(real(), key),
@@ -19,4 +25,23 @@ export function lazySchema<T extends object>(build: () => T): T {
     },
     getPrototypeOf: () => Reflect.getPrototypeOf(real()),
   });
+}
+
+/** While withTransientSchemas runs: how to forget each schema built meanwhile. */
+let transient: Array<() => void> | undefined;
+
+/**
+ * Runs fn and then forgets the schemas it built. A workflow validates its input once, at its
+ * start; kept, the built schema graph (about 1 MB for a deployment spec) would stay in memory
+ * with every cached workflow for as long as it runs.
+ */
+export function withTransientSchemas<T>(fn: () => T): T {
+  const outer = transient;
+  transient = [];
+  try {
+    return fn();
+  } finally {
+    for (const forget of transient) forget();
+    transient = outer;
+  }
 }

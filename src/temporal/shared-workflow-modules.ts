@@ -10,6 +10,7 @@ import '@stdlib/stats-base-dists-t-quantile';
 // What zod writes into its own module state on first use, done here, before the SDK freezes the
 // shared modules: its defaults (English messages, the memoizer) in its global config, written when
 // it builds its first schema, and whether it may compile parsers, found out on its first parse.
-config(locales.en());
-config({ memoizer: core.memoizer() });
+// It is told not to compile them: a workflow parses its input once, and a compiled parser would
+// cost it more time and memory than it saves.
+config({ ...locales.en(), memoizer: core.memoizer(), jitless: true });
 void core.util.allowsEval.value;

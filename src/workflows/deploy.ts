@@ -86,7 +86,7 @@ async function succeeded(deploy: DeployRun): Promise<DeployResult> {
     repositoryVersion,
     repositoryUri: deploy.repositoryUri!,
     engines,
-    variants,
+    variants: variants.map(({ points: _points, ...summary }) => summary),
     ...(deploy.validatesBeforeTraffic ? { strategy, bake } : {}),
     ...(deploy.loadDrill === undefined ? {} : { loadDrill: deploy.loadDrill }),
     report,

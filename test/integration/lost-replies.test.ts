@@ -100,14 +100,15 @@ describe('GKE inverses and lost replies on the sim target', { concurrency: true 
     const left = await inspect(spec);
     assert.equal(left.clusters, 0, 'the cluster created before the lost reply was deleted by its inverse');
     assert.deepEqual(left.bucketObjects.filter((uri) => uri.includes('/versions/') || uri.includes('/manifests/')), [], 'the unserved repository version is gone');
-    assert.equal(left.bucketObjects.filter((uri) => uri.includes('/reports/')).length, 1);
+    assert.equal(left.bucketObjects.filter((uri) => uri.includes('/reports/')).length, 2, 'the report page and its data, once');
 
     const ops = await operationsOf(spec);
     assert.deepEqual(appliedTwice(ops), []);
     for (const op of ['cluster.create', 'nodepool.create', 'nodepool.delete', 'cluster.delete', 'helm.upgrade', 'helm.uninstall']) {
       assert.equal(mutations(ops, op).length, 1, op);
     }
-    assert.equal(mutations(ops, 'gcs.write', /\/reports\//).length, 1, 'one report write');
+    assert.equal(mutations(ops, 'gcs.write', /\/reports\/.*\.html$/).length, 1, 'one report write');
+    assert.equal(mutations(ops, 'gcs.write', /\/reports\/.*\.json$/).length, 1, 'one write of its data');
   });
 
   it('lost replies on every mutating step of a run that succeeds: each applied once, the run succeeds as without them', async () => {
@@ -148,7 +149,8 @@ describe('GKE inverses and lost replies on the sim target', { concurrency: true 
     assert.equal(mutations(ops, 'helm.uninstall').length, 1, 'the preview removed once');
     assert.equal(mutations(ops, 'gcs.write', /\/releases\/.*generation-/).length, 1, 'one release record generation');
     assert.equal(mutations(ops, 'kube.apply', /HorizontalPodAutoscaler\//).length, 1, 'the HPA applied once');
-    assert.equal(mutations(ops, 'gcs.write', /\/reports\//).length, 1, 'one report write');
+    assert.equal(mutations(ops, 'gcs.write', /\/reports\/.*\.html$/).length, 1, 'one report write');
+    assert.equal(mutations(ops, 'gcs.write', /\/reports\/.*\.json$/).length, 1, 'one write of its data');
 
     const release = (await inspect(spec)).releases.find((r) => r.name === 'triton')!;
     assert.deepEqual(release.revisions.map((r) => [r.revision, r.status]), [[1, 'deployed']]);
@@ -181,7 +183,8 @@ describe('GKE inverses and lost replies on the sim target', { concurrency: true 
     assert.equal(mutations(ops, 'helm.rollback').length, 1);
     assert.equal(mutations(ops, 'gcs.write', /\/releases\/.*generation-/).length, 1, 'one record generation for the rollback');
     assert.equal(mutations(ops, 'gcs.delete', /\/manifests\//).length, 1, 'its unserved repository version deleted');
-    assert.equal(mutations(ops, 'gcs.write', /\/reports\//).length, 1, 'one report write');
+    assert.equal(mutations(ops, 'gcs.write', /\/reports\/.*\.html$/).length, 1, 'one report write');
+    assert.equal(mutations(ops, 'gcs.write', /\/reports\/.*\.json$/).length, 1, 'one write of its data');
     const rolled = (await inspect(spec)).releases.find((r) => r.name === 'triton')!;
     assert.deepEqual(rolled.revisions.map((r) => [r.revision, r.status]), [[1, 'superseded'], [2, 'superseded'], [3, 'deployed']]);
     assert.equal(rolled.revisions[2]!.values['modelRepositoryPath'], first.repositoryUri);

@@ -112,7 +112,7 @@ describe('activities', () => {
     assert.deepEqual(deletes, [['nodepool.delete', true], ['cluster.delete', true]]);
   });
 
-  it('writeReport writes a report once: a retry with the same report changes nothing', async () => {
+  it('writeReport writes a report and its data once: a retry with the same report changes nothing', async () => {
     const { world, activities, spec, run } = await setUp();
     const report: RunReport = {
       title: 'Triton deployment',
@@ -130,7 +130,10 @@ describe('activities', () => {
     const first = await runIn(mockEnvironment(), activities.writeReport, { run, bucket: spec.bucket, report });
     const second = await runIn(mockEnvironment(), activities.writeReport, { run, bucket: spec.bucket, report });
     assert.deepEqual(second, first);
-    assert.deepEqual((await world.operations()).filter((op) => op.op === 'gcs.write').map((op) => op.mutating), [true]);
+    // The page and its data, each once.
+    assert.deepEqual((await world.operations()).filter((op) => op.op === 'gcs.write').map((op) => op.resource), [first.dataUri, first.uri]);
+    assert.match(first.dataUri, /\/reports\/deploy_test-01234567\.json$/);
+    assert.deepEqual(JSON.parse(Buffer.from((await world.clients().store.read(first.dataUri))!).toString('utf8')), report);
   });
 
   it('every activity the worker registers can be named by a fault (simulation.faults[].activity)', async () => {
