@@ -14,6 +14,9 @@
  * - placement.json: the placements of ResNet50's 4-instance variant on a machine with one GPU: as a
  *   1-GPU pod renders it (gpus [0]), as a multi-GPU pod renders it (no gpus list), split into two
  *   groups of 2 on GPU 0, and naming a GPU the machine lacks (which Triton must refuse to load).
+ * - multi-gpu.json: the same 4-instance variant as a pod with several GPUs renders it (no gpus
+ *   list), concurrency 2..16, for a machine with two GPUs: run once with CUDA_VISIBLE_DEVICES=0 and
+ *   once with 0,1 (one Triton, one and two GPUs) to show throughput and each GPU's utilization.
  */
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -143,7 +146,10 @@ async function main(): Promise<void> {
   );
   const placement: Plan = { name: 'placement', modelFile: 'model.py', models: placed, sweeps: [...placementRounds, sweepOf(resnet, placed[3]!.name, 1, [2])] };
 
-  for (const plan of [chapters, bertLong, search, placement]) {
+  const everyGpu = placed[1]!;
+  const multiGpu: Plan = { name: 'multi-gpu', modelFile: 'model.py', models: [everyGpu], sweeps: range(1, 2).map((round) => sweepOf(resnet, everyGpu.name, round, range(2, 16, 2))) };
+
+  for (const plan of [chapters, bertLong, search, placement, multiGpu]) {
     await writeFile(join(dir, `${plan.name}.json`), JSON.stringify(plan, null, 1));
     console.log(`${join(dir, plan.name)}.json: ${plan.models.length} models, ${plan.sweeps.length} sweeps, ${plan.sweeps.reduce((n, s) => n + s.points.length, 0)} points`);
   }

@@ -9,7 +9,8 @@ model's statistics after it.
 --archive is what bench/gpu/pack_triton.py makes (for a machine without network); --triton-root
 is an installed nvidia-pytriton's pytriton/tritonserver. Needs PyTorch with CUDA, torchvision and
 transformers in this Python. Results go to OUT_DIR/gpu-run.json, rewritten after every sweep, so
-a run stopped by its deadline keeps what it measured.
+a run stopped by its deadline keeps what it measured. CUDA_VISIBLE_DEVICES limits the GPUs Triton
+sees (the multi-gpu plan runs once with 0 and once with 0,1); the recording keeps its value.
 """
 import argparse
 import json
@@ -203,7 +204,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     log_path = os.path.join(args.out, "triton.log")
     server = start_server(root, libs, repository, log_path)
-    result = {"plan": plan["name"], "gpu": subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"], capture_output=True, text=True).stdout.strip(), "startSeconds": round(time.monotonic() - began, 1), "configs": {m["name"]: m["configPbtxt"] for m in plan["models"]}, "sweeps": [], "stoppedAtDeadline": False}
+    result = {"plan": plan["name"], "gpu": subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"], capture_output=True, text=True).stdout.strip(), "visibleDevices": os.environ.get("CUDA_VISIBLE_DEVICES"), "startSeconds": round(time.monotonic() - began, 1), "configs": {m["name"]: m["configPbtxt"] for m in plan["models"]}, "sweeps": [], "stoppedAtDeadline": False}
     try:
         # Every model of the plan is loaded once, side by side (idle instances cost GPU memory, not
         # GPU time), so the sweeps pay no reloads.
