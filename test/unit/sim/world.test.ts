@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ApiError } from '../../../src/ports/errors.js';
@@ -246,6 +246,20 @@ test('GKE runs one operation at a time per cluster: deletes take time and refuse
   const deletes = (await h.world.operations()).filter((o) => o.op.endsWith('.delete')).map((o) => [o.op, o.mutating]);
   // Refused calls change nothing and are not logged (as every failed call).
   assert.deepEqual(deletes, [['nodepool.delete', true], ['cluster.delete', true], ['nodepool.delete', false], ['cluster.delete', false]]);
+});
+
+test('a read rewrites the project document only when settling changed the world, and what it settled persists', async () => {
+  const h = await harness();
+  await h.as(() => h.clients.gke.createCluster(REF, { name: REF.cluster, machineType: 'n1-standard-8', nodes: 1, releaseChannel: 'regular' }), { speed: 1 });
+  const file = path.join(h.dir, 'projects', `${REF.project}.json`);
+  const written = (await stat(file, { bigint: true })).mtimeNs;
+  assert.equal((await h.as(() => h.clients.gke.getCluster(REF)))?.status, 'PROVISIONING');
+  assert.equal((await stat(file, { bigint: true })).mtimeNs, written, 'a read that settles nothing writes nothing');
+  h.now.t += 300_000;
+  assert.equal((await h.as(() => h.clients.gke.getCluster(REF)))?.status, 'RUNNING');
+  assert.notEqual((await stat(file, { bigint: true })).mtimeNs, written, 'the read wrote what settling changed');
+  // Another process on the same directory finds the cluster RUNNING without settling anything itself.
+  assert.equal((await (await harness(h.dir, h.now.t)).world.snapshot(REF.project)).clusters[0]?.cluster.status, 'RUNNING');
 });
 
 test("node pools whose machine type cannot take their GPUs fail as Compute Engine refuses them, before any quota", async () => {
