@@ -7,11 +7,13 @@
  * in ns): a call reads and parses the file again only when another writer replaced it. A read
  * (a call that changes nothing itself) writes only what settling changed. Results leave a
  * transaction as copies, so nothing outside it can change the kept document. The file calls are
- * synchronous: each is one small local operation under the project's lock, and the asynchronous
- * API's cost per call was most of the simulator's at a few hundred concurrent deployments.
+ * synchronous but the rename: each is one small local operation under the project's lock, and the
+ * asynchronous API's cost per call was most of the simulator's at a few hundred concurrent
+ * deployments.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { rename } from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '../ports/errors.js';
 import type { ClusterRef, HelmRevision, JobStatus, KubeObject, NodePoolCreateRequest, ObjectStore, ResourceStatus } from '../ports/systems.js';
@@ -160,7 +162,7 @@ export class ProjectStore {
         // Also on error: what settle advanced (a completed Job's effect) must stay recorded.
         if (changes || settled) {
           const after = JSON.stringify(state);
-          if (after !== before) this.write(file, after, state);
+          if (after !== before) await this.write(file, after, state);
         }
       }
     });
@@ -206,7 +208,7 @@ export class ProjectStore {
     if (this.known.size > KEPT_DOCUMENTS) this.known.delete(this.known.keys().next().value!);
   }
 
-  private write(file: string, text: string, state: ProjectState): void {
+  private async write(file: string, text: string, state: ProjectState): Promise<void> {
     // Until the write lands the kept document (changed in place) is not what the file holds.
     this.known.delete(file);
     const tmp = path.join(this.tmpDir, `${randomUUID()}.json`);
@@ -219,7 +221,9 @@ export class ProjectStore {
       writeFileSync(tmp, text);
     }
     const identity = identityOf(tmp);
-    renameSync(tmp, file);
+    // The one call that waits on the file system's journal (behind the Temporal server's syncs, at
+    // load): asynchronous, so other projects' calls go on meanwhile.
+    await rename(tmp, file);
     if (identity !== null) this.keep(file, { text, state, identity });
   }
 }
