@@ -6,7 +6,9 @@
  * leaks nothing from one workflow to another.
  */
 import { fileURLToPath } from 'node:url';
-import type { Configuration } from 'webpack';
+import type { BundleOptions } from '@temporalio/worker';
+
+type WebpackConfiguration = Parameters<NonNullable<BundleOptions['webpackConfigHook']>>[0];
 
 /** Imported as ES modules, as the workflows import them (a bare require would resolve zod's CommonJS build). */
 const SHARED_MODULES_ENTRY = fileURLToPath(new URL('./shared-workflow-modules.ts', import.meta.url));
@@ -16,7 +18,7 @@ const SHARED_MODULES_ENTRY = fileURLToPath(new URL('./shared-workflow-modules.ts
  * and link the workflows' imports past its entry module; marked as having them, the preloaded
  * entry is the module every import resolves through.
  */
-function keepSharedEntries(config: Configuration): Configuration {
+function keepSharedEntries(config: WebpackConfiguration): WebpackConfiguration {
   const rules = [...(config.module?.rules ?? []), { test: /[\\/]node_modules[\\/]zod[\\/]/, sideEffects: true }];
   return { ...config, module: { ...config.module, rules } };
 }
