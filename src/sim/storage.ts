@@ -2,11 +2,13 @@
  * Simulated GCS: objects are real files under <stateDir>/gcs/<bucket>/<path>, written atomically
  * (temp file + rename; ifAbsent via link, which fails if the name exists). md5 is base64 like GCS.
  * Limitation of the file layout: an object name cannot also be a "directory" of other objects
- * ("a" and "a/b" cannot coexist), which GCS would allow. The file calls are synchronous, as the
- * project store's are (src/sim/state.ts): small local operations, cheaper so than asynchronously.
+ * ("a" and "a/b" cannot coexist), which GCS would allow. As in the project store (src/sim/state.ts),
+ * the file calls are synchronous except those that name a file into place (rename, link), which at
+ * load wait on the file system's journal and would block every other call meanwhile.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { type Dirent, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { type Dirent, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { link, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '../ports/errors.js';
 import type { ObjectInfo, ObjectStore } from '../ports/systems.js';
@@ -72,7 +74,7 @@ export class SimObjectStore implements ObjectStore {
 
   async write(uri: string, data: Uint8Array | string, options: { ifAbsent?: boolean; contentType?: string } = {}): Promise<ObjectInfo> {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
-    this.put(uri, bytes, options.ifAbsent === true);
+    await this.put(uri, bytes, options.ifAbsent === true);
     await this.log.record('gcs', 'gcs.write', uri, true);
     return { uri, md5: md5Base64(bytes), size: bytes.length };
   }
@@ -80,23 +82,23 @@ export class SimObjectStore implements ObjectStore {
   async copy(source: string, destination: string): Promise<ObjectInfo> {
     const bytes = this.readBytes(source);
     if (bytes === null) throw new ApiError('NOT_FOUND', `No such object: ${source}`);
-    this.put(destination, bytes, false);
+    await this.put(destination, bytes, false);
     await this.log.record('gcs', 'gcs.copy', `${source} -> ${destination}`, true);
     return { uri: destination, md5: md5Base64(bytes), size: bytes.length };
   }
 
-  private put(uri: string, bytes: Buffer, ifAbsent: boolean): void {
+  private async put(uri: string, bytes: Buffer, ifAbsent: boolean): Promise<void> {
     const target = this.file(parse(uri, false));
     mkdirSync(path.dirname(target), { recursive: true });
     mkdirSync(this.tmpDir, { recursive: true });
     const tmp = path.join(this.tmpDir, randomUUID());
     writeFileSync(tmp, bytes);
     if (!ifAbsent) {
-      renameSync(tmp, target);
+      await rename(tmp, target);
       return;
     }
     try {
-      linkSync(tmp, target);
+      await link(tmp, target);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
         throw new ApiError('FAILED_PRECONDITION', `412 precondition failed: ${uri} already exists`);
