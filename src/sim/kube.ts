@@ -12,6 +12,7 @@ import { jobDurationSeconds, jobStartLog, runJobEffect, type ServedRelease } fro
 import { nodesOf, objectKey } from './nodes.js';
 import { gpusPerReplicaOf, modelRepositoryOf, replicaCountOf, servingRevision } from './triton.js';
 import { clusterResource, type ClusterState, type JobRun, runningCluster, type SimServices } from './state.js';
+import { sealed } from './sealed.js';
 import { scaledMs, SIM_DURATIONS_SECONDS } from './timing.js';
 
 /** Kinds without a namespace; every other kind defaults to namespace "default", as kubectl does. */
@@ -74,9 +75,8 @@ export async function settleJobs(services: Pick<SimServices, 'objects' | 'log'>,
         await services.log.record('kube', 'job.complete', objectResource(ref, 'Job', namespace, name), true);
         return result;
       });
-      job.phase = outcome.phase;
-      job.logs = outcome.logs;
-      if (outcome.message !== undefined) job.message = outcome.message;
+      // A finished Job never changes again: sealed, it leaves the project's document (state.ts).
+      record.job = sealed({ ...job, ...outcome });
       changed = true;
     } else if (now >= job.startAt && job.phase === 'pending') {
       job.phase = 'running';
@@ -117,10 +117,10 @@ export class SimKube implements KubeApi {
         if (isJob(stored) && canonical(existing.object['spec']) !== canonical(stored['spec'])) {
           throw new ApiError('INVALID_ARGUMENT', `Job.batch "${metadata.name}" is invalid: spec.template: field is immutable`);
         }
-        existing.object = stored;
+        existing.object = sealed(stored);
         return 'updated';
       }
-      cluster.objects[key] = { object: stored, createdAt: now, speed, ...(isJob(stored) ? { job: startJob(stored, now) } : {}) };
+      cluster.objects[key] = { object: sealed(stored), createdAt: now, speed, ...(isJob(stored) ? { job: startJob(stored, now) } : {}) };
       return isJob(stored) ? 'job-created' : 'created';
     });
     await this.services.log.record(

@@ -3,6 +3,8 @@
  * <stateDir>/projects, replaced atomically (temp file + rename) and guarded by an in-process mutex
  * per file. Every call runs as one transaction: load, advance simulated time (settle), apply the
  * call, write back if anything changed. A new process on the same directory continues the world.
+ * Sealed values (sealed.ts) are written once each to <stateDir>/sealed/<hash>.json, before the first
+ * document that refers to them, and stand in the document as {"$sealed": hash}.
  * The document last read or written is kept, parsed, with the file's identity (inode, size, mtime
  * in ns): a call reads and parses the file again only when another writer replaced it. A read
  * (a call that changes nothing itself) writes only what settling changed. Results leave a
@@ -12,12 +14,13 @@
  * deployments.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '../ports/errors.js';
 import type { ClusterRef, HelmRevision, JobStatus, KubeObject, NodePoolCreateRequest, ObjectStore, ResourceStatus } from '../ports/systems.js';
 import { withLock } from './mutex.js';
+import { sealedHash, sealedValue } from './sealed.js';
 import type { OperationLog } from './oplog.js';
 
 export interface ProjectState {
@@ -117,6 +120,9 @@ export type Settle = (project: string, state: ProjectState, now: number) => Prom
 /** Documents kept at most (the most recently used): a world of many projects stays bounded. */
 const KEPT_DOCUMENTS = 256;
 
+/** Hashes of sealed files known to exist, kept at most (a miss costs a stat). */
+const KNOWN_SEALED_FILES = 65_536;
+
 /** The document as this store last read or wrote it, and what the file was then. */
 interface KnownDocument {
   text: string;
@@ -126,8 +132,10 @@ interface KnownDocument {
 
 export class ProjectStore {
   private readonly projectsDir: string;
+  private readonly sealedDir: string;
   private readonly tmpDir: string;
   private readonly known = new Map<string, KnownDocument>();
+  private readonly sealedFiles = new Set<string>();
 
   constructor(
     stateDir: string,
@@ -135,6 +143,7 @@ export class ProjectStore {
     private readonly settle: Settle,
   ) {
     this.projectsDir = path.join(stateDir, 'projects');
+    this.sealedDir = path.join(stateDir, 'sealed');
     this.tmpDir = path.join(stateDir, 'tmp');
   }
 
@@ -161,8 +170,8 @@ export class ProjectStore {
       } finally {
         // Also on error: what settle advanced (a completed Job's effect) must stay recorded.
         if (changes || settled) {
-          const after = JSON.stringify(state);
-          if (after !== before) await this.write(file, after, state);
+          const after = serialize(state);
+          if (after.text !== before) await this.write(file, after, state);
         }
       }
     });
@@ -174,7 +183,7 @@ export class ProjectStore {
    */
   async peek(project: string): Promise<ProjectState> {
     const file = this.file(project);
-    return withLock(file, async () => JSON.parse(this.load(project, file).text) as ProjectState);
+    return withLock(file, async () => this.parse(this.load(project, file).text, (hash) => JSON.parse(this.readSealed(hash)) as unknown));
   }
 
   private file(project: string): string {
@@ -195,7 +204,7 @@ export class ProjectStore {
     }
     this.known.delete(file);
     const text = readFileSync(file, 'utf8');
-    const state = JSON.parse(text) as ProjectState;
+    const state = this.parse(text, (hash) => sealedValue(hash, () => this.readSealed(hash)));
     // Kept only if the file did not change while it was read.
     if (identityOf(file) === identity) this.keep(file, { text, state, identity });
     return { text, state };
@@ -208,24 +217,92 @@ export class ProjectStore {
     if (this.known.size > KEPT_DOCUMENTS) this.known.delete(this.known.keys().next().value!);
   }
 
-  private async write(file: string, text: string, state: ProjectState): Promise<void> {
+  /** The document's state, each sealed reference replaced by `resolve` of its hash. */
+  private parse(text: string, resolve: (hash: string) => unknown): ProjectState {
+    return JSON.parse(text, (_key, value: unknown) => {
+      const hash = sealedReference(value);
+      if (hash === undefined) return value;
+      this.rememberSealedFile(hash);
+      return resolve(hash);
+    }) as ProjectState;
+  }
+
+  private readSealed(hash: string): string {
+    const file = this.sealedFile(hash);
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      throw new Error(`the simulated world's state is damaged: its documents refer to ${file}, which does not exist`, { cause: error });
+    }
+  }
+
+  private async write(file: string, document: SerializedDocument, state: ProjectState): Promise<void> {
     // Until the write lands the kept document (changed in place) is not what the file holds.
     this.known.delete(file);
+    // Whatever the document refers to exists before it does, for any process that reads it.
+    for (const [hash, value] of document.sealed) {
+      if (this.sealedFiles.has(hash)) continue;
+      const sealedFile = this.sealedFile(hash);
+      if (!existsSync(sealedFile)) await rename(this.writeTemporary(JSON.stringify(value)), sealedFile);
+      this.rememberSealedFile(hash);
+    }
+    const tmp = this.writeTemporary(document.text);
+    const identity = identityOf(tmp);
+    // The one call that waits on the file system's journal (behind the Temporal server's syncs, at
+    // load): asynchronous, so other projects' calls go on meanwhile.
+    await rename(tmp, file);
+    if (identity !== null) this.keep(file, { text: document.text, state, identity });
+  }
+
+  /** A new temporary file holding text, to be renamed into place. */
+  private writeTemporary(text: string): string {
     const tmp = path.join(this.tmpDir, `${randomUUID()}.json`);
     try {
       writeFileSync(tmp, text);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      mkdirSync(this.projectsDir, { recursive: true });
-      mkdirSync(this.tmpDir, { recursive: true });
+      for (const dir of [this.projectsDir, this.sealedDir, this.tmpDir]) mkdirSync(dir, { recursive: true });
       writeFileSync(tmp, text);
     }
-    const identity = identityOf(tmp);
-    // The one call that waits on the file system's journal (behind the Temporal server's syncs, at
-    // load): asynchronous, so other projects' calls go on meanwhile.
-    await rename(tmp, file);
-    if (identity !== null) this.keep(file, { text, state, identity });
+    return tmp;
   }
+
+  private sealedFile(hash: string): string {
+    return path.join(this.sealedDir, `${hash}.json`);
+  }
+
+  private rememberSealedFile(hash: string): void {
+    if (this.sealedFiles.size >= KNOWN_SEALED_FILES) this.sealedFiles.clear();
+    this.sealedFiles.add(hash);
+  }
+}
+
+/** A document's text, and the sealed values it refers to by hash. */
+interface SerializedDocument {
+  text: string;
+  sealed: Map<string, object>;
+}
+
+function serialize(state: ProjectState): SerializedDocument {
+  const sealed = new Map<string, object>();
+  const text = JSON.stringify(state, (_key, value: unknown) => {
+    const hash = sealedHash(value);
+    if (hash === undefined) return value;
+    sealed.set(hash, value as object);
+    return { [SEALED_KEY]: hash };
+  });
+  return { text, sealed };
+}
+
+const SEALED_KEY = '$sealed';
+
+/** The hash a document's value refers to, if it is a sealed reference. */
+function sealedReference(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const keys = Object.keys(value);
+  const hash = (value as Record<string, unknown>)[SEALED_KEY];
+  return keys.length === 1 && typeof hash === 'string' ? hash : undefined;
 }
 
 /** A file's inode, size and modification time in ns; null if it does not exist. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ApiError } from '../../../src/ports/errors.js';
@@ -260,6 +260,40 @@ test('a read rewrites the project document only when settling changed the world,
   assert.notEqual((await stat(file, { bigint: true })).mtimeNs, written, 'the read wrote what settling changed');
   // Another process on the same directory finds the cluster RUNNING without settling anything itself.
   assert.equal((await (await harness(h.dir, h.now.t)).world.snapshot(REF.project)).clusters[0]?.cluster.status, 'RUNNING');
+});
+
+test('applied manifests and finished Jobs leave the project document for sealed files, once per content, and come back whole', async () => {
+  const h = await harness();
+  await readyCluster(h);
+  const other = { ...REF, project: 'other' };
+  await h.as(async () => {
+    await h.clients.gke.createCluster(other, { name: REF.cluster, machineType: 'n1-standard-8', nodes: 1, releaseChannel: 'regular' });
+    await h.clients.kube(REF).apply(DRIVER);
+    await h.clients.kube(other).apply(DRIVER);
+  });
+  const { job } = engineJob('sealed1');
+  await buildEngine(h, 'sealed1');
+  const logs = await h.clients.kube(REF).jobLogs('triton-pipeline', job.metadata.name);
+  assert.match(logs, /PASSED/);
+
+  const document = await readFile(path.join(h.dir, 'projects', `${REF.project}.json`), 'utf8');
+  assert.doesNotMatch(document, /cos-nvidia-installer|PASSED/, 'neither the manifest nor the logs are in the document');
+  const sealedDir = path.join(h.dir, 'sealed');
+  const sealedTexts = await Promise.all((await readdir(sealedDir)).map((name) => readFile(path.join(sealedDir, name), 'utf8')));
+  assert.equal(sealedTexts.filter((text) => text.includes('cos-nvidia-installer:fixed')).length, 1, "two projects' identical manifest is one file");
+  assert.equal(sealedTexts.filter((text) => text.includes('PASSED')).length, 1);
+
+  // Another process on the same directory reads them back whole, from the files.
+  const restarted = await harness(h.dir, h.now.t);
+  const driver = await restarted.clients.kube(other).get('apps/v1', 'DaemonSet', 'kube-system', DRIVER.metadata.name);
+  assert.deepEqual(driver, DRIVER);
+  assert.equal(await restarted.clients.kube(REF).jobLogs('triton-pipeline', job.metadata.name), logs);
+  // What leaves the world is a copy: changing it changes nothing inside.
+  const [cluster] = (await restarted.world.snapshot(REF.project)).clusters;
+  const seen = cluster!.objects.find((object) => object.kind === 'DaemonSet')!;
+  seen.metadata.name = 'changed';
+  driver!.metadata.name = 'changed';
+  assert.deepEqual(await restarted.clients.kube(REF).get('apps/v1', 'DaemonSet', 'kube-system', DRIVER.metadata.name), DRIVER);
 });
 
 test("node pools whose machine type cannot take their GPUs fail as Compute Engine refuses them, before any quota", async () => {

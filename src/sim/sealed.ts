@@ -1,0 +1,51 @@
+/**
+ * Values the simulated world stores and never changes again (applied manifests, finished Jobs):
+ * deep-frozen, named by the hash of their JSON, and shared, so identical content is one instance in
+ * memory. The project store writes each to a file of its own once and the project's document
+ * refers to it: a transaction then serialises and writes only what can still change (a pipeline's
+ * project document is 8 KB instead of 93 KB, most of which was manifests and Job logs).
+ */
+import { createHash } from 'node:crypto';
+
+const hashes = new WeakMap<object, string>();
+/** The most recently sealed or loaded values by hash (a bounded cache: a miss costs a file read). */
+const interned = new Map<string, object>();
+const INTERNED_AT_MOST = 4096;
+
+/** The value, frozen and sealed; an identical value sealed before is returned in its place. */
+export function sealed<T extends object>(value: T): T {
+  if (hashes.has(value)) return value;
+  const hash = createHash('sha256').update(JSON.stringify(value)).digest('hex');
+  return adopt(hash, value);
+}
+
+/** The hash a sealed value is stored under; undefined for any other value. */
+export function sealedHash(value: unknown): string | undefined {
+  return typeof value === 'object' && value !== null ? hashes.get(value) : undefined;
+}
+
+/** The sealed value of this hash, read by `read` (its stored JSON) unless it is in memory. */
+export function sealedValue(hash: string, read: () => string): object {
+  return interned.get(hash) ?? adopt(hash, JSON.parse(read()) as object);
+}
+
+function adopt<T extends object>(hash: string, value: T): T {
+  const known = interned.get(hash);
+  interned.delete(hash);
+  if (known !== undefined) {
+    interned.set(hash, known);
+    return known as T;
+  }
+  deepFreeze(value);
+  hashes.set(value, hash);
+  interned.set(hash, value);
+  if (interned.size > INTERNED_AT_MOST) interned.delete(interned.keys().next().value!);
+  return value;
+}
+
+function deepFreeze(value: object): void {
+  for (const child of Object.values(value)) {
+    if (typeof child === 'object' && child !== null && !Object.isFrozen(child)) deepFreeze(child as object);
+  }
+  Object.freeze(value);
+}
