@@ -35,12 +35,13 @@ export async function runJob({ api, job, prerequisites = [], pollIntervalMs, fai
   try {
     for (;;) {
       const status = await calling('read job', () => api.jobStatus(JOB_NAMESPACE, name));
-      context.heartbeat({ job: name, phase: status?.phase ?? 'missing' });
       if (status?.phase === 'succeeded') return;
       if (status === null || status.phase === 'failed') {
         const logs = await api.jobLogs(JOB_NAMESPACE, name).catch(() => '(no logs)');
         throw failure(status, logs.slice(-4000));
       }
+      // Only a Job still to wait for is news to the server (a heartbeat is one request).
+      context.heartbeat({ job: name, phase: status.phase });
       await context.sleep(pollIntervalMs);
     }
   } catch (error) {

@@ -1,20 +1,24 @@
 /**
- * The simulated world's persisted state: one JSON document per GCP project under
- * <stateDir>/projects, replaced atomically (temp file + rename) and guarded by an in-process mutex
- * per file. Every call runs as one transaction: load, advance simulated time (settle), apply the
- * call, write back if anything changed. A new process on the same directory continues the world.
+ * The simulated world's persisted state: one journal per GCP project under <stateDir>/projects,
+ * guarded by an in-process mutex per file. Every call runs as one transaction: load, advance
+ * simulated time (settle), apply the call, write back if anything changed. A new process on the
+ * same directory continues the world.
+ * A journal (<project>.jsonl) holds one whole document per line, the last complete line being the
+ * state: a write appends a line (creating and renaming a file per write was most of the store's
+ * cost), and the journal is compacted to its last line, atomically (temp file + rename), when it
+ * outgrows a bound or its last line was torn by a crash.
  * Sealed values (sealed.ts) are written once each to <stateDir>/sealed/<hash>.json, before the first
  * document that refers to them, and stand in the document as {"$sealed": hash}.
  * The document last read or written is kept, parsed, with the file's identity (inode, size, mtime
- * in ns): a call reads and parses the file again only when another writer replaced it. A read
+ * in ns): a call reads and parses the file again only when another writer changed it. A read
  * (a call that changes nothing itself) writes only what settling changed. Results leave a
  * transaction as copies, so nothing outside it can change the kept document. The file calls are
- * synchronous but the rename: each is one small local operation under the project's lock, and the
+ * synchronous but the renames: each is one small local operation under the project's lock, and the
  * asynchronous API's cost per call was most of the simulator's at a few hundred concurrent
  * deployments.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '../ports/errors.js';
@@ -123,11 +127,17 @@ const KEPT_DOCUMENTS = 256;
 /** Hashes of sealed files known to exist, kept at most (a miss costs a stat). */
 const KNOWN_SEALED_FILES = 65_536;
 
+/** A journal is compacted to its last line once it is larger (a load reads it whole). */
+const JOURNAL_BYTES_AT_MOST = 1 << 20;
+
 /** The document as this store last read or wrote it, and what the file was then. */
 interface KnownDocument {
   text: string;
   state: ProjectState;
-  identity: string;
+  /** The file's identity; null when there is no journal (yet). */
+  identity: string | null;
+  /** The journal's size, if the next write may append to it (it ends with a complete line). */
+  appendableAt?: number;
 }
 
 export class ProjectStore {
@@ -160,7 +170,8 @@ export class ProjectStore {
   private async run<T>(project: string, fn: (state: ProjectState, now: number) => T | Promise<T>, changes: boolean): Promise<T> {
     const file = this.file(project);
     return withLock(file, async () => {
-      const { text: before, state } = this.load(project, file);
+      const loaded = this.load(project, file);
+      const { state } = loaded;
       const now = this.clock();
       // Until settle says otherwise (it may also throw half-way), the state may have changed.
       let settled = true;
@@ -171,7 +182,7 @@ export class ProjectStore {
         // Also on error: what settle advanced (a completed Job's effect) must stay recorded.
         if (changes || settled) {
           const after = serialize(state);
-          if (after.text !== before) await this.write(file, after, state);
+          if (after.text !== loaded.text) await this.write(file, after, state, loaded.appendableAt);
         }
       }
     });
@@ -187,27 +198,33 @@ export class ProjectStore {
   }
 
   private file(project: string): string {
-    return path.join(this.projectsDir, `${encodeURIComponent(project)}.json`);
+    return path.join(this.projectsDir, `${encodeURIComponent(project)}.jsonl`);
   }
 
   /** The document to work on: the kept one while the file is unchanged (a transaction may change it). */
-  private load(project: string, file: string): { text: string; state: ProjectState } {
+  private load(project: string, file: string): KnownDocument {
     const identity = identityOf(file);
-    if (identity === null) {
-      const empty: ProjectState = { project, clusters: {} };
-      return { text: JSON.stringify(empty), state: empty };
-    }
     const known = this.known.get(file);
-    if (known?.identity === identity) {
+    if (known !== undefined && known.identity === identity) {
       this.keep(file, known);
       return known;
     }
     this.known.delete(file);
-    const text = readFileSync(file, 'utf8');
+    if (identity === null) {
+      const legacy = readIfExists(legacyFile(file));
+      const text = legacy ?? JSON.stringify({ project, clusters: {} });
+      return { text, state: this.parse(text, (hash) => sealedValue(hash, () => this.readSealed(hash))), identity };
+    }
+    const journal = readFileSync(file, 'utf8');
+    // A line torn by a crash is not part of the state; the next write compacts it away.
+    const complete = journal.endsWith('\n');
+    const end = complete ? journal.length - 1 : journal.lastIndexOf('\n');
+    const text = end < 0 ? JSON.stringify({ project, clusters: {} }) : journal.slice(journal.lastIndexOf('\n', end - 1) + 1, end);
     const state = this.parse(text, (hash) => sealedValue(hash, () => this.readSealed(hash)));
+    const document: KnownDocument = { text, state, identity, ...(complete ? { appendableAt: Buffer.byteLength(journal) } : {}) };
     // Kept only if the file did not change while it was read.
-    if (identityOf(file) === identity) this.keep(file, { text, state, identity });
-    return { text, state };
+    if (identityOf(file) === identity) this.keep(file, document);
+    return document;
   }
 
   /** Keeps a document as the most recently used, dropping the least recently used beyond the bound. */
@@ -237,7 +254,8 @@ export class ProjectStore {
     }
   }
 
-  private async write(file: string, document: SerializedDocument, state: ProjectState): Promise<void> {
+  /** Appends the document to the journal of `appendableAt` bytes, or compacts the journal to it. */
+  private async write(file: string, document: SerializedDocument, state: ProjectState, appendableAt: number | undefined): Promise<void> {
     // Until the write lands the kept document (changed in place) is not what the file holds.
     this.known.delete(file);
     // Whatever the document refers to exists before it does, for any process that reads it.
@@ -247,17 +265,25 @@ export class ProjectStore {
       if (!existsSync(sealedFile)) await rename(this.writeTemporary(JSON.stringify(value)), sealedFile);
       this.rememberSealedFile(hash);
     }
-    const tmp = this.writeTemporary(document.text);
+    const line = `${document.text}\n`;
+    const size = Buffer.byteLength(line);
+    if (appendableAt !== undefined && appendableAt + size <= JOURNAL_BYTES_AT_MOST) {
+      appendFileSync(file, line);
+      this.keep(file, { text: document.text, state, identity: identityOf(file), appendableAt: appendableAt + size });
+      return;
+    }
+    const tmp = this.writeTemporary(line);
     const identity = identityOf(tmp);
-    // The one call that waits on the file system's journal (behind the Temporal server's syncs, at
-    // load): asynchronous, so other projects' calls go on meanwhile.
+    // Waits on the file system's journal (behind the Temporal server's syncs, at load):
+    // asynchronous, so other projects' calls go on meanwhile.
     await rename(tmp, file);
-    if (identity !== null) this.keep(file, { text: document.text, state, identity });
+    rmSync(legacyFile(file), { force: true });
+    this.keep(file, { text: document.text, state, identity, appendableAt: size });
   }
 
   /** A new temporary file holding text, to be renamed into place. */
   private writeTemporary(text: string): string {
-    const tmp = path.join(this.tmpDir, `${randomUUID()}.json`);
+    const tmp = path.join(this.tmpDir, randomUUID());
     try {
       writeFileSync(tmp, text);
     } catch (error) {
@@ -303,6 +329,20 @@ function sealedReference(value: unknown): string | undefined {
   const keys = Object.keys(value);
   const hash = (value as Record<string, unknown>)[SEALED_KEY];
   return keys.length === 1 && typeof hash === 'string' ? hash : undefined;
+}
+
+/** The one document an earlier version kept per project; the first write moves it into the journal. */
+function legacyFile(journal: string): string {
+  return journal.replace(/\.jsonl$/, '.json');
+}
+
+function readIfExists(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
 }
 
 /** A file's inode, size and modification time in ns; null if it does not exist. */

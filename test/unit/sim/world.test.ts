@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ApiError } from '../../../src/ports/errors.js';
@@ -185,7 +185,7 @@ test('a cluster provisions for its scaled duration, then runs; the state survive
   h.now.t += 1;
   assert.deepEqual(await gke.getCluster(REF), { name: REF.cluster, status: 'RUNNING', machineType: 'n1-standard-8', releaseChannel: 'regular' });
 
-  const persisted = JSON.parse(await readFile(path.join(h.dir, 'projects', 'demo.json'), 'utf8'));
+  const persisted = JSON.parse((await readFile(path.join(h.dir, 'projects', 'demo.jsonl'), 'utf8')).trimEnd().split('\n').at(-1)!);
   assert.equal(persisted.clusters[`${REF.zone}/${REF.cluster}`].status, 'RUNNING');
 
   await rejectsWith(
@@ -251,7 +251,7 @@ test('GKE runs one operation at a time per cluster: deletes take time and refuse
 test('a read rewrites the project document only when settling changed the world, and what it settled persists', async () => {
   const h = await harness();
   await h.as(() => h.clients.gke.createCluster(REF, { name: REF.cluster, machineType: 'n1-standard-8', nodes: 1, releaseChannel: 'regular' }), { speed: 1 });
-  const file = path.join(h.dir, 'projects', `${REF.project}.json`);
+  const file = path.join(h.dir, 'projects', `${REF.project}.jsonl`);
   const written = (await stat(file, { bigint: true })).mtimeNs;
   assert.equal((await h.as(() => h.clients.gke.getCluster(REF)))?.status, 'PROVISIONING');
   assert.equal((await stat(file, { bigint: true })).mtimeNs, written, 'a read that settles nothing writes nothing');
@@ -276,7 +276,7 @@ test('applied manifests and finished Jobs leave the project document for sealed 
   const logs = await h.clients.kube(REF).jobLogs('triton-pipeline', job.metadata.name);
   assert.match(logs, /PASSED/);
 
-  const document = await readFile(path.join(h.dir, 'projects', `${REF.project}.json`), 'utf8');
+  const document = await readFile(path.join(h.dir, 'projects', `${REF.project}.jsonl`), 'utf8');
   assert.doesNotMatch(document, /cos-nvidia-installer|PASSED/, 'neither the manifest nor the logs are in the document');
   const sealedDir = path.join(h.dir, 'sealed');
   const sealedTexts = await Promise.all((await readdir(sealedDir)).map((name) => readFile(path.join(sealedDir, name), 'utf8')));
@@ -294,6 +294,37 @@ test('applied manifests and finished Jobs leave the project document for sealed 
   seen.metadata.name = 'changed';
   driver!.metadata.name = 'changed';
   assert.deepEqual(await restarted.clients.kube(REF).get('apps/v1', 'DaemonSet', 'kube-system', DRIVER.metadata.name), DRIVER);
+});
+
+test('the project journal appends a line per change, survives a torn last line and moves a document of an earlier version into itself', async () => {
+  const h = await harness();
+  const journal = path.join(h.dir, 'projects', `${REF.project}.jsonl`);
+  const lines = async () => (await readFile(journal, 'utf8')).split('\n');
+  await readyCluster(h);
+  const written = await lines();
+  assert.equal(written.at(-1), '', 'every line is complete');
+  assert.ok(written.length - 1 >= 2, `a line per change, appended (${written.length - 1})`);
+  assert.equal(JSON.parse(written.at(-2)!).clusters[`${REF.zone}/${REF.cluster}`].status, 'RUNNING');
+
+  // A crash in the middle of an append: the torn line is not the state, and the next write compacts it away.
+  await appendFile(journal, '{"project":"demo","clusters":{');
+  const restarted = await harness(h.dir, h.now.t);
+  assert.equal((await restarted.clients.gke.getCluster(REF))?.status, 'RUNNING');
+  await restarted.as(() => restarted.clients.kube(REF).apply(DRIVER));
+  const compacted = await lines();
+  assert.equal(compacted.at(-1), '');
+  for (const line of compacted.slice(0, -1)) assert.doesNotThrow(() => JSON.parse(line), 'no line is the torn one or joined to it');
+  assert.deepEqual(await (await harness(h.dir, h.now.t)).clients.kube(REF).get('apps/v1', 'DaemonSet', 'kube-system', DRIVER.metadata.name), DRIVER);
+
+  // A world written by an earlier version (one document per project) is read, then moved into a journal.
+  const legacy = path.join(h.dir, 'projects', 'legacy.json');
+  const legacyRef = { ...REF, project: 'legacy' };
+  await writeFile(legacy, compacted.at(-2)!.replace('"project":"demo"', '"project":"legacy"'));
+  const upgraded = await harness(h.dir, h.now.t);
+  assert.equal((await upgraded.clients.gke.getCluster(legacyRef))?.status, 'RUNNING');
+  await upgraded.as(() => upgraded.clients.kube(legacyRef).delete('apps/v1', 'DaemonSet', 'kube-system', DRIVER.metadata.name));
+  await assert.rejects(stat(legacy), { code: 'ENOENT' });
+  assert.equal(await (await harness(h.dir, h.now.t)).clients.kube(legacyRef).get('apps/v1', 'DaemonSet', 'kube-system', DRIVER.metadata.name), null);
 });
 
 test("node pools whose machine type cannot take their GPUs fail as Compute Engine refuses them, before any quota", async () => {
