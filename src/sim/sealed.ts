@@ -1,14 +1,14 @@
 /**
  * Values the simulated world stores and never changes again (applied manifests, finished Jobs):
  * deep-frozen, named by the hash of their JSON, and shared, so identical content is one instance in
- * memory. The project store writes each to a file of its own once and the project's document
- * refers to it: a transaction then serialises and writes only what can still change (a pipeline's
- * project document is 8 KB instead of 93 KB, most of which was manifests and Job logs).
+ * memory. A project's journal defines each once and its documents refer to it (state.ts): a
+ * transaction then serialises and writes only what can still change (a pipeline's project document
+ * is 8 KB instead of 93 KB, most of which was manifests and Job logs).
  */
 import { createHash } from 'node:crypto';
 
 const hashes = new WeakMap<object, string>();
-/** The most recently sealed or loaded values by hash (a bounded cache: a miss costs a file read). */
+/** The most recently sealed or loaded values by hash (a bounded cache: a miss costs a parse). */
 const interned = new Map<string, object>();
 const INTERNED_AT_MOST = 4096;
 

@@ -7,8 +7,8 @@
  * state: a write appends a line (creating and renaming a file per write was most of the store's
  * cost), and the journal is compacted to its last line, atomically (temp file + rename), when it
  * outgrows a bound or its last line was torn by a crash.
- * Sealed values (sealed.ts) are written once each to <stateDir>/sealed/<hash>.json, before the first
- * document that refers to them, and stand in the document as {"$sealed": hash}.
+ * Sealed values (sealed.ts) stand in a document as {"$sealed": hash}: a journal defines each on a
+ * line of its own, once, before the first document that refers to it.
  * The document last read or written is kept, parsed, with the file's identity (inode, size, mtime
  * in ns): a call reads and parses the file again only when another writer changed it. A read
  * (a call that changes nothing itself) writes only what settling changed. Results leave a
@@ -18,7 +18,7 @@
  * deployments.
  */
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '../ports/errors.js';
@@ -124,10 +124,7 @@ export type Settle = (project: string, state: ProjectState, now: number) => Prom
 /** Documents kept at most (the most recently used): a world of many projects stays bounded. */
 const KEPT_DOCUMENTS = 256;
 
-/** Hashes of sealed files known to exist, kept at most (a miss costs a stat). */
-const KNOWN_SEALED_FILES = 65_536;
-
-/** A journal is compacted to its last line once it is larger (a load reads it whole). */
+/** A journal is compacted to its last document once it is larger (a load reads it whole). */
 const JOURNAL_BYTES_AT_MOST = 1 << 20;
 
 /** The document as this store last read or wrote it, and what the file was then. */
@@ -138,14 +135,14 @@ interface KnownDocument {
   identity: string | null;
   /** The journal's size, if the next write may append to it (it ends with a complete line). */
   appendableAt?: number;
+  /** The sealed values the journal defines, by hash. */
+  defined: Set<string>;
 }
 
 export class ProjectStore {
   private readonly projectsDir: string;
-  private readonly sealedDir: string;
   private readonly tmpDir: string;
   private readonly known = new Map<string, KnownDocument>();
-  private readonly sealedFiles = new Set<string>();
 
   constructor(
     stateDir: string,
@@ -153,7 +150,6 @@ export class ProjectStore {
     private readonly settle: Settle,
   ) {
     this.projectsDir = path.join(stateDir, 'projects');
-    this.sealedDir = path.join(stateDir, 'sealed');
     this.tmpDir = path.join(stateDir, 'tmp');
   }
 
@@ -182,7 +178,7 @@ export class ProjectStore {
         // Also on error: what settle advanced (a completed Job's effect) must stay recorded.
         if (changes || settled) {
           const after = serialize(state);
-          if (after.text !== loaded.text) await this.write(file, after, state, loaded.appendableAt);
+          if (after.text !== loaded.text) await this.write(file, after, state, loaded);
         }
       }
     });
@@ -194,7 +190,7 @@ export class ProjectStore {
    */
   async peek(project: string): Promise<ProjectState> {
     const file = this.file(project);
-    return withLock(file, async () => this.parse(this.load(project, file).text, (hash) => JSON.parse(this.readSealed(hash)) as unknown));
+    return withLock(file, async () => structuredClone(this.load(project, file).state));
   }
 
   private file(project: string): string {
@@ -211,17 +207,30 @@ export class ProjectStore {
     }
     this.known.delete(file);
     if (identity === null) {
-      const legacy = readIfExists(legacyFile(file));
-      const text = legacy ?? JSON.stringify({ project, clusters: {} });
-      return { text, state: this.parse(text, (hash) => sealedValue(hash, () => this.readSealed(hash))), identity };
+      const text = readIfExists(legacyFile(file)) ?? JSON.stringify({ project, clusters: {} });
+      return { text, state: JSON.parse(text) as ProjectState, identity, defined: new Set() };
     }
     const journal = readFileSync(file, 'utf8');
     // A line torn by a crash is not part of the state; the next write compacts it away.
     const complete = journal.endsWith('\n');
-    const end = complete ? journal.length - 1 : journal.lastIndexOf('\n');
-    const text = end < 0 ? JSON.stringify({ project, clusters: {} }) : journal.slice(journal.lastIndexOf('\n', end - 1) + 1, end);
-    const state = this.parse(text, (hash) => sealedValue(hash, () => this.readSealed(hash)));
-    const document: KnownDocument = { text, state, identity, ...(complete ? { appendableAt: Buffer.byteLength(journal) } : {}) };
+    const lines = journal.split('\n').slice(0, -1);
+    const definitions = new Map<string, string>();
+    let text = JSON.stringify({ project, clusters: {} });
+    for (const line of lines) {
+      const definition = parseDefinition(line);
+      if (definition === undefined) text = line;
+      else definitions.set(definition.hash, definition.json);
+    }
+    const state = JSON.parse(text, (_key, value: unknown) => {
+      const hash = sealedReference(value);
+      if (hash === undefined) return value;
+      return sealedValue(hash, () => {
+        const json = definitions.get(hash);
+        if (json === undefined) throw new Error(`the simulated world's state is damaged: ${file} refers to a value it does not define (${hash})`);
+        return json;
+      });
+    }) as ProjectState;
+    const document: KnownDocument = { text, state, identity, defined: new Set(definitions.keys()), ...(complete ? { appendableAt: Buffer.byteLength(journal) } : {}) };
     // Kept only if the file did not change while it was read.
     if (identityOf(file) === identity) this.keep(file, document);
     return document;
@@ -234,73 +243,44 @@ export class ProjectStore {
     if (this.known.size > KEPT_DOCUMENTS) this.known.delete(this.known.keys().next().value!);
   }
 
-  /** The document's state, each sealed reference replaced by `resolve` of its hash. */
-  private parse(text: string, resolve: (hash: string) => unknown): ProjectState {
-    return JSON.parse(text, (_key, value: unknown) => {
-      const hash = sealedReference(value);
-      if (hash === undefined) return value;
-      this.rememberSealedFile(hash);
-      return resolve(hash);
-    }) as ProjectState;
-  }
-
-  private readSealed(hash: string): string {
-    const file = this.sealedFile(hash);
-    try {
-      return readFileSync(file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      throw new Error(`the simulated world's state is damaged: its documents refer to ${file}, which does not exist`, { cause: error });
-    }
-  }
-
-  /** Appends the document to the journal of `appendableAt` bytes, or compacts the journal to it. */
-  private async write(file: string, document: SerializedDocument, state: ProjectState, appendableAt: number | undefined): Promise<void> {
+  /**
+   * Appends the document to the journal, after the definitions of the sealed values it is the
+   * first to refer to, in one write; or compacts the journal to the document and what it refers to.
+   */
+  private async write(file: string, document: SerializedDocument, state: ProjectState, before: KnownDocument): Promise<void> {
     // Until the write lands the kept document (changed in place) is not what the file holds.
     this.known.delete(file);
-    // Whatever the document refers to exists before it does, for any process that reads it.
+    const defined = new Set(before.defined);
+    let lines = '';
     for (const [hash, value] of document.sealed) {
-      if (this.sealedFiles.has(hash)) continue;
-      const sealedFile = this.sealedFile(hash);
-      if (!existsSync(sealedFile)) await rename(this.writeTemporary(JSON.stringify(value)), sealedFile);
-      this.rememberSealedFile(hash);
+      if (defined.has(hash)) continue;
+      lines += definitionLine(hash, value);
+      defined.add(hash);
     }
-    const line = `${document.text}\n`;
-    const size = Buffer.byteLength(line);
-    if (appendableAt !== undefined && appendableAt + size <= JOURNAL_BYTES_AT_MOST) {
-      appendFileSync(file, line);
-      this.keep(file, { text: document.text, state, identity: identityOf(file), appendableAt: appendableAt + size });
+    lines += `${document.text}\n`;
+    const size = Buffer.byteLength(lines);
+    if (before.appendableAt !== undefined && before.appendableAt + size <= JOURNAL_BYTES_AT_MOST) {
+      appendFileSync(file, lines);
+      this.keep(file, { text: document.text, state, identity: identityOf(file), appendableAt: before.appendableAt + size, defined });
       return;
     }
-    const tmp = this.writeTemporary(line);
+    let compacted = '';
+    for (const [hash, value] of document.sealed) compacted += definitionLine(hash, value);
+    compacted += `${document.text}\n`;
+    const tmp = path.join(this.tmpDir, randomUUID());
+    try {
+      writeFileSync(tmp, compacted);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      for (const dir of [this.projectsDir, this.tmpDir]) mkdirSync(dir, { recursive: true });
+      writeFileSync(tmp, compacted);
+    }
     const identity = identityOf(tmp);
     // Waits on the file system's journal (behind the Temporal server's syncs, at load):
     // asynchronous, so other projects' calls go on meanwhile.
     await rename(tmp, file);
     rmSync(legacyFile(file), { force: true });
-    this.keep(file, { text: document.text, state, identity, appendableAt: size });
-  }
-
-  /** A new temporary file holding text, to be renamed into place. */
-  private writeTemporary(text: string): string {
-    const tmp = path.join(this.tmpDir, randomUUID());
-    try {
-      writeFileSync(tmp, text);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      for (const dir of [this.projectsDir, this.sealedDir, this.tmpDir]) mkdirSync(dir, { recursive: true });
-      writeFileSync(tmp, text);
-    }
-    return tmp;
-  }
-
-  private sealedFile(hash: string): string {
-    return path.join(this.sealedDir, `${hash}.json`);
-  }
-
-  private rememberSealedFile(hash: string): void {
-    if (this.sealedFiles.size >= KNOWN_SEALED_FILES) this.sealedFiles.clear();
-    this.sealedFiles.add(hash);
+    this.keep(file, { text: document.text, state, identity, appendableAt: Buffer.byteLength(compacted), defined: new Set(document.sealed.keys()) });
   }
 }
 
@@ -322,6 +302,19 @@ function serialize(state: ProjectState): SerializedDocument {
 }
 
 const SEALED_KEY = '$sealed';
+
+/** A journal line defining a sealed value: {"$sealed":"<sha256 hex>","value":<its JSON>}. */
+const DEFINITION_PREFIX = `{"${SEALED_KEY}":"`;
+const DEFINITION_VALUE_AT = DEFINITION_PREFIX.length + 64 + '","value":'.length;
+
+function definitionLine(hash: string, value: object): string {
+  return `${DEFINITION_PREFIX}${hash}","value":${JSON.stringify(value)}}\n`;
+}
+
+function parseDefinition(line: string): { hash: string; json: string } | undefined {
+  if (!line.startsWith(DEFINITION_PREFIX)) return undefined;
+  return { hash: line.slice(DEFINITION_PREFIX.length, DEFINITION_PREFIX.length + 64), json: line.slice(DEFINITION_VALUE_AT, -1) };
+}
 
 /** The hash a document's value refers to, if it is a sealed reference. */
 function sealedReference(value: unknown): string | undefined {

@@ -9,8 +9,7 @@
  *
  * Layout of stateDir (a worker restart on the same directory continues the same world):
  *   projects/<project>.jsonl clusters, node pools, kube objects, Jobs, Helm releases: a journal
- *                            of whole documents, the last line the state (state.ts)
- *   sealed/<hash>.json       manifests and finished Jobs the documents refer to (sealed.ts)
+ *                            of whole documents, the last the state (state.ts)
  *   gcs/<bucket>/<object>    bucket objects
  *   operations.jsonl         one line per API call (SimOperation)
  *   reports/                 reportDir of the clients

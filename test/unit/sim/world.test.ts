@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ApiError } from '../../../src/ports/errors.js';
@@ -262,7 +262,7 @@ test('a read rewrites the project document only when settling changed the world,
   assert.equal((await (await harness(h.dir, h.now.t)).world.snapshot(REF.project)).clusters[0]?.cluster.status, 'RUNNING');
 });
 
-test('applied manifests and finished Jobs leave the project document for sealed files, once per content, and come back whole', async () => {
+test("applied manifests and finished Jobs leave the project's document: its journal defines each once, and they come back whole", async () => {
   const h = await harness();
   await readyCluster(h);
   const other = { ...REF, project: 'other' };
@@ -270,20 +270,21 @@ test('applied manifests and finished Jobs leave the project document for sealed 
     await h.clients.gke.createCluster(other, { name: REF.cluster, machineType: 'n1-standard-8', nodes: 1, releaseChannel: 'regular' });
     await h.clients.kube(REF).apply(DRIVER);
     await h.clients.kube(other).apply(DRIVER);
+    await h.clients.kube(REF).apply(DRIVER);
   });
   const { job } = engineJob('sealed1');
   await buildEngine(h, 'sealed1');
   const logs = await h.clients.kube(REF).jobLogs('triton-pipeline', job.metadata.name);
   assert.match(logs, /PASSED/);
 
-  const document = await readFile(path.join(h.dir, 'projects', `${REF.project}.jsonl`), 'utf8');
-  assert.doesNotMatch(document, /cos-nvidia-installer|PASSED/, 'neither the manifest nor the logs are in the document');
-  const sealedDir = path.join(h.dir, 'sealed');
-  const sealedTexts = await Promise.all((await readdir(sealedDir)).map((name) => readFile(path.join(sealedDir, name), 'utf8')));
-  assert.equal(sealedTexts.filter((text) => text.includes('cos-nvidia-installer:fixed')).length, 1, "two projects' identical manifest is one file");
-  assert.equal(sealedTexts.filter((text) => text.includes('PASSED')).length, 1);
+  const journal = (await readFile(path.join(h.dir, 'projects', `${REF.project}.jsonl`), 'utf8')).trimEnd().split('\n');
+  const [definitions, documents] = [journal.filter((line) => line.startsWith('{"$sealed":')), journal.filter((line) => !line.startsWith('{"$sealed":'))];
+  assert.ok(documents.length > 1);
+  for (const document of documents) assert.doesNotMatch(document, /cos-nvidia-installer|PASSED/, 'neither the manifest nor the logs are in a document');
+  assert.equal(definitions.filter((line) => line.includes('cos-nvidia-installer:fixed')).length, 1, 'a manifest applied twice is defined once');
+  assert.equal(definitions.filter((line) => line.includes('PASSED')).length, 1);
 
-  // Another process on the same directory reads them back whole, from the files.
+  // Another process on the same directory reads them back whole, from the journals.
   const restarted = await harness(h.dir, h.now.t);
   const driver = await restarted.clients.kube(other).get('apps/v1', 'DaemonSet', 'kube-system', DRIVER.metadata.name);
   assert.deepEqual(driver, DRIVER);
