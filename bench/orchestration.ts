@@ -6,6 +6,7 @@
  * and on the same server, one after the other at each N. N pipelines run concurrently on one worker (N = 1, 10, 50, 200, 500 by default; BENCH_N=1,10
  * to change). Writes bench/results/orchestration.md. Run: npm run bench
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
@@ -30,8 +31,9 @@ interface Batch {
   /** Requests the server handled during the batch, per service and operation. */
   requests: Map<string, number>;
   wallS: number;
-  /** CPU seconds of this process (workers, client, simulated world) and of the Temporal server. */
+  /** CPU seconds of this process (workers, client, simulated world), by thread, and of the Temporal server. */
   workerCpuS: number;
+  threadCpuS: ThreadCpuS;
   serverCpuS: number;
   p50Ms: number;
   perS: number;
@@ -43,11 +45,44 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** CPU seconds a process has used (user + system), from /proc. */
-async function processCpuS(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+/**
+ * CPU seconds (user + system) of a /proc stat file: a process's, or one thread's; 0 once it is gone.
+ * Read synchronously: /proc/thread-self is the thread that reads it.
+ */
+function cpuS(statFile: string): number {
+  let stat: string;
+  try {
+    stat = readFileSync(statFile, 'utf8');
+  } catch {
+    return 0;
+  }
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+const processCpuS = (pid: number) => cpuS(`/proc/${pid}/stat`);
+
+/** This process's threads now, by ID. */
+const threadIds = async () => new Set(await readdir('/proc/self/task'));
+
+/** The threads `create` starts (a worker's workflow threads, which the SDK starts in Worker.create). */
+async function threadsStartedBy<T>(create: () => Promise<T>): Promise<{ created: T; threads: string[] }> {
+  const before = await threadIds();
+  const created = await create();
+  return { created, threads: [...(await threadIds())].filter((id) => !before.has(id)) };
+}
+
+/** This process's CPU seconds by thread: the main thread (activities, the simulated world, the client), the workers' workflow threads, and the rest (V8's GC and compiler threads, the SDK's Rust core, libuv's pool). */
+interface ThreadCpuS {
+  main: number;
+  workflow: number;
+  other: number;
+}
+
+function threadCpuS(workflowThreads: readonly string[]): ThreadCpuS {
+  const main = cpuS('/proc/thread-self/stat');
+  const workflow = workflowThreads.reduce((sum, id) => sum + cpuS(`/proc/self/task/${id}/stat`), 0);
+  return { main, workflow, other: processCpuS(process.pid) - main - workflow };
 }
 
 /** The dev server this process started (a child running `temporal server start-dev`). */
@@ -73,13 +108,26 @@ async function serverRequests(metricsUrl: string): Promise<Map<string, number>> 
   return counts;
 }
 
+/** The request counters once they stop moving: the server counts a batch's last requests after its results reach the client. */
+async function settledRequests(metricsUrl: string): Promise<Map<string, number>> {
+  let last = await serverRequests(metricsUrl);
+  for (let wait = 0; wait < 20; wait++) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const now = await serverRequests(metricsUrl);
+    if ([...now].every(([key, count]) => last.get(key) === count)) return now;
+    last = now;
+  }
+  return last;
+}
+
 /** N workflows at once; each one's time from start to result, the batch's wall time, CPU, peak RSS and server requests. */
-async function batch(n: number, server: Server, start: (i: number) => Promise<{ result(): Promise<unknown> }>): Promise<Batch> {
+async function batch(n: number, server: Server, workflowThreads: readonly string[], start: (i: number) => Promise<{ result(): Promise<unknown> }>): Promise<Batch> {
   (globalThis as { gc?: () => void }).gc?.();
-  const requestsBefore = await serverRequests(server.metricsUrl);
+  const requestsBefore = await settledRequests(server.metricsUrl);
   let peakRss = process.memoryUsage().rss;
   const cpuBefore = process.cpuUsage();
-  const serverBefore = await processCpuS(server.pid);
+  const threadsBefore = threadCpuS(workflowThreads);
+  const serverBefore = processCpuS(server.pid);
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
   const started = performance.now();
   const durations = await Promise.all(
@@ -92,8 +140,11 @@ async function batch(n: number, server: Server, start: (i: number) => Promise<{ 
   const wall = performance.now() - started;
   clearInterval(sampler);
   const cpu = process.cpuUsage(cpuBefore);
-  const requests = new Map([...(await serverRequests(server.metricsUrl))].map(([key, count]) => [key, count - (requestsBefore.get(key) ?? 0)]));
-  return { requests, wallS: wall / 1000, workerCpuS: (cpu.user + cpu.system) / 1e6, serverCpuS: (await processCpuS(server.pid)) - serverBefore, p50Ms: percentile(durations, 50), perS: n / (wall / 1000), peakRssMiB: peakRss / 2 ** 20 };
+  const threadsAfter = threadCpuS(workflowThreads);
+  const threads = { main: threadsAfter.main - threadsBefore.main, workflow: threadsAfter.workflow - threadsBefore.workflow, other: threadsAfter.other - threadsBefore.other };
+  const serverCpuS = processCpuS(server.pid) - serverBefore;
+  const requests = new Map([...(await settledRequests(server.metricsUrl))].map(([key, count]) => [key, count - (requestsBefore.get(key) ?? 0)]));
+  return { requests, wallS: wall / 1000, workerCpuS: (cpu.user + cpu.system) / 1e6, threadCpuS: threads, serverCpuS, p50Ms: percentile(durations, 50), perS: n / (wall / 1000), peakRssMiB: peakRss / 2 ** 20 };
 }
 
 type Payloads = { payloads?: Array<{ data?: Uint8Array | null }> | null } | null | undefined;
@@ -186,15 +237,19 @@ async function main(): Promise<void> {
     },
   });
   const stateDir = await mkdtemp(join(tmpdir(), 'bench-'));
-  const pipelineWorker = await createPipelineWorker({ connection: env.nativeConnection, namespace: 'default', target: 'sim', stateDir, taskQueue: 'bench' });
-  const twinWorker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: 'default',
-    taskQueue: 'bench-twin',
-    workflowsPath: join(PROJECT_ROOT, 'bench/noop-twin/workflows.ts'),
-    activities: { noop: async (_name: string, _input: string, resultBytes: number) => 'x'.repeat(resultBytes) },
-    ...WORKER_SLOTS,
-  });
+  const { created: pipelineWorker, threads: pipelineThreads } = await threadsStartedBy(() =>
+    createPipelineWorker({ connection: env.nativeConnection, namespace: 'default', target: 'sim', stateDir, taskQueue: 'bench' }),
+  );
+  const { created: twinWorker, threads: twinThreads } = await threadsStartedBy(() =>
+    Worker.create({
+      connection: env.nativeConnection,
+      namespace: 'default',
+      taskQueue: 'bench-twin',
+      workflowsPath: join(PROJECT_ROOT, 'bench/noop-twin/workflows.ts'),
+      activities: { noop: async (_name: string, _input: string, resultBytes: number) => 'x'.repeat(resultBytes) },
+      ...WORKER_SLOTS,
+    }),
+  );
   const running = Promise.all([pipelineWorker.run(), twinWorker.run()]);
   const server: Server = { pid: await serverPid(), metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` };
   const specFor = (id: string) => ({ ...structuredClone(example), project: `bench-${id}`, bucket: `gs://bench-${id}`, simulation: { speed: 0, faults: [], regression: 0 } });
@@ -217,9 +272,9 @@ async function main(): Promise<void> {
     sizedShape = await shapeOf(env.client.workflow, 'sized/shape');
     console.log(`shape: ${describe(shape.steps)}; ${shape.events} events (${shape.bytes} bytes); twin ${twinShape.events} (${twinShape.bytes} bytes); sized twin ${sizedShape.events} (${sizedShape.bytes} bytes)`);
     for (const n of sizes) {
-      const twin = await batch(n, server, (i) => startTwin(`${n}-${i}`));
-      const sized = await batch(n, server, (i) => startSized(`${n}-${i}`));
-      const pipeline = await batch(n, server, (i) => startPipeline(`${n}-${i}`));
+      const twin = await batch(n, server, twinThreads, (i) => startTwin(`${n}-${i}`));
+      const sized = await batch(n, server, twinThreads, (i) => startSized(`${n}-${i}`));
+      const pipeline = await batch(n, server, pipelineThreads, (i) => startPipeline(`${n}-${i}`));
       rows.push({ n, pipeline, twin, sized });
       console.log(`N=${n}: pipelines ${pipeline.wallS.toFixed(1)} s, twin ${twin.wallS.toFixed(1)} s, sized twin ${sized.wallS.toFixed(1)} s`);
     }
@@ -246,11 +301,16 @@ async function main(): Promise<void> {
     `At each N the twin runs first, then the sized twin, then the pipelines; ratios are pipeline / twin (in brackets: / sized twin). RSS is the whole process's (both workers, the client and the simulated world).\n\n`;
   await mkdir(join(PROJECT_ROOT, 'bench/results'), { recursive: true });
   const largest = rows.at(-1)!;
+  const perRun = (b: Batch, n: number) => (['main', 'workflow', 'other'] as const).map((thread) => ((b.threadCpuS[thread] / n) * 1000).toFixed(0)).join(' / ');
+  const threads =
+    `\n\nThe worker process's CPU per run by thread (ms): main (activities, the simulated world, the client) / workflow thread / other (V8's GC and compiler threads, the SDK's core, libuv's pool):\n\n` +
+    '| N concurrent | pipeline | no-op twin | sized twin |\n|---:|---:|---:|---:|\n' +
+    rows.map(({ n, pipeline, twin, sized }) => `| ${n} | ${perRun(pipeline, n)} | ${perRun(twin, n)} | ${perRun(sized, n)} |`).join('\n');
   const requests =
     `\n\nServer requests per run at N = ${largest.n} where the pipeline's differ from the twin's (service_requests of the dev server's metrics, per service and operation):\n\n` +
     `| request | pipeline | no-op twin |\n|---|---:|---:|\n${requestDifferences(largest.pipeline, largest.twin, largest.n)}`;
-  await writeFile(join(PROJECT_ROOT, 'bench/results/orchestration.md'), `${header}${table}${requests}\n`);
-  console.log(`\n${table}${requests}`);
+  await writeFile(join(PROJECT_ROOT, 'bench/results/orchestration.md'), `${header}${table}${threads}${requests}\n`);
+  console.log(`\n${table}${threads}${requests}`);
 }
 
 main().catch((error: unknown) => {

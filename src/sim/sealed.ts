@@ -43,7 +43,8 @@ function adopt<T extends object>(hash: string, value: T): T {
   return value;
 }
 
-function deepFreeze(value: object): void {
+/** Freezes a value and everything it holds. */
+export function deepFreeze(value: object): void {
   for (const child of Object.values(value)) {
     if (typeof child === 'object' && child !== null && !Object.isFrozen(child)) deepFreeze(child as object);
   }

@@ -21,6 +21,17 @@ interface Location {
   name: string;
 }
 
+/** Runs a file call, making `dir` first if the call finds it missing (most calls go to existing directories). */
+async function inDirectory(dir: string, call: () => unknown): Promise<void> {
+  try {
+    await call();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    mkdirSync(dir, { recursive: true });
+    await call();
+  }
+}
+
 /** An object URI, or with asPrefix a listing prefix (may be the bucket itself or end in "/"). */
 function parse(uri: string, asPrefix: boolean): Location {
   const match = URI.exec(uri);
@@ -89,16 +100,15 @@ export class SimObjectStore implements ObjectStore {
 
   private async put(uri: string, bytes: Buffer, ifAbsent: boolean): Promise<void> {
     const target = this.file(parse(uri, false));
-    mkdirSync(path.dirname(target), { recursive: true });
-    mkdirSync(this.tmpDir, { recursive: true });
     const tmp = path.join(this.tmpDir, randomUUID());
-    writeFileSync(tmp, bytes);
+    await inDirectory(this.tmpDir, () => writeFileSync(tmp, bytes));
+    const place = () => (ifAbsent ? link(tmp, target) : rename(tmp, target));
     if (!ifAbsent) {
-      await rename(tmp, target);
+      await inDirectory(path.dirname(target), place);
       return;
     }
     try {
-      await link(tmp, target);
+      await inDirectory(path.dirname(target), place);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
         throw new ApiError('FAILED_PRECONDITION', `412 precondition failed: ${uri} already exists`);

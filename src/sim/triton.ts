@@ -9,6 +9,7 @@ import type { ModelSpec } from '../spec/schema.js';
 import { type ModelConfigInput, parseModelConfig } from '../triton/model-config.js';
 import type { PerfProfileName } from './perf-model.js';
 import { clusterResource, type ClusterState, type RevisionRecord, runningCluster, type SimServices } from './state.js';
+import { deepFreeze } from './sealed.js';
 
 /** The body of a simulated model.plan. */
 export interface SimulatedPlan {
@@ -58,7 +59,7 @@ async function loadModel(objects: ObjectStore, dir: string, name: string): Promi
   if (configBytes === null) return 'config.pbtxt not found';
   let config: ModelConfigInput;
   try {
-    config = parseModelConfig(Buffer.from(configBytes).toString('utf8'), { name });
+    config = parsedConfig(Buffer.from(configBytes).toString('utf8'), name);
   } catch (error) {
     return `invalid config.pbtxt: ${(error as Error).message}`;
   }
@@ -68,6 +69,22 @@ async function loadModel(objects: ObjectStore, dir: string, name: string): Promi
   const plan = parsePlan(Buffer.from(planBytes).toString('utf8'));
   if (plan === null) return 'version 1: unable to deserialize the TensorRT engine (not built by the simulated engine-build Job)';
   return { name, config, plan };
+}
+
+/** Configs parsed lately, by model and text: Triton is asked about the same repository many times, and parsing is most of what an answer costs. */
+const parsedConfigs = new Map<string, ModelConfigInput>();
+const PARSED_CONFIGS_AT_MOST = 256;
+
+function parsedConfig(text: string, name: string): ModelConfigInput {
+  const key = `${name}\n${text}`;
+  const known = parsedConfigs.get(key);
+  if (known !== undefined) return known;
+  // Shared by every answer: frozen, so none can change another's.
+  const config = parseModelConfig(text, { name });
+  deepFreeze(config);
+  parsedConfigs.set(key, config);
+  if (parsedConfigs.size > PARSED_CONFIGS_AT_MOST) parsedConfigs.delete(parsedConfigs.keys().next().value!);
+  return config;
 }
 
 function parsePlan(text: string): SimulatedPlan | null {
