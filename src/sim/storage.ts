@@ -3,12 +3,13 @@
  * (temp file + rename; ifAbsent via link, which fails if the name exists). md5 is base64 like GCS.
  * Limitation of the file layout: an object name cannot also be a "directory" of other objects
  * ("a" and "a/b" cannot coexist), which GCS would allow. As in the project store (src/sim/state.ts),
- * the file calls are synchronous except those that name a file into place (rename, link), which at
- * load wait on the file system's journal and would block every other call meanwhile.
+ * the file calls are synchronous except those that create a file or name one into place (the
+ * temporary file's write, rename, link), which at load wait on the file system's journal and would
+ * block every other call meanwhile.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { type Dirent, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { link, rename } from 'node:fs/promises';
+import { type Dirent, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { link, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '../ports/errors.js';
 import type { ObjectInfo, ObjectStore } from '../ports/systems.js';
@@ -101,7 +102,7 @@ export class SimObjectStore implements ObjectStore {
   private async put(uri: string, bytes: Buffer, ifAbsent: boolean): Promise<void> {
     const target = this.file(parse(uri, false));
     const tmp = path.join(this.tmpDir, randomUUID());
-    await inDirectory(this.tmpDir, () => writeFileSync(tmp, bytes));
+    await inDirectory(this.tmpDir, () => writeFile(tmp, bytes));
     const place = () => (ifAbsent ? link(tmp, target) : rename(tmp, target));
     if (!ifAbsent) {
       await inDirectory(path.dirname(target), place);
