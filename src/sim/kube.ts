@@ -107,20 +107,22 @@ export class SimKube implements KubeApi {
       throw new ApiError('INVALID_ARGUMENT', 'an applied object needs apiVersion, kind and metadata.name');
     }
     const namespace = namespaceOf(kind, metadata.namespace);
-    const stored = JSON.parse(JSON.stringify({ ...object, metadata: { ...metadata, namespace } })) as KubeObject;
+    // Sealed once applied (state.ts): a copy, so the caller's object stays its own.
+    const stored = sealed(JSON.parse(JSON.stringify({ ...object, metadata: { ...metadata, namespace } })) as KubeObject);
     const { speed } = currentSimContext();
     const outcome = await this.transact((cluster, now) => {
       const key = objectKey(apiVersion, kind, namespace, metadata.name);
       const existing = cluster.objects[key];
-      if (existing !== undefined && canonical(existing.object) === canonical(stored)) return 'unchanged';
+      // The same JSON is the same object (a pipeline re-applies its manifests as it rendered them); else compare regardless of key order.
+      if (existing !== undefined && (existing.object === stored || canonical(existing.object) === canonical(stored))) return 'unchanged';
       if (existing !== undefined) {
         if (isJob(stored) && canonical(existing.object['spec']) !== canonical(stored['spec'])) {
           throw new ApiError('INVALID_ARGUMENT', `Job.batch "${metadata.name}" is invalid: spec.template: field is immutable`);
         }
-        existing.object = sealed(stored);
+        existing.object = stored;
         return 'updated';
       }
-      cluster.objects[key] = { object: sealed(stored), createdAt: now, speed, ...(isJob(stored) ? { job: startJob(stored, now) } : {}) };
+      cluster.objects[key] = { object: stored, createdAt: now, speed, ...(isJob(stored) ? { job: startJob(stored, now) } : {}) };
       return isJob(stored) ? 'job-created' : 'created';
     });
     await this.services.log.record(
