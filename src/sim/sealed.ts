@@ -19,9 +19,34 @@ export function sealed<T extends object>(value: T): T {
   return adopt(hash, value);
 }
 
-/** The hash a sealed value is stored under; undefined for any other value. */
-export function sealedHash(value: unknown): string | undefined {
-  return typeof value === 'object' && value !== null ? hashes.get(value) : undefined;
+/** The key of a reference to a sealed value in stored JSON: {"$sealed": hash}. */
+export const SEALED_KEY = '$sealed';
+
+/** While stringifyReferring runs: the sealed values met, by hash. */
+let referred: Map<string, object> | undefined;
+
+/** A sealed value's toJSON: a reference while stringifyReferring runs, else the value itself. */
+function asReference(this: object): object {
+  const hash = hashes.get(this);
+  if (referred === undefined || hash === undefined) return this;
+  referred.set(hash, this);
+  return { [SEALED_KEY]: hash };
+}
+
+/** The JSON of a value, each sealed value in it a reference, and the sealed values it refers to by hash. */
+export interface ReferringJson {
+  text: string;
+  sealed: Map<string, object>;
+}
+
+export function stringifyReferring(value: unknown): ReferringJson {
+  const sealed = new Map<string, object>();
+  referred = sealed;
+  try {
+    return { text: JSON.stringify(value), sealed };
+  } finally {
+    referred = undefined;
+  }
 }
 
 /** The sealed value of this hash, read by `read` (its stored JSON) unless it is in memory. */
@@ -36,6 +61,8 @@ function adopt<T extends object>(hash: string, value: T): T {
     interned.set(hash, known);
     return known as T;
   }
+  // Without a replacer, JSON.stringify keeps to its fast path: a sealed value turns itself into a reference.
+  Object.defineProperty(value, 'toJSON', { value: asReference });
   deepFreeze(value);
   hashes.set(value, hash);
   interned.set(hash, value);

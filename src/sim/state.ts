@@ -24,7 +24,7 @@ import path from 'node:path';
 import { ApiError } from '../ports/errors.js';
 import type { ClusterRef, HelmRevision, JobStatus, KubeObject, NodePoolCreateRequest, ObjectStore, ResourceStatus } from '../ports/systems.js';
 import { withLock } from './mutex.js';
-import { sealedHash, sealedValue } from './sealed.js';
+import { type ReferringJson, SEALED_KEY, sealedValue, stringifyReferring } from './sealed.js';
 import type { OperationLog } from './oplog.js';
 
 export interface ProjectState {
@@ -177,7 +177,7 @@ export class ProjectStore {
       } finally {
         // Also on error: what settle advanced (a completed Job's effect) must stay recorded.
         if (changes || settled) {
-          const after = serialize(state);
+          const after = stringifyReferring(state);
           if (after.text !== loaded.text) await this.write(file, after, state, loaded);
         }
       }
@@ -247,7 +247,7 @@ export class ProjectStore {
    * Appends the document to the journal, after the definitions of the sealed values it is the
    * first to refer to, in one write; or compacts the journal to the document and what it refers to.
    */
-  private async write(file: string, document: SerializedDocument, state: ProjectState, before: KnownDocument): Promise<void> {
+  private async write(file: string, document: ReferringJson, state: ProjectState, before: KnownDocument): Promise<void> {
     // Until the write lands the kept document (changed in place) is not what the file holds.
     this.known.delete(file);
     const defined = new Set(before.defined);
@@ -283,25 +283,6 @@ export class ProjectStore {
     this.keep(file, { text: document.text, state, identity, appendableAt: Buffer.byteLength(compacted), defined: new Set(document.sealed.keys()) });
   }
 }
-
-/** A document's text, and the sealed values it refers to by hash. */
-interface SerializedDocument {
-  text: string;
-  sealed: Map<string, object>;
-}
-
-function serialize(state: ProjectState): SerializedDocument {
-  const sealed = new Map<string, object>();
-  const text = JSON.stringify(state, (_key, value: unknown) => {
-    const hash = sealedHash(value);
-    if (hash === undefined) return value;
-    sealed.set(hash, value as object);
-    return { [SEALED_KEY]: hash };
-  });
-  return { text, sealed };
-}
-
-const SEALED_KEY = '$sealed';
 
 /** A journal line defining a sealed value: {"$sealed":"<sha256 hex>","value":<its JSON>}. */
 const DEFINITION_PREFIX = `{"${SEALED_KEY}":"`;
