@@ -38,6 +38,8 @@ interface Batch {
   p50Ms: number;
   perS: number;
   peakRssMiB: number;
+  /** RSS when the batch started: what the batches before it left (V8 keeps what its heaps grew to). */
+  startRssMiB: number;
 }
 
 function percentile(values: number[], p: number): number {
@@ -124,7 +126,8 @@ async function settledRequests(metricsUrl: string): Promise<Map<string, number>>
 async function batch(n: number, server: Server, workflowThreads: readonly string[], start: (i: number) => Promise<{ result(): Promise<unknown> }>): Promise<Batch> {
   (globalThis as { gc?: () => void }).gc?.();
   const requestsBefore = await settledRequests(server.metricsUrl);
-  let peakRss = process.memoryUsage().rss;
+  const startRss = process.memoryUsage().rss;
+  let peakRss = startRss;
   const cpuBefore = process.cpuUsage();
   const threadsBefore = threadCpuS(workflowThreads);
   const serverBefore = processCpuS(server.pid);
@@ -144,7 +147,7 @@ async function batch(n: number, server: Server, workflowThreads: readonly string
   const threads = { main: threadsAfter.main - threadsBefore.main, workflow: threadsAfter.workflow - threadsBefore.workflow, other: threadsAfter.other - threadsBefore.other };
   const serverCpuS = processCpuS(server.pid) - serverBefore;
   const requests = new Map([...(await settledRequests(server.metricsUrl))].map(([key, count]) => [key, count - (requestsBefore.get(key) ?? 0)]));
-  return { requests, wallS: wall / 1000, workerCpuS: (cpu.user + cpu.system) / 1e6, threadCpuS: threads, serverCpuS, p50Ms: percentile(durations, 50), perS: n / (wall / 1000), peakRssMiB: peakRss / 2 ** 20 };
+  return { requests, wallS: wall / 1000, workerCpuS: (cpu.user + cpu.system) / 1e6, threadCpuS: threads, serverCpuS, p50Ms: percentile(durations, 50), perS: n / (wall / 1000), peakRssMiB: peakRss / 2 ** 20, startRssMiB: startRss / 2 ** 20 };
 }
 
 type Payloads = { payloads?: Array<{ data?: Uint8Array | null }> | null } | null | undefined;
@@ -276,7 +279,10 @@ async function main(): Promise<void> {
       const sized = await batch(n, server, twinThreads, (i) => startSized(`${n}-${i}`));
       const pipeline = await batch(n, server, pipelineThreads, (i) => startPipeline(`${n}-${i}`));
       rows.push({ n, pipeline, twin, sized });
-      console.log(`N=${n}: pipelines ${pipeline.wallS.toFixed(1)} s, twin ${twin.wallS.toFixed(1)} s, sized twin ${sized.wallS.toFixed(1)} s`);
+      console.log(
+        `N=${n}: pipelines ${pipeline.wallS.toFixed(1)} s, twin ${twin.wallS.toFixed(1)} s, sized twin ${sized.wallS.toFixed(1)} s; ` +
+          `RSS at start / peak: twin ${twin.startRssMiB.toFixed(0)} / ${twin.peakRssMiB.toFixed(0)}, sized ${sized.startRssMiB.toFixed(0)} / ${sized.peakRssMiB.toFixed(0)}, pipelines ${pipeline.startRssMiB.toFixed(0)} / ${pipeline.peakRssMiB.toFixed(0)} MiB`,
+      );
     }
   } finally {
     pipelineWorker.shutdown();

@@ -1,17 +1,24 @@
 /**
- * A zod schema built on its first use. Workflow code evaluates its modules again for every run
- * (the SDK isolates module state per workflow), so a module of eagerly built schemas costs every
- * workflow run, child and replay the whole construction; built lazily, a run pays only for the
- * schemas it parses with. Every operation is forwarded to the built schema.
+ * A zod schema built on its first use, once per thread. Workflow code evaluates its modules again
+ * for every run (the SDK isolates module state per workflow), except the modules a worker preloads
+ * and shares; this one is (src/temporal/workflow-bundle.ts). So a schema module evaluated for a
+ * run only makes proxies, and the schemas behind them are built by the first run that parses with
+ * them and kept here, by name, for every later run, child and replay on the thread: built per run,
+ * a deployment spec's schema graph was about 1 MB of garbage each, and the workflow thread's heap
+ * grew by some 200 MiB when 200 pipelines started at once. A schema holds no state of a run: zod
+ * parses with it as often as it is asked. Every operation is forwarded to the built schema.
  */
-export function lazySchema<T extends object>(build: () => T): T {
-  let built: T | undefined;
+const built = new Map<string, object>();
+
+/** The schema `build` makes; `name` (unique, the exported constant's) is what it is kept under. */
+export function lazySchema<T extends object>(name: string, build: () => T): T {
   const real = (): T => {
-    if (built === undefined) {
-      built = build();
-      transient?.push(() => (built = undefined));
+    let schema = built.get(name) as T | undefined;
+    if (schema === undefined) {
+      schema = build();
+      built.set(name, schema);
     }
-    return built;
+    return schema;
   };
   return new Proxy({} as T, {
     get: (_, key) => Reflect.get(real(), key),
@@ -25,23 +32,4 @@ export function lazySchema<T extends object>(build: () => T): T {
     },
     getPrototypeOf: () => Reflect.getPrototypeOf(real()),
   });
-}
-
-/** While withTransientSchemas runs: how to forget each schema built meanwhile. */
-let transient: Array<() => void> | undefined;
-
-/**
- * Runs fn and then forgets the schemas it built. A workflow validates its input once, at its
- * start; kept, the built schema graph (about 1 MB for a deployment spec) would stay in memory
- * with every cached workflow for as long as it runs.
- */
-export function withTransientSchemas<T>(fn: () => T): T {
-  const outer = transient;
-  transient = [];
-  try {
-    return fn();
-  } finally {
-    for (const forget of transient) forget();
-    transient = outer;
-  }
 }

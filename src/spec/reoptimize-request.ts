@@ -9,7 +9,7 @@ import { lazySchema } from './lazy-schema.js';
 import { type DeploymentSpec, DeploymentSpecSchema, ReoptimizationSchema } from './schema.js';
 import { inputShapeError, isPlainObject, type SpecError, validateSpec, validateWorkflowInput } from './validate.js';
 
-export const ReoptimizeRequestSchema = lazySchema(() =>
+export const ReoptimizeRequestSchema = lazySchema('ReoptimizeRequestSchema', () =>
   z
     .object({
       target: DeploymentSpecSchema.shape.target,

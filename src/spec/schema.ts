@@ -46,7 +46,7 @@ function attachmentIssue(pool: { acceleratorType: string; machineType: string; a
   }
 }
 
-export const OptimizationProfileSchema = lazySchema(() =>
+export const OptimizationProfileSchema = lazySchema('OptimizationProfileSchema', () =>
   z
     .object({
       min: positiveInt('min batch'),
@@ -59,7 +59,7 @@ export const OptimizationProfileSchema = lazySchema(() =>
     }),
 );
 
-export const DynamicBatchingSchema = lazySchema(() =>
+export const DynamicBatchingSchema = lazySchema('DynamicBatchingSchema', () =>
   z
     .object({
       /** Empty: Triton forms batches of whatever has queued, up to the max batch size. */
@@ -70,7 +70,7 @@ export const DynamicBatchingSchema = lazySchema(() =>
     .strict(),
 );
 
-export const VariantSchema = lazySchema(() =>
+export const VariantSchema = lazySchema('VariantSchema', () =>
   z
     .object({
       name: z.string().regex(MODEL_NAME, {
@@ -85,7 +85,7 @@ export const VariantSchema = lazySchema(() =>
     .strict(),
 );
 
-export const ConcurrencyRangeSchema = lazySchema(() =>
+export const ConcurrencyRangeSchema = lazySchema('ConcurrencyRangeSchema', () =>
   z
     .object({
       start: positiveInt('concurrency start').default(1),
@@ -96,7 +96,7 @@ export const ConcurrencyRangeSchema = lazySchema(() =>
     .refine((r) => r.start <= r.end, { error: 'concurrency start must be <= end' }),
 );
 
-export const SlaSchema = lazySchema(() =>
+export const SlaSchema = lazySchema('SlaSchema', () =>
   z
     .object({
       /** The latency bound, at the percentile below (p99 by default). */
@@ -117,7 +117,7 @@ export const SlaSchema = lazySchema(() =>
     .strict(),
 );
 
-export const InputShapeSchema = lazySchema(() =>
+export const InputShapeSchema = lazySchema('InputShapeSchema', () =>
   z
     .object({ name: z.string().min(1), dims: z.array(z.number().int().min(-1)).min(1) })
     .strict(),
@@ -140,7 +140,7 @@ export const MODEL_FORMATS = ['onnx', 'transformers'] as const;
  * calibrates on. With both, the cache is used while it fits the network and regenerated from the data
  * when it does not.
  */
-export const CalibrationSchema = lazySchema(() =>
+export const CalibrationSchema = lazySchema('CalibrationSchema', () =>
   z
     .object({
       cache: z.string().regex(URI, { error: 'calibration.cache must be a gs://, https:// or file:// URI of a TensorRT calibration cache' }).optional(),
@@ -156,7 +156,7 @@ export const CalibrationSchema = lazySchema(() =>
     }),
 );
 
-export const ModelSchema = lazySchema(() =>
+export const ModelSchema = lazySchema('ModelSchema', () =>
   z
     .object({
       name: z.string().regex(MODEL_NAME, { error: 'model name uses letters, digits, "_", "." and "-"' }),
@@ -184,7 +184,7 @@ export const ModelSchema = lazySchema(() =>
     .strict(),
 );
 
-export const ClusterSchema = lazySchema(() =>
+export const ClusterSchema = lazySchema('ClusterSchema', () =>
   z
     .object({
       name: dnsName('cluster.name', 40).default('nvidia-gcp-gke'),
@@ -197,7 +197,7 @@ export const ClusterSchema = lazySchema(() =>
     .strict(),
 );
 
-export const NodePoolSchema = lazySchema(() =>
+export const NodePoolSchema = lazySchema('NodePoolSchema', () =>
   z
     .object({
       name: dnsName('nodePool.name', 40).default('accel'),
@@ -219,7 +219,7 @@ export const NodePoolSchema = lazySchema(() =>
 );
 
 /** The watch after a preview is promoted: sweeps of the live release at a load production traffic leaves room for. */
-export const BakeSchema = lazySchema(() =>
+export const BakeSchema = lazySchema('BakeSchema', () =>
   z
     .object({
       /** Sweeps of each variant on the live release after promotion; 0 skips the bake. */
@@ -238,7 +238,7 @@ export const BakeSchema = lazySchema(() =>
     .strict(),
 );
 
-export const ApprovalSchema = lazySchema(() =>
+export const ApprovalSchema = lazySchema('ApprovalSchema', () =>
   z
     .object({
       required: z.boolean().default(false),
@@ -248,7 +248,7 @@ export const ApprovalSchema = lazySchema(() =>
     .strict(),
 );
 
-export const ReleaseSchema = lazySchema(() =>
+export const ReleaseSchema = lazySchema('ReleaseSchema', () =>
   z
     .object({
       name: dnsName('release.name', 30).default('triton'),
@@ -280,7 +280,7 @@ export const ReleaseSchema = lazySchema(() =>
  * every pod serves (the pool growing where the pods need more GPUs), then stops, and the drill
  * watches the release and the pool scale back.
  */
-export const LoadDrillSchema = lazySchema(() =>
+export const LoadDrillSchema = lazySchema('LoadDrillSchema', () =>
   z
     .object({
       /** perf_analyzer's concurrent requests while the load is held. */
@@ -295,7 +295,7 @@ export const LoadDrillSchema = lazySchema(() =>
     .strict(),
 );
 
-export const AutoscalingSchema = lazySchema(() =>
+export const AutoscalingSchema = lazySchema('AutoscalingSchema', () =>
   z
     .object({
       enabled: z.boolean().default(true),
@@ -331,7 +331,7 @@ const DEFAULT_SEARCH_SPACE = {
   maxQueueDelayMicroseconds: [0, 100, 1000],
 };
 
-export const SearchSpaceSchema = lazySchema(() =>
+export const SearchSpaceSchema = lazySchema('SearchSpaceSchema', () =>
   z
     .object({
       instances: z.array(instancesPerGpu()).min(1).default(DEFAULT_SEARCH_SPACE.instances),
@@ -342,7 +342,7 @@ export const SearchSpaceSchema = lazySchema(() =>
     .strict(),
 );
 
-export const ReoptimizationSchema = lazySchema(() =>
+export const ReoptimizationSchema = lazySchema('ReoptimizationSchema', () =>
   z
     .object({
       /** A candidate is promoted only if its SLA-bounded throughput beats the live one by this fraction. */
@@ -373,7 +373,7 @@ const STAGES = [
   'load-drill',
   'report',
 ] as const;
-export const StageSchema = lazySchema(() =>
+export const StageSchema = lazySchema('StageSchema', () =>
   z.enum(STAGES),
 );
 export type StageName = z.infer<typeof StageSchema>;
@@ -413,7 +413,7 @@ export const ACTIVITY_NAMES = [
 ] as const;
 export type ActivityName = (typeof ACTIVITY_NAMES)[number];
 
-export const FaultSchema = lazySchema(() =>
+export const FaultSchema = lazySchema('FaultSchema', () =>
   z
     .object({
       /** The stage whose main activity fails (cluster: ensureCluster, release: upgradeRelease ...). */
@@ -440,7 +440,7 @@ export const FaultSchema = lazySchema(() =>
     }),
 );
 
-export const SimulationSchema = lazySchema(() =>
+export const SimulationSchema = lazySchema('SimulationSchema', () =>
   z
     .object({
       /** Multiplies simulated durations (cluster create ~5 min, engine build ~3 min ...); 0 = instant. */
@@ -452,9 +452,9 @@ export const SimulationSchema = lazySchema(() =>
     .strict(),
 );
 
-export const TargetSchema = lazySchema(() => z.enum(['sim', 'gke', 'local'], { error: 'target must be one of "sim", "gke", "local"' }));
+export const TargetSchema = lazySchema('TargetSchema', () => z.enum(['sim', 'gke', 'local'], { error: 'target must be one of "sim", "gke", "local"' }));
 
-export const DeploymentSpecSchema = lazySchema(() =>
+export const DeploymentSpecSchema = lazySchema('DeploymentSpecSchema', () =>
   z
     .object({
       apiVersion: z.literal('triton.pipeline/v1', { error: 'apiVersion must be "triton.pipeline/v1"' }),

@@ -190,7 +190,7 @@ const clusterField = z.looseObject({ project: text, zone: text, cluster: text })
 const releaseRefField = z.looseObject({ run: runField, cluster: clusterField, release: text, namespace: text });
 
 export const ENGINE_BUILD_INPUT_SHAPE = '{"target": ..., "request": {"run", "cluster", "bucket", "model", "tensorrtImage", "nodePool", "acceleratorType"}} (deployTriton starts it per model)';
-export const EngineBuildInputSchema = lazySchema(() =>
+export const EngineBuildInputSchema = lazySchema('EngineBuildInputSchema', () =>
   z.looseObject({
     target: TargetSchema,
     request: z.looseObject({
@@ -206,7 +206,7 @@ export const EngineBuildInputSchema = lazySchema(() =>
 );
 
 export const RECORD_INPUT_SHAPE = '{"target": ..., "bucket": "gs://...", "key": {"project", "cluster", "namespace", "release"}}';
-export const RecordInputSchema = lazySchema(() =>
+export const RecordInputSchema = lazySchema('RecordInputSchema', () =>
   z.looseObject({
     target: TargetSchema,
     bucket: text,
@@ -216,7 +216,7 @@ export const RecordInputSchema = lazySchema(() =>
 
 export const CANDIDATE_INPUT_SHAPE = '{"spec": {...}, "canary": {...}, "model", "variant", "version", "planUri"} (re-optimization starts it per candidate)';
 /** The spec is a validated one (re-optimization's); validated again, it must name the model and variant. */
-export const CandidateInputSchema = lazySchema(() =>
+export const CandidateInputSchema = lazySchema('CandidateInputSchema', () =>
   z
     .looseObject({
       spec: DeploymentSpecSchema,

@@ -6,6 +6,8 @@ import { config, core, locales } from 'zod';
 import '@stdlib/stats-base-dists-normal-cdf';
 import '@stdlib/stats-base-dists-normal-quantile';
 import '@stdlib/stats-base-dists-t-quantile';
+// The schemas' store: a schema is built once per thread and kept for every workflow after.
+import '../spec/lazy-schema.js';
 
 // What zod writes into its own module state on first use, done here, before the SDK freezes the
 // shared modules: its defaults (English messages, the memoizer) in its global config, written when

@@ -2,8 +2,9 @@
  * How the workflow bundle is built. The SDK evaluates a bundle's modules again for every workflow
  * run, child and replay (module state is per workflow) except the modules it preloads: those it
  * evaluates once per worker thread, freezes and shares. Shared here: the schema library every
- * workflow validates its input with, and the SLA's statistics, both stateless, so sharing them
- * leaks nothing from one workflow to another.
+ * workflow validates its input with, the store its schemas are built into once (exported functions
+ * only, which freezing leaves working), and the SLA's statistics; none holds a workflow's state, so
+ * sharing them leaks nothing from one workflow to another.
  */
 import { fileURLToPath } from 'node:url';
 import type { BundleOptions } from '@temporalio/worker';

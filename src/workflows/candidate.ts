@@ -19,7 +19,6 @@ import { modelConfigFromVariant, renderModelConfig } from '../triton/model-confi
 import { activitiesFor } from './activity-profiles.js';
 import type { Sweep } from '../sla/gate.js';
 import { INCONCLUSIVE_RETRIES, isConclusive, measureAgainstSla, placementGpus } from './common.js';
-import { withTransientSchemas } from '../spec/lazy-schema.js';
 
 export interface MeasureCandidateInput {
   /** The validated spec of the re-optimization run. */
@@ -62,7 +61,7 @@ export const REMEASURE_INCONCLUSIVE_PATCH = 'remeasure-inconclusive-candidate-sw
 
 export async function measureServingCandidate(input: MeasureCandidateInput): Promise<CandidateMeasurement> {
   // Re-optimization passes the spec of record, which may predate today's model fields.
-  const checked = withTransientSchemas(() => validateWorkflowInput(CandidateInputSchema, CANDIDATE_INPUT_SHAPE, isPlainObject(input) ? { ...input, spec: specInCurrentForm(input['spec']) } : input));
+  const checked = validateWorkflowInput(CandidateInputSchema, CANDIDATE_INPUT_SHAPE, isPlainObject(input) ? { ...input, spec: specInCurrentForm(input['spec']) } : input);
   if (!checked.ok) throw permanentFailure(FailureType.InvalidSpec, invalidInputMessage('invalid candidate input', checked.errors), checked.errors);
   const { spec, canary, candidate } = input;
   const { run } = canary;

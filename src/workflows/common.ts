@@ -14,7 +14,6 @@ import { specInCurrentForm } from '../spec/legacy.js';
 import { invalidInputMessage, isPlainObject, validateDeployInput } from '../spec/validate.js';
 import type { EngineResult } from '../ports/results.js';
 import { buildModelEngine } from './engine-build.js';
-import { withTransientSchemas } from '../spec/lazy-schema.js';
 
 /** Engine builds are one ONNX builder: specs name format transformers and calibration. */
 export const ONE_ONNX_BUILDER_PATCH = 'one-onnx-builder';
@@ -27,7 +26,7 @@ export const ONE_ONNX_BUILDER_PATCH = 'one-onnx-builder';
 export function requireValidSpec(input: unknown): DeploymentSpec {
   // Runs started before one ONNX builder replay with their spec in today's form.
   const current = patched(ONE_ONNX_BUILDER_PATCH);
-  const validation = withTransientSchemas(() => validateDeployInput(current || !isPlainObject(input) ? input : { ...input, spec: specInCurrentForm(input['spec']) }));
+  const validation = validateDeployInput(current || !isPlainObject(input) ? input : { ...input, spec: specInCurrentForm(input['spec']) });
   if (!validation.ok) {
     throw ApplicationFailure.create({
       type: FailureType.InvalidSpec,

@@ -5,7 +5,6 @@ import type { Target } from '../spec/schema.js';
 import { ENGINE_BUILD_INPUT_SHAPE, EngineBuildInputSchema, invalidInputMessage, validateWorkflowInput } from '../spec/validate.js';
 import { activitiesFor } from './activity-profiles.js';
 import type { EngineResult } from '../ports/results.js';
-import { withTransientSchemas } from '../spec/lazy-schema.js';
 
 export interface BuildModelEngineInput {
   target: Target;
@@ -13,7 +12,7 @@ export interface BuildModelEngineInput {
 }
 
 export async function buildModelEngine(input: BuildModelEngineInput): Promise<EngineResult> {
-  const checked = withTransientSchemas(() => validateWorkflowInput(EngineBuildInputSchema, ENGINE_BUILD_INPUT_SHAPE, input));
+  const checked = validateWorkflowInput(EngineBuildInputSchema, ENGINE_BUILD_INPUT_SHAPE, input);
   if (!checked.ok) throw permanentFailure(FailureType.InvalidSpec, invalidInputMessage('invalid engine-build input', checked.errors), checked.errors);
   const { target, request } = input;
   const { resolveEngine, buildEngine } = activitiesFor(target);

@@ -40,7 +40,6 @@ import { abortSignal, abortUpdate } from './definitions.js';
 import type { ApprovalRequest, DeployResult } from '../ports/results.js';
 import { PREVIEW_PATCH, runDeployment } from './deploy.js';
 import { clusterOf, ensureEngine, requireThisRun, runContextFor } from './common.js';
-import { withTransientSchemas } from '../spec/lazy-schema.js';
 
 /** Runs started before it searched by coordinate ascent with full sweeps (see coordinateAscent). */
 export const SCREEN_AND_CONFIRM_PATCH = 'screen-and-confirm-config-search';
@@ -99,7 +98,7 @@ function requireRequest(validation: ReturnType<typeof validateReoptimizeInput>):
 }
 
 export async function reoptimizeTriton(input: ReoptimizeInput): Promise<ReoptimizeResult> {
-  const request = requireRequest(withTransientSchemas(() => validateReoptimizeInput(input)));
+  const request = requireRequest(validateReoptimizeInput(input));
   const workflowId = releaseWorkflowId(requestKey(request));
   try {
     return await executeChild(reoptimizeRelease, {
@@ -146,7 +145,7 @@ export function promotedSpec(spec: DeploymentSpec, results: readonly ModelSearch
 
 /** The release's re-optimization, under the release's workflow ID (see reoptimizeTriton). */
 export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<ReoptimizeResult> {
-  requireRequest(withTransientSchemas(() => validateReoptimizeRequest(request, [])));
+  requireRequest(validateReoptimizeRequest(request, []));
   const info = workflowInfo();
   const key = requestKey(request);
   const act = activitiesFor(request.target);
@@ -191,7 +190,7 @@ export async function reoptimizeRelease(request: ReoptimizeRequest): Promise<Reo
       detail: `${describeKey(key)} serves ${state?.repositoryUri ?? 'nothing'} (${state?.status ?? 'not installed'}), which its release record does not describe; deploy it with the pipeline first`,
     };
   }
-  const validation = withTransientSchemas(() => validateSpec(specInCurrentForm(entry.spec)));
+  const validation = validateSpec(specInCurrentForm(entry.spec));
   if (!validation.ok) {
     return {
       outcome: 'no-live-release',

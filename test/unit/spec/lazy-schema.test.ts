@@ -1,15 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { lazySchema, withTransientSchemas } from '../../../src/spec/lazy-schema.js';
+import { lazySchema } from '../../../src/spec/lazy-schema.js';
 
 test('a lazy schema is built on its first use, once, and parses, composes and reports like the schema itself', () => {
   let builds = 0;
-  const Port = lazySchema(() => {
+  const Port = lazySchema('test.Port', () => {
     builds++;
     return z.number().int().min(1, { error: 'port must be at least 1' }).default(8000);
   });
-  const Server = lazySchema(() => z.object({ port: Port }).strict());
+  const Server = lazySchema('test.Server', () => z.object({ port: Port }).strict());
   assert.equal(builds, 0, 'declaring costs nothing');
   assert.deepEqual(Server.parse({}), { port: 8000 });
   assert.equal(builds, 1);
@@ -20,28 +20,27 @@ test('a lazy schema is built on its first use, once, and parses, composes and re
   assert.equal(builds, 1, 'built once');
 });
 
-test('schemas built inside withTransientSchemas are forgotten after it, and built again on their next use', () => {
-  let builds = 0;
-  const Name = lazySchema(() => {
-    builds++;
-    return z.string().min(1);
+test("a schema module evaluated again (a workflow run's) parses with the schema its first evaluation built, and builds nothing", () => {
+  const builds: string[] = [];
+  const evaluateModule = (run: string) => ({
+    Name: lazySchema('test.Name', () => {
+      builds.push(run);
+      return z.string().min(1, { error: 'a name is required' });
+    }),
   });
-  const Kept = lazySchema(() => z.number());
-  assert.equal(Kept.parse(1), 1);
-  const parsed = withTransientSchemas(() => [Name.parse('a'), Name.parse('b'), Kept.parse(2)]);
-  assert.deepEqual(parsed, ['a', 'b', 2]);
-  assert.equal(builds, 1, 'built once inside');
-  assert.equal(Name.parse('c'), 'c');
-  assert.equal(builds, 2, 'built again after');
-  withTransientSchemas(() => Name.parse('d'));
-  assert.equal(builds, 2, 'one built before is kept');
-
-  let otherBuilds = 0;
-  const Other = lazySchema(() => {
-    otherBuilds++;
-    return z.string().min(1);
+  const first = evaluateModule('first');
+  assert.equal(first.Name.parse('a'), 'a');
+  const second = evaluateModule('second');
+  assert.equal(second.Name.parse('b'), 'b');
+  assert.equal(second.Name.safeParse('').error?.issues[0]?.message, 'a name is required');
+  assert.deepEqual(builds, ['first']);
+  // A schema whose build throws is not kept: the next use builds it again.
+  let attempts = 0;
+  const Broken = lazySchema('test.Broken', (): z.ZodString => {
+    attempts++;
+    throw new Error('cannot build');
   });
-  assert.throws(() => withTransientSchemas(() => Other.parse('')));
-  Other.parse('e');
-  assert.equal(otherBuilds, 2, 'forgotten even when the parse throws');
+  assert.throws(() => Broken.parse('x'), /cannot build/);
+  assert.throws(() => Broken.parse('x'), /cannot build/);
+  assert.equal(attempts, 2);
 });
