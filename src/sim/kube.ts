@@ -107,7 +107,7 @@ export class SimKube implements KubeApi {
       throw new ApiError('INVALID_ARGUMENT', 'an applied object needs apiVersion, kind and metadata.name');
     }
     const namespace = namespaceOf(kind, metadata.namespace);
-    // Sealed once applied (state.ts): a copy, so the caller's object stays its own.
+    // Sealed once applied (sealed.ts): a copy, so the caller's object stays its own.
     const stored = sealed(JSON.parse(JSON.stringify({ ...object, metadata: { ...metadata, namespace } })) as KubeObject);
     const { speed } = currentSimContext();
     const outcome = await this.transact((cluster, now) => {

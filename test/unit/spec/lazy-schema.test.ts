@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { lazySchema } from '../../../src/spec/lazy-schema.js';
 
@@ -43,4 +44,18 @@ test("a schema module evaluated again (a workflow run's) parses with the schema 
   assert.throws(() => Broken.parse('x'), /cannot build/);
   assert.throws(() => Broken.parse('x'), /cannot build/);
   assert.equal(attempts, 2);
+});
+
+test('every lazy schema of the source is kept under its own constant name: two under one name would parse with each other', async () => {
+  const names: string[] = [];
+  for (const entry of await readdir(new URL('../../../src', import.meta.url), { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
+    const source = await readFile(`${entry.parentPath}/${entry.name}`, 'utf8');
+    for (const [, constant, name] of source.matchAll(/const (\w+) = lazySchema\('([^']*)'/g)) {
+      assert.equal(name, constant, `${entry.name}: ${constant} is kept under "${name}"`);
+      names.push(name!);
+    }
+  }
+  assert.ok(names.length > 20, `found ${names.length}`);
+  assert.deepEqual(names.filter((name, i) => names.indexOf(name) !== i), []);
 });
