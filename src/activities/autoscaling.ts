@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
-import { clusterMonitoringFor, renderHpa, tritonDeploymentName } from '../plan/helm-values.js';
+import { clusterMonitoringFor, METRIC_WINDOW_SECONDS, renderHpa, tritonDeploymentName } from '../plan/helm-values.js';
 import { JOB_NAMESPACE } from '../plan/jobs.js';
 import { type DrillBaseline, type DrillSample, drillVariant, hpaViewOf, type HpaStatusJson, loadHeldEnough, type LoadDrillResult, renderLoadJob, scaledBack, scaledUp, summarizeDrill } from '../plan/load-drill.js';
 import type { DeploymentSpec } from '../spec/schema.js';
@@ -26,7 +26,7 @@ export interface AutoscalingResult {
   monitoringOperation?: string;
 }
 
-/** How long the HPA must want no more pods before the load stops (two of GKE's 15 s syncs). */
+/** The least time the HPA must want no more pods before the load stops (two of GKE's 15 s syncs). */
 const STEADY_SECONDS = 30;
 
 /** What a drill's attempt has done so far: a retry (a worker restart) carries on from it. */
@@ -125,6 +125,7 @@ export function createLoadDrillActivities({ kube, triton, pollIntervalMs }: Load
         progress = { job, startedAtMs: Date.now(), baseline: { replicas: first.replicas, nodes: first.nodes }, samples: [] };
       }
       const now = () => (Date.now() - progress.startedAtMs) / 1000;
+      const hold = { steadySeconds: Math.max(STEADY_SECONDS, METRIC_WINDOW_SECONDS[spec.autoscaling.metric]), maxReplicas: spec.autoscaling.maxReplicas };
       const record = async (phase: DrillSample['phase']) => {
         const sample = await look(api, probe, request, now(), phase);
         progress.samples.push(sample);
@@ -149,7 +150,7 @@ export function createLoadDrillActivities({ kube, triton, pollIntervalMs }: Load
         }
         for (;;) {
           const sample = await record('load');
-          if (loadHeldEnough(progress.baseline, progress.samples, STEADY_SECONDS)) break;
+          if (loadHeldEnough(progress.baseline, progress.samples, hold)) break;
           if (sample.at >= drill.scaleUpTimeoutSeconds) break;
           const status = await calling('read the load job', () => api.jobStatus(JOB_NAMESPACE, job));
           if (status?.phase === 'failed') {

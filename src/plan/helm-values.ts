@@ -30,6 +30,17 @@ export const RECORDED_METRICS = {
 } as const;
 
 /**
+ * How far back each metric the HPA reads looks: the queue time is a rate over 2 minutes (the
+ * recording rules' [2m]), so it goes on climbing that long after the load changes; the other two
+ * are gauges read as they are.
+ */
+export const METRIC_WINDOW_SECONDS: Record<DeploymentSpec['autoscaling']['metric'], number> = {
+  'triton-queue-time-us': 120,
+  'triton-inflight-requests': 0,
+  'gpu-utilization': 0,
+};
+
+/**
  * What the custom-metrics-stackdriver adapter calls a Managed Prometheus gauge: its Cloud Monitoring
  * type prometheus.googleapis.com/<name>/gauge with '/' as '|' (k8s-stackdriver README, "Metric names").
  */

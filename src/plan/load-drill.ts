@@ -109,14 +109,16 @@ function settled(sample: DrillSample): boolean {
 }
 
 /**
- * The load has done its part: the release scaled up, every pod serves, and the HPA has wanted no
- * more for `steadySeconds` (its reading of a 2-minute rate still climbs in the load's first minute,
- * so one settled look can come between two scale-ups).
+ * The load has done its part: the release scaled up, every pod serves, and the HPA wants no more:
+ * it is at its maximum, or it has wanted no more for `steadySeconds` (at least the metric's window:
+ * a 2-minute rate goes on climbing that long under the same load, and one settled look can come
+ * between two scale-ups).
  */
-export function loadHeldEnough(baseline: DrillBaseline, samples: readonly DrillSample[], steadySeconds: number): boolean {
+export function loadHeldEnough(baseline: DrillBaseline, samples: readonly DrillSample[], hold: { steadySeconds: number; maxReplicas: number }): boolean {
   const last = samples.at(-1);
   if (last === undefined || !scaledUp(baseline, last) || !settled(last)) return false;
-  const since = last.at - steadySeconds;
+  if (last.replicas >= hold.maxReplicas) return true;
+  const since = last.at - hold.steadySeconds;
   const load = samples.filter((s) => s.phase === 'load');
   return load.some((s) => s.at <= since) && load.filter((s) => s.at >= since).every((s) => settled(s) && s.replicas === last.replicas);
 }

@@ -422,7 +422,7 @@ export const FaultSchema = lazySchema('FaultSchema', () =>
       activity: z.enum(ACTIVITY_NAMES, { error: `fault.activity must be one of ${ACTIVITY_NAMES.join(', ')}` }).optional(),
       times: positiveInt('fault.times').default(1),
       /**
-       * latency-spike (stage validation): the first `times` sweeps of each variant see every latency 100x (a noisy neighbour).
+       * latency-spike (stage validation): the first `times` sweeps of each variant see every latency 100x, and at least twice the SLA's bound (a noisy neighbour).
        * lost-reply: the first `times` attempts apply their call, then fail before replying with a transient
        * error (UNAVAILABLE, connection reset), as a network cut after the server applied the request looks.
        */

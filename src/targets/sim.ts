@@ -9,7 +9,7 @@ import { Context } from '@temporalio/activity';
 import { ApiError, type ApiErrorCode, translateError } from '../ports/errors.js';
 import { type ActivityOptions, createPipelineActivities, type PipelineActivities } from '../activities/index.js';
 import type { RunContext } from '../ports/run.js';
-import type { Measurement } from '../activities/perf.js';
+import type { Measurement, MeasureRequest } from '../activities/perf.js';
 import type { FaultSpec, StageName } from '../spec/schema.js';
 import { runInSimContext } from '../sim/context.js';
 import { createSimWorld } from '../sim/world.js';
@@ -87,17 +87,20 @@ function loseReply(activity: string, run: RunContext, attempt: number): void {
 }
 
 /**
- * A latency spike: the sweep ran, but a noisy neighbour pushed every latency 100x, so no point
- * lies within any SLA bound. Counted per workflow run and variant in this worker process.
+ * A latency spike: the sweep ran, but a noisy neighbour pushed every latency 100x, and at least to
+ * twice the SLA's bound (a fast server's 1 ms times 100 would still be within a 200 ms bound), so no
+ * point lies within it. Counted per workflow run and variant in this worker process.
  */
-function withLatencySpike(measurement: Measurement, run: RunContext, spikes: Map<string, number>, runKey: string): Measurement {
+function withLatencySpike(measurement: Measurement, request: Pick<MeasureRequest, 'run' | 'sla'>, spikes: Map<string, number>, runKey: string): Measurement {
+  const { run } = request;
   const fault = run.simulation?.faults.find((f) => f.kind === 'latency-spike' && aimsAt(f, 'measureVariant', run));
   if (fault === undefined) return measurement;
   const key = `${runKey}/${describeTarget(fault)}/${measurement.variant}`;
   const seen = spikes.get(key) ?? 0;
   if (seen >= fault.times) return measurement;
   spikes.set(key, seen + 1);
-  const spiked = (us: number) => us * 100;
+  const floorUs = 2 * request.sla.latencyMs * 1000;
+  const spiked = (us: number) => Math.max(us * 100, floorUs);
   return {
     ...measurement,
     points: measurement.points.map((p) => ({ ...p, latencyUs: { avg: spiked(p.latencyUs.avg), p50: spiked(p.latencyUs.p50), p90: spiked(p.latencyUs.p90), p95: spiked(p.latencyUs.p95), p99: spiked(p.latencyUs.p99) } })),
@@ -117,7 +120,7 @@ export function withSimulation(activities: PipelineActivities): PipelineActiviti
         const result = await (activity as (input: unknown) => Promise<unknown>)(input);
         loseReply(name, input.run, attempt);
         if (name !== 'measureVariant') return result;
-        return withLatencySpike(result as Measurement, input.run, spikes, workflowExecution?.runId ?? input.run.deploymentId);
+        return withLatencySpike(result as Measurement, input as MeasureRequest, spikes, workflowExecution?.runId ?? input.run.deploymentId);
       });
     };
     return [name, run];

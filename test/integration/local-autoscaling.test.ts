@@ -36,7 +36,10 @@ before(async () => {
     release: { ...example.release, strategy: 'in-place' },
     models: [{ ...model!, variants: [model!.variants![0]!], sla: { ...model!.sla!, repeats: 1 } }],
     approval: { required: false },
-    autoscaling: { ...example.autoscaling, loadDrill: {} },
+    // One node's GPU to start with, so the second pod needs the node Karpenter adds; two pods at most,
+    // so the drill ends at the HPA's maximum rather than on how far this CPU's queue time climbs.
+    nodePool: { ...example.nodePool, initialNodes: 1 },
+    autoscaling: { ...example.autoscaling, maxReplicas: 2, loadDrill: {} },
   });
   assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
   spec = result.spec;

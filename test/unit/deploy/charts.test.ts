@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import { previewValues, RECORDED_METRICS, renderHpa, tritonDeploymentName, tritonValues, type TritonValues } from '../../../src/plan/helm-values.js';
+import { METRIC_WINDOW_SECONDS, previewValues, RECORDED_METRICS, renderHpa, tritonDeploymentName, tritonValues, type TritonValues } from '../../../src/plan/helm-values.js';
 import type { DeploymentSpec } from '../../../src/spec/schema.js';
 import { validateSpec } from '../../../src/spec/validate.js';
 import { PROJECT_ROOT } from '../../helpers/specs.js';
@@ -334,8 +334,12 @@ describe('helm charts', () => {
       assert.equal(hpaName(queue), `prometheus.googleapis.com|${queueRule!.record}|gauge`, 'the HPA reads what the rule records');
       assert.equal(queueRule!.record, RECORDED_METRICS.queueTime);
       const job = only(queueManifests, 'PodMonitoring').metadata.name;
+      // The load drill holds its load for the rate's window (METRIC_WINDOW_SECONDS), here and in the local cluster's rules.
+      const window = `${METRIC_WINDOW_SECONDS['triton-queue-time-us'] / 60}m`;
+      const localRules = await readFile(join(PROJECT_ROOT, 'deploy/local/prometheus/rules.yml'), 'utf8');
       for (const counter of ['nv_inference_queue_duration_us', 'nv_inference_request_success']) {
-        assert.ok(queueRule!.expr.includes(`rate(${counter}{job="${job}"}[2m])`), `${counter}: a rate of this release's scrape (job = the PodMonitoring)`);
+        assert.ok(queueRule!.expr.includes(`rate(${counter}{job="${job}"}[${window}])`), `${counter}: a rate of this release's scrape (job = the PodMonitoring) over the drill's window`);
+        assert.ok(localRules.includes(`rate(${counter}[${window}])`), `${counter}: the local rule's rate over the drill's window`);
       }
       assert.match(queueRule!.expr, /sum by \(pod\)/, 'one series per pod');
       assert.match(queueRule!.expr, /> 0\)\s+or\s+/, 'an idle pod records 0, not NaN');

@@ -72,12 +72,24 @@ describe('the load drill (pure)', () => {
 
   it('holds the load until the HPA has wanted no more pods for the steady time, not one look between two scale-ups', () => {
     const baseline = { replicas: 1, nodes: 2 };
+    const hold = { steadySeconds: 30, maxReplicas: 4 };
     const ramp = [sample(0, 'load', 1, 2, hpa(1, 1, 3000)), sample(10, 'load', 2, 2, hpa(2, 2, 9000)), sample(15, 'load', 2, 2, hpa(2, 2, 10000))];
-    assert.ok(!loadHeldEnough(baseline, ramp, 30), 'settled for 5 s only');
+    assert.ok(!loadHeldEnough(baseline, ramp, hold), 'settled for 5 s only');
     const up = [...ramp, sample(20, 'load', 3, 2, hpa(2, 3, 16000), 2), sample(30, 'load', 3, 3, hpa(3, 3, 6000)), sample(50, 'load', 3, 3, hpa(3, 3, 6000))];
-    assert.ok(!loadHeldEnough(baseline, up, 30), 'the third pod came 30 s ago at most');
-    assert.ok(loadHeldEnough(baseline, [...up, sample(61, 'load', 3, 3, hpa(3, 3, 6000))], 30));
-    assert.ok(!loadHeldEnough(baseline, [...up, sample(61, 'load', 3, 3, hpa(2, 3, 6000))], 30), 'the HPA has not seen the last pod');
+    assert.ok(!loadHeldEnough(baseline, up, hold), 'the third pod came 30 s ago at most');
+    assert.ok(loadHeldEnough(baseline, [...up, sample(61, 'load', 3, 3, hpa(3, 3, 6000))], hold));
+    assert.ok(!loadHeldEnough(baseline, [...up, sample(61, 'load', 3, 3, hpa(2, 3, 6000))], hold), 'the HPA has not seen the last pod');
+  });
+
+  it("holds the load for the metric's window, yet not past the HPA's maximum", () => {
+    const baseline = { replicas: 1, nodes: 2 };
+    // A 2-minute rate under the same load: settled at 2 pods for 60 s, then climbing past the HPA's tolerance.
+    const settledAtTwo = [sample(0, 'load', 1, 2, hpa(1, 1, 5000)), ...[30, 45, 60, 75, 90].map((at) => sample(at, 'load', 2, 2, hpa(2, 2, 5200)))];
+    assert.ok(loadHeldEnough(baseline, settledAtTwo, { steadySeconds: 30, maxReplicas: 3 }), 'a gauge: 30 s settled is enough');
+    assert.ok(!loadHeldEnough(baseline, settledAtTwo, { steadySeconds: 120, maxReplicas: 3 }), "the rate's window is not yet all at 2 pods");
+    const atMost = [...settledAtTwo, sample(100, 'load', 3, 3, hpa(3, 3, 5900))];
+    assert.ok(loadHeldEnough(baseline, atMost, { steadySeconds: 120, maxReplicas: 3 }), 'at its maximum the HPA can want no more');
+    assert.ok(!loadHeldEnough(baseline, [...settledAtTwo, sample(100, 'load', 3, 2, hpa(2, 3, 5900), 2)], { steadySeconds: 120, maxReplicas: 3 }), 'the last pod still pending');
   });
 
   it('compares only the HPA decisions that are its computation alone, each once', () => {
