@@ -13,7 +13,7 @@ import type { ClusterRef, HelmApi, HelmRevision, HelmUpgradeRequest, ObjectStore
 import { currentSimContext } from './context.js';
 import { clusterResource, type ClusterState, type ReleaseState, type RevisionRecord, runningCluster, type SimServices } from './state.js';
 import { scaledMs, SIM_DURATIONS_SECONDS, waitMs } from './timing.js';
-import { loadRepository, modelRepositoryOf } from './triton.js';
+import { modelRepositoryOf, rolloutKey, startRollout } from './triton.js';
 
 type PendingStatus = 'pending-install' | 'pending-upgrade' | 'pending-rollback';
 
@@ -50,7 +50,7 @@ function helmRunning(revision: HelmRevisionRecord): boolean {
 async function completeRollout(objects: ObjectStore, release: ReleaseState, revision: RevisionRecord): Promise<void> {
   if (!isPending(revision.status)) return;
   const repository = modelRepositoryOf(revision.values);
-  const errors = repository === undefined ? ['values.modelRepositoryPath is not set'] : (await loadRepository(objects, repository)).errors;
+  const errors = repository === undefined ? ['values.modelRepositoryPath is not set'] : (await startRollout(objects, rolloutKey(release, revision), repository)).errors;
   if (errors.length > 0) {
     revision.description = `${VERB[revision.status].name} "${release.name}" failed: timed out waiting for the condition`;
     revision.status = 'failed';

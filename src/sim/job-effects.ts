@@ -16,7 +16,7 @@ import { invalidGpuLoadError } from '../triton/model-config.js';
 import { latencyAt, type LatencyPercentile, type PerfPoint } from '../triton/perf-types.js';
 import { perfProfileFor, simulateSweep } from './perf-model.js';
 import { SIM_DURATIONS_SECONDS } from './timing.js';
-import { loadRepository, type SimulatedPlan } from './triton.js';
+import { servedRepository, type SimulatedPlan } from './triton.js';
 
 export interface JobOutcome {
   phase: 'succeeded' | 'failed';
@@ -27,6 +27,8 @@ export interface JobOutcome {
 /** What a release serves, as its clients see it: the repository, the replicas answering, how much slower than modelled. */
 export interface ServedRelease {
   repository: string;
+  /** The rollout its pods started with (triton.ts rolloutKey): what they loaded is what they serve. */
+  rollout: string;
   /** Replicas that are running: each Triton pod holds gpusPerReplica GPUs of one node. */
   replicas: number;
   /** The GPUs each pod holds (the chart's gpusPerReplica). */
@@ -190,7 +192,7 @@ async function runPerfAnalyzer(env: Record<string, string>, { objects, served: s
     throw new JobFailure(`failed to get model metadata: no Triton server answers for release ${release} in namespace ${namespace} (no deployed revision)`);
   }
   const { repository } = serving;
-  const { models } = await loadRepository(objects, repository);
+  const { models } = await servedRepository(objects, serving.rollout, repository);
   const served = models.find((m) => m.name === model);
   if (served === undefined) {
     const names = models.map((m) => m.name).join(', ') || 'none';

@@ -10,7 +10,7 @@ import { jobEnv, PIPELINE_LABEL } from '../plan/jobs.js';
 import { currentSimContext, runInSimContext } from './context.js';
 import { jobDurationSeconds, jobStartLog, runJobEffect, type ServedRelease } from './job-effects.js';
 import { nodesOf, objectKey } from './nodes.js';
-import { gpusPerReplicaOf, modelRepositoryOf, replicaCountOf, servingRevision } from './triton.js';
+import { gpusPerReplicaOf, modelRepositoryOf, replicaCountOf, rolloutKey, servingRevision } from './triton.js';
 import { clusterResource, type ClusterState, type JobRun, runningCluster, type SimServices } from './state.js';
 import { sealed } from './sealed.js';
 import { scaledMs, SIM_DURATIONS_SECONDS } from './timing.js';
@@ -58,7 +58,7 @@ function servedRelease(cluster: ClusterState, namespace: string, release: string
   if (revision === undefined || repository === undefined) return undefined;
   const gpusPerReplica = gpusPerReplicaOf(revision.values);
   const fitting = nodesOf(cluster, now).reduce((pods, n) => pods + Math.floor(n.allocatableGpus / gpusPerReplica), 0);
-  return { repository, replicas: Math.min(replicaCountOf(revision.values), fitting), gpusPerReplica, slowdown: revision.regression };
+  return { repository, rollout: rolloutKey({ namespace, name: release }, revision), replicas: Math.min(replicaCountOf(revision.values), fitting), gpusPerReplica, slowdown: revision.regression };
 }
 
 /** Advances the cluster's Jobs to `now`; a Job past its deadline plays its effect, logged under its creator. True if any Job moved on. */

@@ -1,5 +1,5 @@
 /**
- * Simulated Triton: what a release's server loads from its model repository (the files in the
+ * Simulated Triton: what a release's server loads from its model repository when its pods start (the files in the
  * simulated GCS), and its readiness endpoint. A model loads when <repo>/<model>/config.pbtxt
  * parses (name matching the directory) and <repo>/<model>/1/model.plan is an engine written by
  * the simulated TensorRT build Job.
@@ -34,7 +34,38 @@ export interface LoadedRepository {
   errors: string[];
 }
 
-export async function loadRepository(objects: ObjectStore, repository: string): Promise<LoadedRepository> {
+/**
+ * What each rollout's Triton loaded when its pods started: Triton reads its repository at start-up
+ * (model control mode none), not per request, so the perf Jobs and probes of a running release get
+ * what its rollout loaded. Kept per object store, for the latest rollouts; a process that did not
+ * see a rollout loads its repository again, as a restarted pod would.
+ */
+const loadedByRollout = new WeakMap<ObjectStore, Map<string, LoadedRepository>>();
+const ROLLOUTS_KEPT_AT_MOST = 256;
+
+/** A revision's rollout of a release, as the key of what its pods loaded. */
+export function rolloutKey(release: { namespace: string; name: string }, revision: Pick<RevisionRecord, 'revision' | 'createdAt' | 'deploymentId'>): string {
+  return `${release.namespace}/${release.name}#${revision.revision}@${revision.createdAt}/${revision.deploymentId}`;
+}
+
+/** The repository as the rollout's pods load it at their start, kept for the rollout's later questions. */
+export async function startRollout(objects: ObjectStore, rollout: string, repository: string): Promise<LoadedRepository> {
+  const loaded = await loadRepository(objects, repository);
+  deepFreeze(loaded);
+  let kept = loadedByRollout.get(objects);
+  if (kept === undefined) loadedByRollout.set(objects, (kept = new Map()));
+  kept.delete(rollout);
+  kept.set(rollout, loaded);
+  if (kept.size > ROLLOUTS_KEPT_AT_MOST) kept.delete(kept.keys().next().value!);
+  return loaded;
+}
+
+/** What a running rollout's Triton serves: what its pods loaded at their start. */
+export async function servedRepository(objects: ObjectStore, rollout: string, repository: string): Promise<LoadedRepository> {
+  return loadedByRollout.get(objects)?.get(rollout) ?? startRollout(objects, rollout, repository);
+}
+
+async function loadRepository(objects: ObjectStore, repository: string): Promise<LoadedRepository> {
   const root = repository.replace(/\/+$/, '');
   let uris: string[];
   try {
@@ -130,8 +161,8 @@ export class SimTritonProbe implements TritonProbe {
     );
     await log.record('triton', 'triton.ready', `${clusterResource(this.ref)}/triton/${target.namespace}/${target.release}`, false);
     const repository = revision === undefined ? undefined : modelRepositoryOf(revision.values);
-    if (repository === undefined) return { ready: false, models: [] };
-    const { models } = await loadRepository(objects, repository);
+    if (revision === undefined || repository === undefined) return { ready: false, models: [] };
+    const { models } = await servedRepository(objects, rolloutKey({ namespace: target.namespace, name: target.release }, revision), repository);
     return { ready: true, modelRepository: repository, models: models.map((m) => m.name) };
   }
 }

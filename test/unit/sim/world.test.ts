@@ -516,6 +516,26 @@ test('a perf Job sweeps the served model: 4 instances beat 1, regressions slow i
   assert.match((await h.clients.kube(REF).jobStatus('triton-pipeline', 'perf-unknown'))?.message ?? '', /Bert/);
 });
 
+test("a release's Triton serves what its pods loaded at their start; a new rollout reads the repository again", async () => {
+  const h = await harness();
+  await readyCluster(h);
+  const engine = await buildEngine(h, 'key-start');
+  const repo = await publishRepository(h, 'v1', engine.plan);
+  await upgrade(h, repo);
+  assert.equal((await runPerf(h, 'perf-before', 'ResNet50-INT8-2')).phase, 'succeeded');
+
+  // The bucket changes under the running release: its Triton does not look again (model control mode none).
+  await h.as(() => h.clients.store.delete(`${repo}/ResNet50-INT8-2/1/model.plan`));
+  assert.equal((await runPerf(h, 'perf-running', 'ResNet50-INT8-2')).phase, 'succeeded');
+  assert.deepEqual((await h.clients.triton(REF).ready({ release: 'triton', namespace: 'default' })).models, ['ResNet50-INT8', 'ResNet50-INT8-2']);
+
+  // A new rollout's pods load the repository as it is now: the model without its plan fails to load.
+  await upgrade(h, repo).catch(() => undefined);
+  const history = await h.clients.helm(REF).history('triton', 'default');
+  assert.equal(history.at(-1)!.status, 'failed');
+  assert.match(history.at(-1)!.description, /failed/);
+});
+
 test('on an H200 pool the engine carries the H200 profile: one instance is host-bound near the recorded 2,200 infer/s, four serve 3x more', async () => {
   const h = await harness();
   await readyCluster(h, { machineType: 'a3-ultragpu-8g', acceleratorType: 'nvidia-h200-141gb', acceleratorCount: 8, maxNodes: 1 });
