@@ -20,7 +20,8 @@ import type { deployTriton } from '../../src/workflows/deploy.js';
 import type { readReleaseRecord } from '../../src/workflows/record.js';
 import { releaseKeyOf, type ReleaseRecord } from '../../src/release/record.js';
 import { specWith } from './specs.js';
-import { bundleWorkflows, HISTORY_FIXTURES, startTemporal, startTogether, tempDir, unique } from './temporal.js';
+import { bundleWorkflows, HISTORY_FIXTURES, startTemporal, startTogether, unique } from './temporal.js';
+import { tempDir } from './temp-dir.js';
 
 export let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundle;

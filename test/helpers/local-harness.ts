@@ -11,7 +11,8 @@ import { ensureLocalModels } from '../../src/targets/local/models.js';
 import { createPipelineWorker } from '../../src/worker.js';
 import { type GcsEmulator, startGcsEmulator } from '../standins/gcs-emulator.js';
 import { PROJECT_ROOT } from './specs.js';
-import { bundleWorkflows, startTemporal, startTogether, tempDir } from './temporal.js';
+import { bundleWorkflows, startTemporal, startTogether } from './temporal.js';
+import { tempDir } from './temp-dir.js';
 
 export interface LocalHarness {
   env: TestWorkflowEnvironment;

@@ -2,8 +2,6 @@
  * One real Temporal server per test process: the project's own `temporal` binary through
  * @temporalio/testing (no download), or the server at TEMPORAL_ADDRESS when set.
  */
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundle } from '@temporalio/worker';
@@ -46,10 +44,6 @@ export async function bundleWorkflows(workflowsPath = join(PROJECT_ROOT, 'src/wo
     ...WORKFLOW_BUNDLER_OPTIONS,
     logger: { info: () => undefined, warn: () => undefined, error: console.error, debug: () => undefined, trace: () => undefined, log: () => undefined },
   });
-}
-
-export function tempDir(prefix: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `${prefix}-`));
 }
 
 let counter = 0;

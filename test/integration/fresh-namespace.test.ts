@@ -15,7 +15,8 @@ import { registerSearchAttributes } from '../../src/cli/temporal.js';
 import { SEARCH_ATTRIBUTES, TRITON_TARGET } from '../../src/temporal/search-attributes.js';
 import type { deployTriton } from '../../src/workflows/deploy.js';
 import { recordHistory, testSpec, waitFor, workflowIdOf } from '../helpers/harness.js';
-import { PROJECT_ROOT, startTemporal, startTogether, tempDir, unique } from '../helpers/temporal.js';
+import { PROJECT_ROOT, startTemporal, startTogether, unique } from '../helpers/temporal.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 let env: TestWorkflowEnvironment;
 let stateDir: string;

@@ -20,7 +20,8 @@ import { ensureLocalModels } from '../../src/targets/local/models.js';
 import type { deployTriton } from '../../src/workflows/deploy.js';
 import { withCauses } from '../helpers/causes.js';
 import { exampleSpec, PROJECT_ROOT } from '../helpers/specs.js';
-import { startTemporal, startTogether, tempDir, unique } from '../helpers/temporal.js';
+import { startTemporal, startTogether, unique } from '../helpers/temporal.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { type GcsEmulator, startGcsEmulator } from '../standins/gcs-emulator.js';
 
 let env: TestWorkflowEnvironment;

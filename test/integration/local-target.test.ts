@@ -30,7 +30,8 @@ import type { reoptimizeTriton } from '../../src/workflows/reoptimize.js';
 import { withCauses } from '../helpers/causes.js';
 import { exampleSpec, PROJECT_ROOT } from '../helpers/specs.js';
 import { type LocalHarness, startLocalHarness } from '../helpers/local-harness.js';
-import { tempDir, unique } from '../helpers/temporal.js';
+import { unique } from '../helpers/temporal.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 let local: LocalHarness;
 let env: LocalHarness['env'];

@@ -21,7 +21,7 @@ import type { ActivityName, DeploymentSpecInput } from '../../src/spec/schema.js
 import { createSimActivities } from '../../src/targets/sim.js';
 import type { SlaEvidence } from '../../src/ports/results.js';
 import { activityAttempts, env, failureOf, inspect, readRecord, start, testSpec, useHarness, workflowIdOf, world } from '../helpers/harness.js';
-import { tempDir } from '../helpers/temporal.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 useHarness();
 

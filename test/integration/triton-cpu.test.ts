@@ -13,7 +13,7 @@ import { runPerfAnalyzer } from '../../src/targets/local/perf-analyzer.js';
 import { startTritonServer, type TritonServer } from '../../src/targets/local/triton-server.js';
 import { type ModelConfigInput, renderModelConfig } from '../../src/triton/model-config.js';
 import { PROJECT_ROOT } from '../helpers/specs.js';
-import { tempDir } from '../helpers/temporal.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { freePort } from '../standins/gcs-emulator.js';
 
 let triton: TritonServer;

@@ -3,9 +3,6 @@
  * translation, idempotent ensure steps, heartbeats, and cancellation of a running Job.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -21,12 +18,11 @@ import type { RunReport } from '../../../src/report/types.js';
 import { ACTIVITY_NAMES, type DeploymentSpec } from '../../../src/spec/schema.js';
 import { validateSpec } from '../../../src/spec/validate.js';
 import { mockEnvironment, runIn } from '../../helpers/activity-env.js';
+import { tempDir } from '../../helpers/temp-dir.js';
 import { exampleSpec } from '../../helpers/specs.js';
 
-
-
 async function setUp() {
-  const world = createSimWorld({ stateDir: await mkdtemp(join(tmpdir(), 'activities-')) });
+  const world = createSimWorld({ stateDir: await tempDir('activities') });
   const activities = createPipelineActivities(world.clients(), {
     driverInstaller: await loadDriverInstaller(),
     jobScripts: await loadJobScripts(JOB_NAMESPACE),

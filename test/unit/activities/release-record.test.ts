@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { createReleaseRecordActivities } from '../../../src/activities/release-record.js';
@@ -10,6 +7,7 @@ import type { ReleaseChange } from '../../../src/release/record.js';
 import { createSimWorld } from '../../../src/sim/world.js';
 import { validateSpec } from '../../../src/spec/validate.js';
 import { exampleSpec } from '../../helpers/specs.js';
+import { tempDir } from '../../helpers/temp-dir.js';
 
 const key = { project: 'p', cluster: 'c', namespace: 'default', release: 'triton' };
 const validated = validateSpec(exampleSpec());
@@ -34,7 +32,7 @@ function promotion(runId: string): ReleaseChange {
 }
 
 async function simStore(): Promise<ObjectStore> {
-  return createSimWorld({ stateDir: await mkdtemp(join(tmpdir(), 'record-store-')) }).clients().store;
+  return createSimWorld({ stateDir: await tempDir('record-store') }).clients().store;
 }
 
 describe('release record in the bucket (sim store)', () => {

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '../../../src/ports/errors.js';
 import type { ClusterRef, NodePoolCreateRequest, TargetClients } from '../../../src/ports/systems.js';
@@ -14,6 +13,7 @@ import { parsePerfCsv, parsePerfVerbose } from '../../../src/triton/perf-output.
 import { runInSimContext, type SimContext } from '../../../src/sim/context.js';
 import type { SimGke } from '../../../src/sim/gke.js';
 import { createSimWorld, type SimWorld } from '../../../src/sim/world.js';
+import { tempDir } from '../../helpers/temp-dir.js';
 
 const T0 = Date.parse('2025-01-01T00:00:00Z');
 const REF: ClusterRef = { project: 'demo', zone: 'us-central1-a', cluster: 'nvidia-gcp-gke' };
@@ -56,7 +56,7 @@ interface Harness {
 
 /** A world on a fresh directory, or (a restarted worker) on an existing one with its clock at `t`. */
 async function harness(dir?: string, t = T0): Promise<Harness> {
-  const stateDir = dir ?? (await mkdtemp(path.join(tmpdir(), 'sim-world-')));
+  const stateDir = dir ?? (await tempDir('sim-world'));
   const now = { t };
   const world = createSimWorld({ stateDir, clock: () => now.t });
   return {
@@ -645,7 +645,7 @@ test('a rollout whose waiting client died completes when its deadline has passed
 });
 
 test('state persists across two worlds on the same directory', async () => {
-  const first = await harness(path.join(await mkdtemp(path.join(tmpdir(), 'sim-world-')), 'not-yet-created'));
+  const first = await harness(path.join(await tempDir('sim-world'), 'not-yet-created'));
   assert.equal(first.clients.reportDir, path.join(first.dir, 'reports'));
   await readyCluster(first);
   await first.as(() => first.clients.kube(REF).apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg' }, data: { a: '1' } }));

@@ -5,15 +5,14 @@
  * as get-credentials does; the Kubernetes API is a real HTTP server the real client talks to.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApiError } from '../../../src/ports/errors.js';
 import type { Exec } from '../../../src/clients/exec.js';
 import { createGkeClients, suggestsStaleCredentials } from '../../../src/targets/gke.js';
+import { tempDir } from '../../helpers/temp-dir.js';
 
 const ref = { project: 'p', zone: 'us-central1-a', cluster: 'c' };
 
@@ -64,7 +63,7 @@ function recordingGcloud(endpoints: string[]) {
 
 async function clients(endpoints: string[]) {
   const gcloud = recordingGcloud(endpoints);
-  const stateDir = await mkdtemp(join(tmpdir(), 'gke-target-'));
+  const stateDir = await tempDir('gke-target');
   return { target: createGkeClients({ stateDir, exec: gcloud.exec }), fetches: gcloud.calls };
 }
 
