@@ -1,8 +1,8 @@
 /**
- * Simulated Triton: what a release's server loads from its model repository when its pods start (the files in the
- * simulated GCS), and its readiness endpoint. A model loads when <repo>/<model>/config.pbtxt
- * parses (name matching the directory) and <repo>/<model>/1/model.plan is an engine written by
- * the simulated TensorRT build Job.
+ * Simulated Triton: what a release's server loads from its model repository when its pods start
+ * (the files in the simulated GCS), and its readiness endpoint. A model loads when
+ * <repo>/<model>/config.pbtxt parses (name matching the directory) and <repo>/<model>/1/model.plan
+ * is an engine written by the simulated TensorRT build Job.
  */
 import type { ClusterRef, ObjectStore, TritonProbe } from '../ports/systems.js';
 import type { ModelSpec } from '../spec/schema.js';
@@ -90,7 +90,7 @@ async function loadModel(objects: ObjectStore, dir: string, name: string): Promi
   if (configBytes === null) return 'config.pbtxt not found';
   let config: ModelConfigInput;
   try {
-    config = parsedConfig(Buffer.from(configBytes).toString('utf8'), name);
+    config = parseModelConfig(Buffer.from(configBytes).toString('utf8'), { name });
   } catch (error) {
     return `invalid config.pbtxt: ${(error as Error).message}`;
   }
@@ -100,22 +100,6 @@ async function loadModel(objects: ObjectStore, dir: string, name: string): Promi
   const plan = parsePlan(Buffer.from(planBytes).toString('utf8'));
   if (plan === null) return 'version 1: unable to deserialize the TensorRT engine (not built by the simulated engine-build Job)';
   return { name, config, plan };
-}
-
-/** Configs parsed lately, by model and text: Triton is asked about the same repository many times, and parsing is most of what an answer costs. */
-const parsedConfigs = new Map<string, ModelConfigInput>();
-const PARSED_CONFIGS_AT_MOST = 256;
-
-function parsedConfig(text: string, name: string): ModelConfigInput {
-  const key = `${name}\n${text}`;
-  const known = parsedConfigs.get(key);
-  if (known !== undefined) return known;
-  // Shared by every answer: frozen, so none can change another's.
-  const config = parseModelConfig(text, { name });
-  deepFreeze(config);
-  parsedConfigs.set(key, config);
-  if (parsedConfigs.size > PARSED_CONFIGS_AT_MOST) parsedConfigs.delete(parsedConfigs.keys().next().value!);
-  return config;
 }
 
 function parsePlan(text: string): SimulatedPlan | null {

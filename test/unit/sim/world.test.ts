@@ -144,6 +144,16 @@ function upgrade(h: Harness, repo: string, ctx: Partial<SimContext> = {}, signal
   );
 }
 
+/** A ready cluster whose release serves a published repository of the two ResNet50 configs (the engine built under engineKey). */
+async function servingRelease(engineKey: string): Promise<{ h: Harness; repo: string }> {
+  const h = await harness();
+  await readyCluster(h);
+  const engine = await buildEngine(h, engineKey);
+  const repo = await publishRepository(h, 'v1', engine.plan);
+  await upgrade(h, repo);
+  return { h, repo };
+}
+
 async function runPerf(h: Harness, name: string, model: string): Promise<{ phase: string | undefined; logs: string }> {
   const job = renderPerfJob({
     name,
@@ -488,11 +498,7 @@ test('deleting a running Job cancels it: its effect never happens', async () => 
 });
 
 test('a perf Job sweeps the served model: 4 instances beat 1, regressions slow it, unknown models fail', async () => {
-  const h = await harness();
-  await readyCluster(h);
-  const engine = await buildEngine(h, 'key3');
-  const repo = await publishRepository(h, 'v1', engine.plan);
-  await upgrade(h, repo);
+  const { h, repo } = await servingRelease('key3');
 
   const one = await runPerf(h, 'perf-one', 'ResNet50-INT8');
   const four = await runPerf(h, 'perf-four', 'ResNet50-INT8-2');
@@ -517,11 +523,7 @@ test('a perf Job sweeps the served model: 4 instances beat 1, regressions slow i
 });
 
 test("a release's Triton serves what its pods loaded at their start; a new rollout reads the repository again", async () => {
-  const h = await harness();
-  await readyCluster(h);
-  const engine = await buildEngine(h, 'key-start');
-  const repo = await publishRepository(h, 'v1', engine.plan);
-  await upgrade(h, repo);
+  const { h, repo } = await servingRelease('key-start');
   assert.equal((await runPerf(h, 'perf-before', 'ResNet50-INT8-2')).phase, 'succeeded');
 
   // The bucket changes under the running release: its Triton does not look again (model control mode none).
