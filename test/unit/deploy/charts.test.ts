@@ -466,7 +466,7 @@ describe('helm charts', () => {
       const pod = deploymentSpec(deployment).template.spec;
       const worker = pod.containers[0]!;
       assert.equal(worker.image, 'us-central1-docker.pkg.dev/my-project/triton-pipeline/worker:0.1.0');
-      assert.equal(worker.command, undefined, 'the image\'s entrypoint (tini, node --import tsx src/worker.ts) runs');
+      assert.equal(worker.command, undefined, 'the image\'s entrypoint (tini, node --max-semi-space-size=64 --import tsx src/worker.ts) runs');
       const env = new Map((worker.env ?? []).map((e) => [e.name, e]));
       assert.equal(env.get('TEMPORAL_ADDRESS')?.value, 'my-namespace.a1b2c.tmprl.cloud:7233');
       assert.equal(env.get('TEMPORAL_NAMESPACE')?.value, 'my-namespace.a1b2c');
