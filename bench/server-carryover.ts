@@ -7,7 +7,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { PROJECT_ROOT } from '../src/assets.js';
 import { WORKER_SLOTS } from '../src/worker.js';
 import { processCpuS, startServer } from './dev-server.js';
@@ -21,8 +21,7 @@ const input: TwinInput = { steps: Array.from({ length: 28 }, () => ({ activity: 
 
 async function main(): Promise<void> {
   const { env, server } = await startServer();
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: join(PROJECT_ROOT, 'bench/noop-twin/workflows.ts'), logger: { info: () => undefined, warn: console.warn, error: console.error, debug: () => undefined, trace: () => undefined, log: () => undefined } });
-  const worker = await Worker.create({ connection: env.nativeConnection, namespace: 'default', taskQueue: 'carryover', workflowBundle, activities: { noop: async () => '' }, ...WORKER_SLOTS });
+  const worker = await Worker.create({ connection: env.nativeConnection, namespace: 'default', taskQueue: 'carryover', workflowsPath: join(PROJECT_ROOT, 'bench/noop-twin/workflows.ts'), activities: { noop: async () => '' }, ...WORKER_SLOTS });
   const running = worker.run();
   const rows: string[] = [];
   const began = performance.now();
