@@ -50,6 +50,11 @@ function deploy(withSpec: DeploymentSpec) {
   return env.client.workflow.start<typeof deployTriton>('deployTriton', { workflowId: `${deploymentWorkflowId(withSpec)}-${unique('run')}`, taskQueue, args: [{ spec: withSpec }] });
 }
 
+/** The spec with every model's regression gate wide open: a drop of up to half passes. */
+function withWideGate(withSpec: DeploymentSpec): DeploymentSpec {
+  return { ...withSpec, models: withSpec.models.map((m) => ({ ...m, sla: { ...m.sla, regressionTolerance: 0.5 } })) };
+}
+
 before(async () => {
   // The HPA here reads the real metric but never acts on it: an extra Triton on the 2 cores would
   // blur the regression gate's measurements. local-autoscaling.test.ts drills the scaling itself.
@@ -154,7 +159,10 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
     assert.deepEqual((await helm().history(spec.release.name, spec.release.namespace)).map((r) => r.revision), [1, 2, 3], 'the live release was not touched');
     assert.deepEqual(await helm().history(`${spec.release.name}-preview`, spec.release.namespace), [], 'the preview is gone');
 
-    const good = await withCauses((await deploy(spec)).result());
+    // The good deploy is the same model as the live one: it is about the record's lineage, not the
+    // gate, so its tolerance is wide. This CPU's sessions drift apart by up to a third (an
+    // unchanged model once measured -32% against the baseline of a session before).
+    const good = await withCauses((await deploy(withWideGate(spec))).result());
     assert.ok(good.variants.every((v) => v.baselineThroughput !== null && !v.comparison.regressed), JSON.stringify(good.variants.map((v) => v.comparison.reason)));
     const history = await helm().history(spec.release.name, spec.release.namespace);
     assert.deepEqual(history.map((r) => r.status), ['superseded', 'superseded', 'superseded', 'deployed']);
@@ -180,11 +188,10 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
       ...example,
       cluster: { name: spec.cluster.name },
       approval: { required: true, timeoutSeconds: 900 },
-      models: example.models.map((m) => ({ ...m, sla: { ...m.sla, regressionTolerance: 0.5 } })),
       simulation: { speed: 0, regression: 0, faults: [{ stage: 'bake', kind: 'latency-spike', times: 3 }] },
     });
     assert.ok(baking.ok, JSON.stringify(!baking.ok && baking.errors));
-    const handle = await deploy(baking.spec);
+    const handle = await deploy(withWideGate(baking.spec));
     let ended = false;
     const result = handle.result().then(() => assert.fail('the bake regression must fail the run'), (e: unknown) => e).finally(() => (ended = true));
     while (!ended && !(await handle.query(progressQuery)).awaitingApproval) await new Promise((r) => setTimeout(r, 500));
@@ -229,19 +236,21 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
       approval: { required: false },
       // One sweep per measurement: this test is about the search, not the gate.
       // The live config waits up to 2 ms for batches of 8 that concurrency <= 4 never sends (about -45%, bench/results/sla-gate.md).
-      models: [{ ...model, variants: [{ name: 'mini', instances: 2, maxBatchSize: 8, dynamicBatching: { preferredBatchSizes: [8], maxQueueDelayMicroseconds: 2000 } }], sla: { ...model.sla, repeats: 1 } }],
+      // The promoted deploy's validation is gated against the first deploy's baseline, a session
+      // before; the wide tolerance keeps this CPU's drift between sessions out of it.
+      models: [{ ...model, variants: [{ name: 'mini', instances: 2, maxBatchSize: 8, dynamicBatching: { preferredBatchSizes: [8], maxQueueDelayMicroseconds: 2000 } }], sla: { ...model.sla, repeats: 1, regressionTolerance: 0.5 } }],
       reoptimize: { margin: 0.1, maxCandidates: 3, finalists: 1, confirmSweeps: 3, space: { instances: [2], maxBatchSize: [8], preferredBatchSizes: ['none', 'max-batch'], maxQueueDelayMicroseconds: [0, 2000] } },
     };
     const validated = validateSpec(input);
     assert.ok(validated.ok, JSON.stringify(!validated.ok && validated.errors));
     try {
-      await (await deploy(validated.spec)).result();
+      await withCauses((await deploy(validated.spec)).result());
       const handle = await env.client.workflow.start<typeof reoptimizeTriton>('reoptimizeTriton', {
         workflowId: `${reoptimizationWorkflowId(releaseKeyOf(validated.spec))}-${unique('run')}`,
         taskQueue,
         args: [{ release: reoptimizeRequestOf(validated.spec) }],
       });
-      const result = await handle.result();
+      const result = await withCauses(handle.result());
       assert.equal(result.outcome, 'promoted', JSON.stringify(result.models));
       const [model] = result.models;
       // Screening: the live config's neighbours (the other preferred choice, the shorter delay), then the best one's.
