@@ -12,7 +12,7 @@ import { jobDurationSeconds, jobStartLog, runJobEffect, type ServedRelease } fro
 import { nodesOf, objectKey } from './nodes.js';
 import { gpusPerReplicaOf, modelRepositoryOf, replicaCountOf, rolloutKey, servingRevision } from './triton.js';
 import { clusterResource, type ClusterState, type JobRun, runningCluster, type SimServices } from './state.js';
-import { sealed } from './sealed.js';
+import { sealed, sealedJson } from './sealed.js';
 import { scaledMs, SIM_DURATIONS_SECONDS } from './timing.js';
 
 /** Kinds without a namespace; every other kind defaults to namespace "default", as kubectl does. */
@@ -108,7 +108,7 @@ export class SimKube implements KubeApi {
     }
     const namespace = namespaceOf(kind, metadata.namespace);
     // Sealed once applied (sealed.ts): a copy, so the caller's object stays its own.
-    const stored = sealed(JSON.parse(JSON.stringify({ ...object, metadata: { ...metadata, namespace } })) as KubeObject);
+    const stored = sealedJson<KubeObject>(JSON.stringify({ ...object, metadata: { ...metadata, namespace } }));
     const { speed } = currentSimContext();
     const outcome = await this.transact((cluster, now) => {
       const key = objectKey(apiVersion, kind, namespace, metadata.name);

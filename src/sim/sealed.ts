@@ -19,6 +19,12 @@ export function sealed<T extends object>(value: T): T {
   return adopt(hash, value);
 }
 
+/** A copy of the value whose JSON this is, frozen and sealed, the text hashed as it is (no second serialisation). */
+export function sealedJson<T extends object>(json: string): T {
+  const hash = createHash('sha256').update(json).digest('hex');
+  return adopt(hash, (interned.get(hash) ?? JSON.parse(json)) as T);
+}
+
 /** The key of a reference to a sealed value in stored JSON: {"$sealed": hash}. */
 export const SEALED_KEY = '$sealed';
 
