@@ -198,10 +198,12 @@ function errorAt(pos: Pos, message: string): Error {
 }
 
 const ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', '\\': '\\', '"': '"', "'": "'", '?': '?', a: '\x07', b: '\b', f: '\f', v: '\v' };
-const NUMBER = /[-+]?(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?[fF]?|inf|nan)/y;
-const IDENT = /[A-Za-z_][A-Za-z0-9_]*/y;
 
 function tokenize(text: string): Token[] {
+  // Sticky, so each match starts where the scan is: made per call, as a shared (frozen) module's
+  // regular expression could not be moved along.
+  const number = /[-+]?(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?[fF]?|inf|nan)/y;
+  const ident = /[A-Za-z_][A-Za-z0-9_]*/y;
   const tokens: Token[] = [];
   let i = 0;
   let line = 1;
@@ -240,11 +242,11 @@ function tokenize(text: string): Token[] {
       }
       tokens.push({ kind: 'string', text: value, ...pos });
     } else {
-      IDENT.lastIndex = i;
-      NUMBER.lastIndex = i;
-      const num = /[-+.0-9]/.test(c) ? NUMBER.exec(text) : null;
-      const ident = num === null ? IDENT.exec(text) : null;
-      const match = num ?? ident;
+      ident.lastIndex = i;
+      number.lastIndex = i;
+      const num = /[-+.0-9]/.test(c) ? number.exec(text) : null;
+      const word = num === null ? ident.exec(text) : null;
+      const match = num ?? word;
       if (match === null) throw errorAt(pos, `unexpected character ${JSON.stringify(c)}`);
       tokens.push({ kind: num !== null ? 'number' : 'ident', text: match[0], ...pos });
       i += match[0].length;
