@@ -75,11 +75,7 @@ describe('the deployment workflow on the local target (real kube-apiserver, kwok
 
   it('creates the cluster and GPU pool, builds the engine in a Job, publishes, installs, serves, measures and autoscales', async () => {
     const handle = await deploy(spec);
-    const result = await handle.result().catch((error: unknown) => {
-      const causes: string[] = [];
-      for (let e = error as { message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) causes.push(e.message ?? String(e));
-      return assert.fail(causes.join(' <- '));
-    });
+    const result = await withCauses(handle.result());
     firstRepository = result.repositoryUri;
     const progress = await handle.query(progressQuery);
     assert.deepEqual(progress.stages.map((s) => s.status), [...Array(9).fill('completed'), 'skipped', 'completed'], JSON.stringify(progress.stages));
